@@ -1,0 +1,21 @@
+"""musync: a music-video beat-sync editing engine. The music leads; the picture follows.
+
+Public API (each stage callable alone; each output saveable and loadable):
+
+- :func:`analyze` -- listen to a song: tempo, beats, downbeats, sections, energy, climax.
+- :func:`load_analysis` / :func:`save_analysis` -- the analysis JSON file.
+
+Errors derive from :class:`MusyncError`.
+"""
+
+from ._version import __version__
+from .analysis import analyze, load_analysis, save_analysis
+from .errors import ExportError, MediaError, MusyncError, ParameterError, PlanError
+from .types import Analysis, AudioInfo, Section
+
+__all__ = [
+    "__version__",
+    "analyze", "load_analysis", "save_analysis",
+    "Analysis", "AudioInfo", "Section",
+    "MusyncError", "ParameterError", "MediaError", "PlanError", "ExportError",
+]

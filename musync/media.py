@@ -1,0 +1,188 @@
+"""The one place that talks to ffmpeg (the binary shipped by ``imageio-ffmpeg``) and PyAV.
+
+Public functions:
+
+- :func:`ffmpeg_exe` -- path of the ffmpeg binary.
+- :func:`run_ffmpeg` -- run ffmpeg to completion; the child never outlives the call.
+- :func:`probe_audio` -- sample rate, channels and duration of a file's first audio stream.
+- :func:`load_audio` -- decode any audio (or the audio of a video) to mono float32 at a given rate.
+- :func:`file_sha256` -- content hash of a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MediaError, MusyncError
+
+__all__ = ["ffmpeg_exe", "run_ffmpeg", "probe_audio", "load_audio", "file_sha256", "AudioStream",
+           "check_input_file"]
+
+# Extensions libsndfile decodes natively; everything else goes through ffmpeg.
+_SOUNDFILE_EXTS = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".aifc"}
+
+
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary bundled with ``imageio-ffmpeg`` (or ``$IMAGEIO_FFMPEG_EXE``)."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_ffmpeg(args: list[str], *, what: str = "ffmpeg", path=None, capture: bool = True,
+               timeout: float | None = None) -> bytes:
+    """Run ``ffmpeg -nostdin -hide_banner <args>``; return stdout.
+
+    The child is killed and reaped if this call is interrupted (KeyboardInterrupt, timeout, any
+    exception). A non-zero exit raises :class:`MediaError` (when ``path`` is given) or
+    :class:`MusyncError` with the last line of ffmpeg's error output.
+    """
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", *args]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    if proc.returncode != 0:
+        lines = [ln for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
+        detail = lines[-1].strip() if lines else f"exit code {proc.returncode}"
+        if path is not None:
+            raise MediaError(path, f"{what} failed: {detail}")
+        raise MusyncError(f"{what} failed: {detail}")
+    return out or b""
+
+
+def check_input_file(path) -> Path:
+    """Validate that ``path`` names a readable, non-empty regular file; return it as a Path."""
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(p, "file not found; check the path")
+    if p.is_dir():
+        raise MediaError(p, "is a folder, not a media file")
+    if not os.access(p, os.R_OK):
+        raise MediaError(p, "cannot be read (permission denied)")
+    if p.stat().st_size == 0:
+        raise MediaError(p, "file is empty (0 bytes); re-export or re-download it")
+    return p
+
+
+def file_sha256(path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while True:
+            b = fh.read(chunk)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    """Layout of a file's audio: native sample rate, channel count and duration in seconds."""
+
+    sample_rate: int
+    channels: int
+    duration: float
+
+
+def probe_audio(path) -> AudioStream:
+    """Describe the first audio stream of ``path``.
+
+    Raises :class:`MediaError` if the file is missing, not media, or has no audio stream.
+    """
+    p = check_input_file(path)
+    if p.suffix.lower() in _SOUNDFILE_EXTS:
+        try:
+            import soundfile as sf
+
+            info = sf.info(str(p))
+            if info.frames > 0 and info.samplerate > 0:
+                return AudioStream(int(info.samplerate), int(info.channels),
+                                   info.frames / float(info.samplerate))
+        except Exception:
+            pass  # fall through to PyAV, which gives the better error message
+    import av
+
+    try:
+        with av.open(str(p)) as container:
+            streams = [s for s in container.streams if s.type == "audio"]
+            if not streams:
+                raise MediaError(p, "has no audio stream; pass a song or a video with sound")
+            s = streams[0]
+            if s.duration is not None and s.time_base is not None:
+                dur = float(s.duration * s.time_base)
+            elif container.duration is not None:
+                dur = container.duration / 1e6
+            else:
+                dur = 0.0
+            ch = s.codec_context.channels if hasattr(s.codec_context, "channels") else 0
+            if not ch:
+                ch = len(getattr(s.codec_context.layout, "channels", ())) or 1
+            return AudioStream(int(s.codec_context.sample_rate or s.rate or 0), int(ch), dur)
+    except MediaError:
+        raise
+    except Exception as exc:  # av.error.InvalidDataError and friends
+        raise MediaError(p, f"not a readable audio or video file ({type(exc).__name__}); "
+                         "convert it to WAV, FLAC, MP3 or M4A") from None
+
+
+def _downmix(y: np.ndarray) -> np.ndarray:
+    if y.ndim == 2:
+        y = y.mean(axis=1)
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def load_audio(path, *, sr: int = 22050) -> tuple[np.ndarray, AudioStream]:
+    """Decode ``path`` to a mono float32 signal at ``sr`` Hz.
+
+    wav/flac/ogg/mp3/aiff go through soundfile (libsndfile); everything else (m4a/aac, mp4, mov,
+    webm, ...) through the ffmpeg binary, piped as float32. Any channel layout is downmixed.
+
+    Returns
+    -------
+    y : ndarray (n,) float32
+    stream : AudioStream of the source (its native rate and channels)
+    """
+    p = check_input_file(path)
+    y = None
+    stream = None
+    if p.suffix.lower() in _SOUNDFILE_EXTS:
+        try:
+            import soundfile as sf
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data, native_sr = sf.read(str(p), dtype="float32", always_2d=True)
+            if data.shape[0] > 0:
+                stream = AudioStream(int(native_sr), int(data.shape[1]), data.shape[0] / native_sr)
+                y = _downmix(data)
+                if native_sr != sr:
+                    import librosa
+
+                    y = librosa.resample(y, orig_sr=native_sr, target_sr=sr, res_type="soxr_hq")
+                    y = np.ascontiguousarray(y, dtype=np.float32)
+        except Exception:
+            y = None
+    if y is None:
+        stream = probe_audio(p)
+        raw = run_ffmpeg(["-i", str(p), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sr),
+                          "-f", "f32le", "pipe:1"], what="decoding audio", path=p)
+        y = np.frombuffer(raw, dtype="<f4").astype(np.float32)
+        if stream.duration <= 0 and y.size:
+            stream = AudioStream(stream.sample_rate, stream.channels, y.size / float(sr))
+    if y.size == 0:
+        raise MediaError(p, "contains no audio samples (header only?); re-export the file")
+    return y, stream
