@@ -1,14 +1,204 @@
-"""Listening to the song (float seconds throughout)."""
+"""Listening to the song. Float seconds throughout.
+
+Public functions:
+
+- :func:`analyze` -- decode a song and return its :class:`~musync.types.Analysis`.
+- :func:`analyze_signal` -- the same from a mono float signal already in memory.
+- :func:`save_analysis` / :func:`load_analysis` -- the versioned JSON file.
+
+The steps live in their own modules: :mod:`.features` (spectral features), :mod:`.beats`
+(tempo, beats), :mod:`.downbeats` (metre, downbeats), :mod:`.sections`, :mod:`.energy`.
+"""
+
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
 
-def analyze(path, **options):
-    raise NotImplementedError
+import numpy as np
+
+from .. import cache
+from ..errors import MediaError, ParameterError
+from ..media import check_input_file, file_sha256, load_audio
+from ..types import Analysis, AudioInfo
+from .beats import track_beats
+from .downbeats import estimate_downbeats
+from .energy import energy_curve, find_climax
+from .features import compute_features
+from .sections import find_sections
+
+__all__ = ["analyze", "analyze_signal", "save_analysis", "load_analysis", "MIN_DURATION"]
+
+#: Shortest song musync analyses (seconds).
+MIN_DURATION = 2.0
+#: Below this loudness (dBFS, loudest second) a song counts as silent.
+SILENCE_DB = -55.0
+#: Below this pulse clarity the beat grid is not trusted.
+MIN_CLARITY = 0.12
+#: Tempo of the fallback grid.
+FALLBACK_BPM = 120.0
+
+_SR = 22050
+_ALGO = 3  # bump when results change, to invalidate caches
 
 
-def load_analysis(path):
-    raise NotImplementedError
+def _active_range(feat, duration: float) -> tuple[float, float]:
+    """First and last moments within 40 dB of the song's loudest passage."""
+    db = feat.rms_db
+    thr = max(float(np.max(db)) - 40.0, -65.0)
+    on = np.flatnonzero(db > thr)
+    if on.size == 0:
+        return 0.0, duration
+    return float(on[0] * feat.hop / feat.sr), float(min(duration, (on[-1] + 1) * feat.hop / feat.sr))
 
 
-def save_analysis(analysis, path, *, overwrite=False):
-    raise NotImplementedError
+def _fallback_grid(duration: float, bpb: int):
+    beats = np.arange(0.0, duration - 1e-6, 60.0 / FALLBACK_BPM)
+    return beats, np.zeros(beats.size), beats[::bpb]
+
+
+def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
+                   audio: AudioInfo | None = None, name: str = "<signal>") -> Analysis:
+    """Analyse a mono float signal ``y`` (shape ``(n,)``) sampled at ``sr`` Hz.
+
+    See :func:`analyze` for the result. ``audio`` describes the source for the result's
+    ``audio`` field (a placeholder is used when omitted).
+    """
+    if beats_per_bar not in (None, 3, 4):
+        raise ParameterError(f"beats_per_bar must be 3, 4 or None (auto), not {beats_per_bar!r}")
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise ParameterError(f"expected a mono signal of shape (n,), got shape {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise MediaError(name, "contains NaN or infinite samples; the file is corrupt, re-export it")
+    duration = y.size / float(sr)
+    if duration < MIN_DURATION:
+        raise MediaError(name, f"audio is only {duration:.2f} s long; musync needs at least "
+                         f"{MIN_DURATION:g} s of music")
+    if sr != _SR:
+        import librosa
+
+        y = librosa.resample(y, orig_sr=sr, target_sr=_SR, res_type="soxr_hq").astype(np.float32)
+    if audio is None:
+        audio = AudioInfo(name, "", duration, int(sr), 1)
+    feat = compute_features(y, _SR)
+    warnings: list[str] = []
+    loud = float(np.max(np.convolve(feat.rms_db, np.ones(43) / 43, mode="same"))) if feat.rms_db.size else -120.0
+    bpb_forced = beats_per_bar
+    fallback = False
+    if loud < SILENCE_DB:
+        fallback = True
+        warnings.append(f"silent or nearly silent (loudest second {loud:.0f} dBFS): no beat to follow; "
+                        f"using a fixed {FALLBACK_BPM:g} BPM grid")
+        clarity = 0.0
+    else:
+        bt = track_beats(feat, active=_active_range(feat, duration))
+        clarity = bt.clarity
+        if clarity < MIN_CLARITY or bt.beats.size < 4:
+            fallback = True
+            warnings.append(f"no steady pulse found (pulse clarity {clarity:.2f}); using a fixed "
+                            f"{FALLBACK_BPM:g} BPM grid; cut by phrases and energy instead")
+    if fallback:
+        bpb = bpb_forced or 4
+        beats, strength, downbeats = _fallback_grid(duration, bpb)
+        tempo = FALLBACK_BPM
+        down_conf = 0.0
+    else:
+        beats, strength, tempo = bt.beats, bt.strength, bt.tempo
+        downbeats, bpb, down_conf, _ = estimate_downbeats(feat, beats, beats_per_bar=bpb_forced)
+    e_times, e_vals = energy_curve(feat, duration)
+    sections, sec_conf = find_sections(feat, downbeats, duration, e_times, e_vals)
+    climax = find_climax(e_times, e_vals, sections, downbeats)
+    beat_conf = 0.0 if fallback else float(np.clip((clarity - MIN_CLARITY) / 0.3, 0.0, 1.0))
+    if not fallback and beat_conf < 0.5:
+        warnings.append(f"weak pulse (grid confidence {beat_conf:.2f}); check the beats before relying on them")
+    params = {"sr": _SR, "beats_per_bar": beats_per_bar, "algorithm": _ALGO}
+    a = Analysis(audio=audio, duration=duration, tempo=float(tempo), beats=beats,
+                 beat_strength=strength, downbeats=downbeats, beats_per_bar=int(bpb),
+                 sections=sections, energy_times=e_times, energy=e_vals, climax=climax,
+                 confidence=beat_conf,
+                 confidences={"beats": beat_conf, "downbeats": float(down_conf),
+                              "sections": float(sec_conf), "pulse_clarity": float(clarity)},
+                 fallback=fallback, warnings=tuple(warnings), params=params)
+    # store exactly what the JSON form holds, so save/load round-trips to an equal object
+    return Analysis.from_dict(json.loads(json.dumps(a.to_dict())))
+
+
+def analyze(path, *, beats_per_bar: int | None = None, use_cache: bool = True) -> Analysis:
+    """Analyse the song at ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        wav/flac/ogg/mp3 (via soundfile) or anything ffmpeg decodes (m4a, aac, mp4, mov, webm...).
+    beats_per_bar : 3, 4 or None
+        Force the metre; None estimates it.
+    use_cache : bool
+        Reuse and store results keyed by the file's content and these options.
+
+    Returns
+    -------
+    Analysis
+        Tempo, beats and their strengths, downbeats, sections with repeat labels and roles, the
+        energy curve at 10 Hz, the climax and confidences. When the song has no usable pulse
+        (silence, noise), ``fallback`` is True, the grid is a fixed 120 BPM one and
+        ``warnings`` says why.
+
+    Raises
+    ------
+    MediaError
+        Missing, empty, non-audio, header-only, corrupt (NaN) or too short (< 2 s) input.
+
+    Examples
+    --------
+    >>> import musync, musync.testing as mt
+    >>> _ = mt.make_song(bpm=100, form=[("verse", 4), ("chorus", 4)]).write("/tmp/ex.wav")
+    >>> a = musync.analyze("/tmp/ex.wav", use_cache=False)
+    >>> round(a.tempo)
+    100
+    """
+    p = check_input_file(path)
+    sha = file_sha256(p)
+    key = cache.make_key("analysis", sha, {"beats_per_bar": beats_per_bar, "algo": _ALGO})
+    if use_cache:
+        hit = cache.get_json("analysis", key)
+        if hit is not None:
+            try:
+                hit["audio"]["path"] = str(p)
+                return Analysis.from_dict(hit)
+            except (KeyError, TypeError, ValueError, ParameterError):
+                pass
+    y, stream = load_audio(p, sr=_SR)
+    audio = AudioInfo(str(p), sha, float(stream.duration or y.size / _SR), int(stream.sample_rate),
+                      int(stream.channels))
+    a = analyze_signal(y, _SR, beats_per_bar=beats_per_bar, audio=audio, name=str(p))
+    if use_cache:
+        cache.put_json("analysis", key, a.to_dict())
+    return a
+
+
+def save_analysis(analysis: Analysis, path, *, overwrite: bool = False) -> Path:
+    """Write ``analysis`` as JSON (schema in the README) atomically."""
+    from .._fs import atomic_output
+
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        Path(tmp).write_text(json.dumps(analysis.to_dict(), indent=1) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def load_analysis(path) -> Analysis:
+    """Read an analysis JSON file written by :func:`save_analysis` or ``musync analyze --json``."""
+    p = Path(path)
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MediaError(p, "file not found; check the path") from None
+    except (OSError, ValueError) as exc:
+        raise MediaError(p, f"not an analysis JSON file ({exc})") from None
+    if not isinstance(d, dict) or "beats" not in d:
+        raise MediaError(p, "not an analysis JSON file (no 'beats'); create one with `musync analyze --json`")
+    try:
+        return Analysis.from_dict(d)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MediaError(p, f"analysis JSON is malformed ({exc}); re-create it with `musync analyze`") from None

@@ -1,0 +1,120 @@
+"""Downbeats and metre.
+
+Public: :func:`downbeat_salience`, :func:`estimate_downbeats`.
+
+A downbeat is where the harmony tends to change, the bass and kick tend to hit, and the
+loudness tends to rise. Each beat gets a salience from those cues; the metre (3 or 4) is the
+period whose best phase separates salient from ordinary beats most clearly, and a Viterbi pass
+(numba) over bar positions follows the phase through the song, so a pickup (anacrusis) or a
+dropped beat does not shift every later bar. Nothing assumes the first beat is a downbeat.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernels import _bar_viterbi
+from .features import Features
+
+__all__ = ["downbeat_salience", "estimate_downbeats"]
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    med = np.median(x)
+    mad = np.median(np.abs(x - med)) * 1.4826
+    s = mad if mad > 1e-9 else (x.std() if x.std() > 1e-9 else 1.0)
+    return np.clip((x - med) / s, -4.0, 4.0)
+
+
+def _segment_means(feat2d: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Mean of columns between consecutive integer bounds -> (d, len(bounds) - 1)."""
+    n = feat2d.shape[1]
+    b = np.clip(bounds, 0, n).astype(np.int64)
+    cs = np.concatenate([np.zeros((feat2d.shape[0], 1)), np.cumsum(feat2d, axis=1)], axis=1)
+    width = np.maximum(b[1:] - b[:-1], 1)
+    return (cs[:, b[1:]] - cs[:, b[:-1]]) / width
+
+
+def downbeat_salience(feat: Features, beats: np.ndarray) -> np.ndarray:
+    """How much each beat sounds like the first beat of a bar (z-score units, ``(n,)``).
+
+    Cues: harmonic change (chroma over the beat after vs the beat before), low-frequency onset
+    (kick, bass) and overall onset strength at the beat.
+    """
+    n = beats.size
+    if n < 3:
+        return np.zeros(n)
+    fr = np.round(feat.coarse_frame(beats)).astype(np.int64)
+    ncol = feat.chroma.shape[1]
+    bounds = np.concatenate([fr, [min(ncol, fr[-1] + max(1, int(np.median(np.diff(fr)))))]])
+    seg = _segment_means(feat.chroma, bounds)  # chroma of each beat span
+    seg = seg / np.maximum(np.linalg.norm(seg, axis=0, keepdims=True), 1e-9)
+    # harmonic change entering beat i: two beats after vs two beats before
+    after = seg + np.concatenate([seg[:, 1:], seg[:, -1:]], axis=1)
+    before = np.concatenate([seg[:, :1], seg[:, :-1]], axis=1)
+    before = before + np.concatenate([before[:, :1], before[:, :-1]], axis=1)
+    after /= np.maximum(np.linalg.norm(after, axis=0, keepdims=True), 1e-9)
+    before /= np.maximum(np.linalg.norm(before, axis=0, keepdims=True), 1e-9)
+    harm = 1.0 - np.sum(after * before, axis=0)
+    harm[0] = np.median(harm)
+    # onsets at the beat (fine grid), low band and all bands
+    ff = np.round(feat.fine_frame(beats)).astype(np.int64)
+    r = max(1, int(round(0.015 * feat.fps_fine)))
+    lo = np.empty(n)
+    on = np.empty(n)
+    for i, f in enumerate(ff):
+        a, b = max(0, f - r), min(feat.oenv.size, f + r + 1)
+        lo[i] = feat.oenv_low[a:b].max() if b > a else 0.0
+        on[i] = feat.oenv[a:b].max() if b > a else 0.0
+    return 1.0 * _z(harm) + 0.7 * _z(lo) + 0.3 * _z(on)
+
+
+def _phase_contrast(d: np.ndarray, m: int) -> tuple[float, int]:
+    best, arg = -np.inf, 0
+    for p in range(m):
+        mask = np.zeros(d.size, dtype=bool)
+        mask[p::m] = True
+        c = d[mask].mean() - d[~mask].mean()
+        if c > best:
+            best, arg = c, p
+    return float(best), arg
+
+
+def estimate_downbeats(feat: Features, beats: np.ndarray, *, beats_per_bar: int | None = None,
+                       switch_penalty: float = 8.0) -> tuple[np.ndarray, int, float, np.ndarray]:
+    """Find downbeats among ``beats``.
+
+    Parameters
+    ----------
+    feat : Features of the song
+    beats : ndarray (n,) beat times in seconds
+    beats_per_bar : force 3 or 4; None estimates it
+    switch_penalty : cost (salience units) of a bar-phase jump in the Viterbi pass
+
+    Returns
+    -------
+    downbeats : ndarray (m,) times (a subset of ``beats``)
+    beats_per_bar : int
+    confidence : float in [0, 1]
+    position : ndarray (n,) bar position of every beat (0 = downbeat)
+    """
+    n = beats.size
+    if n < 4:
+        m = beats_per_bar or 4
+        pos = np.arange(n) % m
+        return beats[pos == 0], m, 0.0, pos
+    d = downbeat_salience(feat, beats)
+    cands = (beats_per_bar,) if beats_per_bar else (3, 4)
+    contrasts = {m: _phase_contrast(d, m)[0] for m in cands}
+    m = max(cands, key=lambda k: (contrasts[k], k))
+    loglik = np.zeros((n, m))
+    loglik[:, 0] = d
+    loglik[:, 1:] = -d[:, None] / (m - 1)
+    pos = _bar_viterbi(np.ascontiguousarray(loglik), -float(switch_penalty))
+    down = beats[pos == 0]
+    c = contrasts[m]
+    others = [v for k, v in contrasts.items() if k != m]
+    margin = c - max(others) if others else c
+    conf = float(np.clip(0.5 * np.tanh(c / 2.0) + 0.5 * np.tanh(max(margin, 0.0)), 0.0, 1.0))
+    return down, m, conf, pos
