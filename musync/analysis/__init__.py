@@ -36,11 +36,13 @@ MIN_DURATION = 2.0
 SILENCE_DB = -55.0
 #: Below this pulse clarity the beat grid is not trusted.
 MIN_CLARITY = 0.12
+#: Below this share of windows agreeing on the tempo the pulse is not steady.
+MIN_AGREEMENT = 0.45
 #: Tempo of the fallback grid.
 FALLBACK_BPM = 120.0
 
 _SR = 22050
-_ALGO = 3  # bump when results change, to invalidate caches
+_ALGO = 4  # bump when results change, to invalidate caches
 
 
 def _active_range(feat, duration: float) -> tuple[float, float]:
@@ -91,13 +93,14 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
         fallback = True
         warnings.append(f"silent or nearly silent (loudest second {loud:.0f} dBFS): no beat to follow; "
                         f"using a fixed {FALLBACK_BPM:g} BPM grid")
-        clarity = 0.0
+        clarity = agreement = 0.0
     else:
         bt = track_beats(feat, active=_active_range(feat, duration))
-        clarity = bt.clarity
-        if clarity < MIN_CLARITY or bt.beats.size < 4:
+        clarity, agreement = bt.clarity, bt.agreement
+        if clarity < MIN_CLARITY or agreement < MIN_AGREEMENT or bt.beats.size < 4:
             fallback = True
-            warnings.append(f"no steady pulse found (pulse clarity {clarity:.2f}); using a fixed "
+            warnings.append(f"no steady pulse found (pulse clarity {clarity:.2f}, tempo stability "
+                            f"{agreement:.2f}); using a fixed "
                             f"{FALLBACK_BPM:g} BPM grid; cut by phrases and energy instead")
     if fallback:
         bpb = bpb_forced or 4
@@ -110,7 +113,8 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
     e_times, e_vals = energy_curve(feat, duration)
     sections, sec_conf = find_sections(feat, downbeats, duration, e_times, e_vals)
     climax = find_climax(e_times, e_vals, sections, downbeats)
-    beat_conf = 0.0 if fallback else float(np.clip((clarity - MIN_CLARITY) / 0.3, 0.0, 1.0))
+    beat_conf = 0.0 if fallback else float(
+        np.clip((clarity - MIN_CLARITY) / 0.3, 0.0, 1.0) * np.clip((agreement - MIN_AGREEMENT) / 0.4, 0.0, 1.0))
     if not fallback and beat_conf < 0.5:
         warnings.append(f"weak pulse (grid confidence {beat_conf:.2f}); check the beats before relying on them")
     params = {"sr": _SR, "beats_per_bar": beats_per_bar, "algorithm": _ALGO}
@@ -119,7 +123,8 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
                  sections=sections, energy_times=e_times, energy=e_vals, climax=climax,
                  confidence=beat_conf,
                  confidences={"beats": beat_conf, "downbeats": float(down_conf),
-                              "sections": float(sec_conf), "pulse_clarity": float(clarity)},
+                              "sections": float(sec_conf), "pulse_clarity": float(clarity),
+                              "tempo_stability": float(agreement)},
                  fallback=fallback, warnings=tuple(warnings), params=params)
     # store exactly what the JSON form holds, so save/load round-trips to an equal object
     return Analysis.from_dict(json.loads(json.dumps(a.to_dict())))

@@ -31,13 +31,14 @@ def _normalise(oenv: np.ndarray) -> np.ndarray:
 
 
 def _autocorr(o: np.ndarray, max_lag: int, win: int | None = None) -> np.ndarray:
-    """Normalised autocorrelation, averaged over windows of ``win`` frames (half overlap) so
-    that slow tempo drift does not smear the peaks."""
+    """Normalised autocorrelation of each window of ``win`` frames (half overlap), so that slow
+    tempo drift does not smear the peaks. Returns ``(n_windows, max_lag + 1)``; row sums give the
+    song's autocorrelation."""
     n = o.size
     if win is None or win >= n:
         frames = (o - o.mean())[None, :]
     else:
-        hop = max(1, win // 2)
+        hop = max(1, win // 4)
         starts = np.arange(0, n - win + 1, hop)
         frames = np.stack([o[s:s + win] for s in starts])
         frames = frames - frames.mean(axis=1, keepdims=True)
@@ -46,13 +47,20 @@ def _autocorr(o: np.ndarray, max_lag: int, win: int | None = None) -> np.ndarray
     F = np.fft.rfft(frames, nfft, axis=1)
     ac = np.fft.irfft(F * np.conj(F), nfft, axis=1)[:, : max_lag + 1]
     # unbiased: correct for the shrinking overlap at long lags
-    ac = ac / np.maximum(L - np.arange(ac.shape[1]), 1)[None, :] * L
-    ac = ac.sum(axis=0)
-    return ac / ac[0] if ac[0] > 0 else ac
+    return ac / np.maximum(L - np.arange(ac.shape[1]), 1)[None, :] * L
+
+
+def _pick(ac: np.ndarray, score_w: np.ndarray, valid: np.ndarray) -> int:
+    lags = np.arange(ac.size, dtype=np.float64)
+    comb = ac.copy()
+    for mult in (2, 3, 4):
+        idx = np.minimum(np.round(lags * mult).astype(int), ac.size - 1)
+        comb += 0.5 * np.where(lags * mult < ac.size, ac[idx], 0.0)
+    return int(np.argmax(np.where(valid, comb * score_w, -np.inf)))
 
 
 def estimate_tempo(oenv: np.ndarray, fps: float, *, prior_bpm: float = 120.0,
-                   prior_octaves: float = 1.0) -> tuple[float, float]:
+                   prior_octaves: float = 1.0) -> tuple[float, float, float]:
     """Estimate the dominant tempo of an onset envelope.
 
     Parameters
@@ -65,26 +73,25 @@ def estimate_tempo(oenv: np.ndarray, fps: float, *, prior_bpm: float = 120.0,
     -------
     tempo : float, BPM (parabolically interpolated, not quantised to lags)
     clarity : float in [0, 1], height of the normalised autocorrelation at that period
+    agreement : float in [0, 1], share of 6-second windows whose own tempo agrees with it (up to
+        a factor of two); noise and rubato score low, a steady pulse close to 1
     """
     if fps <= 0:
         raise ParameterError("fps must be positive")
     o = gaussian_filter1d(_normalise(oenv), sigma=0.010 * fps)
     max_lag = int(np.ceil(fps * 60.0 / MIN_BPM))
     if o.size < 4 or not np.any(o > 0):
-        return prior_bpm, 0.0
-    win = int(round(8.0 * fps))
-    ac = _autocorr(o, min(max_lag, o.size - 1, win - 1), win)
+        return prior_bpm, 0.0, 0.0
+    win = int(round(6.0 * fps))
+    acw = _autocorr(o, min(max_lag, o.size - 1, win - 1), win)
+    ac = acw.sum(axis=0)
+    ac = ac / ac[0] if ac[0] > 0 else ac
     lags = np.arange(ac.size, dtype=np.float64)
     lo = int(np.floor(fps * 60.0 / MAX_BPM))
     bpm = np.where(lags > 0, 60.0 * fps / np.maximum(lags, 1e-9), np.inf)
-    # sum the autocorrelation at the period and its multiples: a real pulse recurs
-    comb = ac.copy()
-    for mult in (2, 3, 4):
-        idx = np.minimum(np.round(lags * mult).astype(int), ac.size - 1)
-        comb += 0.5 * np.where(lags * mult < ac.size, ac[idx], 0.0)
     weight = np.exp(-0.5 * (np.log2(bpm / prior_bpm) / prior_octaves) ** 2)
-    score = np.where((lags >= max(lo, 1)) & (lags < ac.size - 1), comb * weight, -np.inf)
-    k = int(np.argmax(score))
+    valid = (lags >= max(lo, 1)) & (lags < ac.size - 1)
+    k = _pick(ac, weight, valid)
     # parabolic refinement of the lag on the raw autocorrelation
     lag = float(k)
     if 1 <= k < ac.size - 1:
@@ -93,13 +100,25 @@ def estimate_tempo(oenv: np.ndarray, fps: float, *, prior_bpm: float = 120.0,
         if den < 0:
             lag = k + 0.5 * (a - c) / den
     clarity = float(np.clip(ac[k], 0.0, 1.0))
-    return 60.0 * fps / lag, clarity
+    tempo = 60.0 * fps / lag
+    agree = []
+    for row in acw:
+        if row[0] <= 0:
+            continue
+        row = row / row[0]
+        kw = _pick(row, weight, valid)
+        r = abs(np.log2(max(kw, 1) / lag))
+        # a window votes for the tempo only if its own pulse stands above the noise floor
+        agree.append(row[kw] >= 0.2 and min(abs(r - j) for j in (0.0, 1.0)) < 0.06)
+    agreement = float(np.mean(agree)) if agree else 0.0
+    return tempo, clarity, agreement
 
 
 class BeatTrack:
     """Result of :func:`track_beats`."""
 
-    def __init__(self, beats, strength, tempo, clarity, period_frames):
+    def __init__(self, beats, strength, tempo, clarity, period_frames, agreement=1.0):
+        self.agreement = agreement
         self.beats = beats
         self.strength = strength
         self.tempo = tempo
@@ -155,11 +174,11 @@ def track_beats(feat: Features, *, tightness: float = 100.0, prior_bpm: float = 
     Returns
     -------
     BeatTrack with ``beats`` (s), ``strength`` in [0, 1], ``tempo`` (BPM from the median inter-beat
-    interval), ``clarity`` (pulse clarity in [0, 1]).
+    interval), ``clarity`` (pulse clarity in [0, 1]), ``agreement`` (tempo stability in [0, 1]).
     """
     fps = feat.fps_fine
     o = _normalise(feat.oenv)
-    tempo0, clarity = estimate_tempo(feat.oenv, fps, prior_bpm=prior_bpm)
+    tempo0, clarity, agreement = estimate_tempo(feat.oenv, fps, prior_bpm=prior_bpm)
     local = gaussian_filter1d(o, sigma=max(1.0, fps * 60.0 / tempo0 / 32.0), mode="constant")
 
     def run(bpm):
@@ -193,4 +212,4 @@ def track_beats(feat: Features, *, tightness: float = 100.0, prior_bpm: float = 
         tempo = 60.0 * fps / period
     ref = np.percentile(height, 95) if height.size else 1.0
     strength = np.clip(height / ref, 0.0, 1.0) if ref > 0 else np.zeros_like(height)
-    return BeatTrack(times, strength, tempo, clarity, period)
+    return BeatTrack(times, strength, tempo, clarity, period, agreement)

@@ -107,7 +107,8 @@ def estimate_downbeats(feat: Features, beats: np.ndarray, *, beats_per_bar: int 
     d = downbeat_salience(feat, beats)
     cands = (beats_per_bar,) if beats_per_bar else (3, 4)
     contrasts = {m: _phase_contrast(d, m)[0] for m in cands}
-    m = max(cands, key=lambda k: (contrasts[k], k))
+    # most popular music is in 4: choose 3 only when it separates bars clearly better
+    m = cands[0] if len(cands) == 1 else (3 if contrasts[3] > 1.25 * contrasts[4] else 4)
     loglik = np.zeros((n, m))
     loglik[:, 0] = d
     loglik[:, 1:] = -d[:, None] / (m - 1)
