@@ -3,18 +3,22 @@
 Every type here is a frozen dataclass with ``to_dict()`` / ``from_dict()`` giving a JSON-ready
 form (lists instead of arrays). Analysis works in float seconds.
 
-Public types: :class:`AudioInfo`, :class:`Section`, :class:`Analysis`.
+Public types: :class:`AudioInfo`, :class:`Section`, :class:`Analysis`; the clip library:
+:class:`ClipInfo`, :class:`SubShot`, :class:`ClipRegion`, :class:`SkippedClip`, :class:`ScanResult`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-__all__ = ["AudioInfo", "Section", "Analysis", "ANALYSIS_VERSION"]
+__all__ = ["AudioInfo", "Section", "Analysis", "ANALYSIS_VERSION",
+           "ClipInfo", "ClipRegion", "SubShot", "SkippedClip", "ScanResult", "CLIPS_VERSION",
+           "Shot", "PlanClip", "PlanSettings", "Plan", "PLAN_VERSION"]
 
 #: Version of the analysis JSON schema (``"version"`` key).
 ANALYSIS_VERSION = 1
@@ -207,3 +211,654 @@ class Analysis(_ArrayEq):
             warnings=tuple(d.get("warnings", ())),
             params=dict(d.get("params", {})),
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# The clip library (musync.clips). Times are float seconds from the clip's first decodable frame.
+
+#: Version of the clip-library JSON schema (``"version"`` key of :meth:`ScanResult.to_dict`).
+CLIPS_VERSION = 1
+
+_FEATURE_NDIGITS = 4  # JSON precision for feature values in [0, 1] and Lab units
+
+
+def _rt(x: float) -> float:
+    """Round a time to microseconds; infinity (a still's duration) stays infinite."""
+    x = float(x)
+    return x if x == float("inf") else _r(x)
+
+
+def _time_json(x: float):
+    return None if x == float("inf") else _r(x)
+
+
+def _time_from_json(x) -> float:
+    return float("inf") if x is None else float(x)
+
+
+def _arr_r(a, nd: int) -> np.ndarray:
+    out = np.round(np.asarray(a if a is not None else [], dtype=np.float64).reshape(-1), nd)
+    out.setflags(write=False)
+    return out
+
+
+def _lab(p) -> tuple[float, float, float]:
+    t = tuple(round(float(v), _FEATURE_NDIGITS) for v in p)
+    if len(t) != 3:
+        raise ValueError(f"a palette is a mean (L, a, b) colour; got {len(t)} values")
+    return t  # type: ignore[return-value]
+
+
+def _fraction_json(f):
+    return None if f is None else f"{f.numerator}/{f.denominator}"
+
+
+def _fraction_from_json(s):
+    from fractions import Fraction
+
+    return None if s is None else Fraction(str(s))
+
+
+@dataclass(frozen=True)
+class ClipRegion:
+    """A span ``[start, end)`` of a clip with a defect or transition.
+
+    ``kind`` is one of ``"black"``, ``"fade_in"``, ``"fade_out"``, ``"frozen"`` or ``"unstable"``
+    (the warping or flicker generated clips often have at their ends).
+    """
+
+    start: float
+    end: float
+    kind: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "start", _rt(self.start))
+        object.__setattr__(self, "end", _rt(self.end))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": _r(self.start), "end": _r(self.end), "kind": self.kind}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ClipRegion":
+        return cls(float(d["start"]), float(d["end"]), str(d["kind"]))
+
+
+@dataclass(frozen=True)
+class SubShot:
+    """One continuous shot inside a clip's usable window (clips with internal cuts hold several).
+
+    ``brightness`` and ``motion`` are on the same scales as :class:`ClipInfo`'s; ``palette`` is
+    the mean CIE Lab colour.
+    """
+
+    start: float
+    end: float
+    brightness: float
+    motion: float
+    palette: tuple[float, float, float]
+
+    def __post_init__(self):
+        object.__setattr__(self, "start", _rt(self.start))
+        object.__setattr__(self, "end", _rt(self.end))
+        object.__setattr__(self, "brightness", round(float(self.brightness), _FEATURE_NDIGITS))
+        object.__setattr__(self, "motion", round(float(self.motion), _FEATURE_NDIGITS))
+        object.__setattr__(self, "palette", _lab(self.palette))
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": _r(self.start), "end": _time_json(self.end),
+                "brightness": self.brightness, "motion": self.motion,
+                "palette": list(self.palette)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SubShot":
+        return cls(float(d["start"]), _time_from_json(d["end"]), float(d["brightness"]),
+                   float(d["motion"]), tuple(d["palette"]))
+
+
+@dataclass(frozen=True)
+class SkippedClip:
+    """A file the scan could not use, and why (the reason says what to do about it)."""
+
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SkippedClip":
+        return cls(str(d["path"]), str(d["reason"]))
+
+
+@dataclass(frozen=True, eq=False)
+class ClipInfo(_ArrayEq):
+    """Everything musync sees in one clip. Times are float seconds from the first decodable frame.
+
+    Values are rounded on construction (times to microseconds, features to 4 decimals) so that
+    ``ClipInfo.from_dict(c.to_dict()) == c``.
+
+    Attributes
+    ----------
+    path : str                 absolute path of the file
+    duration : float           decodable duration; ``inf`` for a still image
+    frame_count : int          frames that actually decode (1 for a still)
+    fps : Fraction or None     frame rate (e.g. ``Fraction(30000, 1001)``); the mean rate when
+                               ``vfr``; None for a still. JSON: ``"30000/1001"``
+    vfr : bool                 True when frame intervals vary (variable frame rate)
+    size : (int, int)          display (width, height): after rotation and pixel aspect ratio
+    rotation : int             degrees clockwise a player turns the stored picture (0, 90, 180,
+                               270); the legacy ``rotate`` tag. ffmpeg's display-matrix angle is
+                               the negative of this
+    pix_fmt : str              decoder pixel format, e.g. ``"yuv420p"``
+    codec : str                decoder name, e.g. ``"h264"``
+    has_audio : bool
+    start_time : float         timestamp of the first frame in the file (seconds)
+    is_still : bool            a still image: static, usable for any duration
+    usable_in, usable_out : float
+                               the span an editor would use: without black, fades from/to black,
+                               frozen ends and unstable first/last frames. ``usable_out`` is
+                               ``inf`` for a still
+    brightness : float         mean luma (Rec. 709 Y') over the usable window, [0, 1]
+    contrast : float           mean per-frame standard deviation of luma, [0, 0.5]
+    saturation : float         mean HSV saturation, [0, 1]
+    palette : (L, a, b)        mean CIE Lab colour (D65), L in [0, 100]
+    motion : float             mean of ``motion_curve`` over the usable window, [0, 1]
+    motion_times : ndarray (n,)
+    motion_curve : ndarray (n,)
+                               motion energy at the analysis rate, in [0, 1] on an absolute
+                               scale: ``1 - exp(-d / 0.05)`` where ``d`` is the mean absolute
+                               luma change per 1/30 s on the low-resolution frames (0 static,
+                               about 0.3 handheld walking, 0.6 and up violent motion). Internal
+                               cuts are patched out
+    peak_times, peak_strengths : ndarray (k,)
+                               motion peaks ("visual beats": flashes, impacts, sudden moves);
+                               strength is the jump of the motion curve there, [0, 1]
+    cuts : ndarray (c,)        times of internal hard cuts (first frame of the new shot)
+    subshots : tuple of SubShot
+                               the usable window split at internal cuts
+    regions : tuple of ClipRegion
+                               black, fade, frozen and unstable spans
+    warnings : tuple of str
+    coded_size : (int, int)    stored frame size before rotation and pixel aspect ratio
+    file_size : int            bytes
+    params : dict              the scan options the measurements were made with
+    """
+
+    path: str
+    duration: float
+    frame_count: int
+    fps: Any
+    vfr: bool
+    size: tuple[int, int]
+    rotation: int
+    pix_fmt: str
+    codec: str
+    has_audio: bool
+    start_time: float
+    is_still: bool
+    usable_in: float
+    usable_out: float
+    brightness: float
+    contrast: float
+    saturation: float
+    palette: tuple[float, float, float]
+    motion: float
+    motion_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    motion_curve: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    peak_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    peak_strengths: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cuts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    subshots: tuple[SubShot, ...] = ()
+    regions: tuple[ClipRegion, ...] = ()
+    warnings: tuple[str, ...] = ()
+    coded_size: tuple[int, int] = (0, 0)
+    file_size: int = 0
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        from fractions import Fraction
+
+        set_ = object.__setattr__
+        for name in ("duration", "start_time", "usable_in", "usable_out"):
+            set_(self, name, _rt(getattr(self, name)))
+        for name in ("brightness", "contrast", "saturation", "motion"):
+            set_(self, name, round(float(getattr(self, name)), _FEATURE_NDIGITS))
+        for name in ("motion_times", "peak_times", "cuts"):
+            set_(self, name, _arr_r(getattr(self, name), _NDIGITS))
+        for name in ("motion_curve", "peak_strengths"):
+            set_(self, name, _arr_r(getattr(self, name), _FEATURE_NDIGITS))
+        if self.fps is not None and not isinstance(self.fps, Fraction):
+            set_(self, "fps", Fraction(self.fps))
+        set_(self, "palette", _lab(self.palette))
+        set_(self, "size", tuple(int(v) for v in self.size))
+        set_(self, "coded_size", tuple(int(v) for v in self.coded_size))
+        set_(self, "subshots", tuple(self.subshots))
+        set_(self, "regions", tuple(self.regions))
+        set_(self, "warnings", tuple(self.warnings))
+
+    @property
+    def name(self) -> str:
+        """The file name without its folder."""
+        import os
+
+        return os.path.basename(self.path)
+
+    @property
+    def usable_duration(self) -> float:
+        return self.usable_out - self.usable_in
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "duration": _time_json(self.duration),
+            "frame_count": int(self.frame_count),
+            "fps": _fraction_json(self.fps),
+            "vfr": bool(self.vfr),
+            "size": list(self.size),
+            "coded_size": list(self.coded_size),
+            "rotation": int(self.rotation),
+            "pix_fmt": self.pix_fmt,
+            "codec": self.codec,
+            "has_audio": bool(self.has_audio),
+            "start_time": _r(self.start_time),
+            "is_still": bool(self.is_still),
+            "file_size": int(self.file_size),
+            "usable_in": _r(self.usable_in),
+            "usable_out": _time_json(self.usable_out),
+            "brightness": self.brightness,
+            "contrast": self.contrast,
+            "saturation": self.saturation,
+            "palette": list(self.palette),
+            "motion": self.motion,
+            "motion_curve": {"times": _rl(self.motion_times),
+                             "values": _rl(self.motion_curve, _FEATURE_NDIGITS)},
+            "peaks": {"times": _rl(self.peak_times),
+                      "strengths": _rl(self.peak_strengths, _FEATURE_NDIGITS)},
+            "cuts": _rl(self.cuts),
+            "subshots": [s.to_dict() for s in self.subshots],
+            "regions": [r.to_dict() for r in self.regions],
+            "warnings": list(self.warnings),
+            "params": dict(sorted(self.params.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ClipInfo":
+        return cls(
+            path=str(d["path"]),
+            duration=_time_from_json(d["duration"]),
+            frame_count=int(d["frame_count"]),
+            fps=_fraction_from_json(d.get("fps")),
+            vfr=bool(d.get("vfr", False)),
+            size=tuple(d["size"]),
+            rotation=int(d.get("rotation", 0)),
+            pix_fmt=str(d.get("pix_fmt", "")),
+            codec=str(d.get("codec", "")),
+            has_audio=bool(d.get("has_audio", False)),
+            start_time=float(d.get("start_time", 0.0)),
+            is_still=bool(d.get("is_still", False)),
+            usable_in=float(d["usable_in"]),
+            usable_out=_time_from_json(d["usable_out"]),
+            brightness=float(d["brightness"]),
+            contrast=float(d.get("contrast", 0.0)),
+            saturation=float(d.get("saturation", 0.0)),
+            palette=tuple(d["palette"]),
+            motion=float(d["motion"]),
+            motion_times=d.get("motion_curve", {}).get("times", []),
+            motion_curve=d.get("motion_curve", {}).get("values", []),
+            peak_times=d.get("peaks", {}).get("times", []),
+            peak_strengths=d.get("peaks", {}).get("strengths", []),
+            cuts=d.get("cuts", []),
+            subshots=tuple(SubShot.from_dict(s) for s in d.get("subshots", [])),
+            regions=tuple(ClipRegion.from_dict(r) for r in d.get("regions", [])),
+            warnings=tuple(d.get("warnings", ())),
+            coded_size=tuple(d.get("coded_size", d["size"])),
+            file_size=int(d.get("file_size", 0)),
+            params=dict(d.get("params", {})),
+        )
+
+
+class ScanResult(list):
+    """The clip library: a ``list`` of :class:`ClipInfo` (in input order) plus what was skipped.
+
+    Attributes
+    ----------
+    skipped : list of SkippedClip
+        files that could not be used, with the reason (and what to do about it).
+    """
+
+    def __init__(self, clips=(), skipped=()):
+        super().__init__(clips)
+        self.skipped: list[SkippedClip] = list(skipped)
+
+    def __repr__(self) -> str:
+        return f"ScanResult({len(self)} clips, {len(self.skipped)} skipped)"
+
+    def __eq__(self, other):
+        if isinstance(other, ScanResult):
+            return list(self) == list(other) and self.skipped == other.skipped
+        return list.__eq__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": CLIPS_VERSION, "clips": [c.to_dict() for c in self],
+                "skipped": [s.to_dict() for s in self.skipped]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ScanResult":
+        from .errors import ParameterError
+
+        version = d.get("version")
+        if version != CLIPS_VERSION:
+            raise ParameterError(f"unsupported clip-library version {version!r} (this musync reads "
+                                 f"version {CLIPS_VERSION}); re-run `musync scan`")
+        return cls([ClipInfo.from_dict(c) for c in d.get("clips", [])],
+                   [SkippedClip.from_dict(s) for s in d.get("skipped", [])])
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan: integer frames at a rational frame rate
+
+#: Version of the plan JSON schema (``"version"`` key).
+PLAN_VERSION = 1
+
+
+def _fps_json(f) -> str:
+    from fractions import Fraction
+
+    f = Fraction(f)
+    return f"{f.numerator}/{f.denominator}"
+
+
+def _fps_from_json(s):
+    from fractions import Fraction
+
+    return Fraction(str(s))
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One shot of the edit, in integer frames at the plan's frame rate.
+
+    The shot fills record frames ``[record_in, record_out)`` of the output with source frames
+    ``[source_in, source_out)`` of ``source``. Source frame ``k`` is the picture the clip shows at
+    ``k / fps`` seconds after its first decodable frame. ``locked`` shots are kept exactly by a
+    re-plan. ``scores`` holds the planner's per-shot costs and fits (all in [0, 1]).
+    """
+
+    index: int
+    source: str
+    source_in: int
+    source_out: int
+    record_in: int
+    record_out: int
+    locked: bool = False
+    reason: str = ""
+    section: str = ""
+    energy: float = 0.0
+    scores: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("index", "source_in", "source_out", "record_in", "record_out"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+        object.__setattr__(self, "energy", round(float(self.energy), 4))
+        object.__setattr__(self, "scores",
+                           {k: round(float(v), 4) for k, v in sorted(dict(self.scores).items())})
+
+    @property
+    def length(self) -> int:
+        return self.record_out - self.record_in
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "source": self.source, "source_in": self.source_in,
+                "source_out": self.source_out, "record_in": self.record_in,
+                "record_out": self.record_out, "locked": bool(self.locked), "reason": self.reason,
+                "section": self.section, "energy": self.energy, "scores": dict(self.scores)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Shot":
+        return cls(int(d["index"]), str(d["source"]), int(d["source_in"]), int(d["source_out"]),
+                   int(d["record_in"]), int(d["record_out"]), bool(d.get("locked", False)),
+                   str(d.get("reason", "")), str(d.get("section", "")), float(d.get("energy", 0.0)),
+                   dict(d.get("scores", {})))
+
+
+@dataclass(frozen=True)
+class PlanClip:
+    """What render and export need to know about a source clip (a subset of :class:`ClipInfo`)."""
+
+    path: str
+    duration: float
+    fps: Any            # Fraction or None for a still
+    size: tuple[int, int]
+    rotation: int = 0
+    vfr: bool = False
+    start_time: float = 0.0
+    usable_in: float = 0.0
+    usable_out: float = 0.0
+    has_audio: bool = False
+    is_still: bool = False
+    brightness: float = 0.0
+    motion: float = 0.0
+
+    def __post_init__(self):
+        from fractions import Fraction
+
+        if self.fps is not None and not isinstance(self.fps, Fraction):
+            object.__setattr__(self, "fps", Fraction(self.fps))
+        object.__setattr__(self, "size", tuple(int(v) for v in self.size))
+        for name in ("duration", "start_time", "usable_in", "usable_out"):
+            object.__setattr__(self, name, _rt(getattr(self, name)))
+        for name in ("brightness", "motion"):
+            object.__setattr__(self, name, round(float(getattr(self, name)), 4))
+
+    @classmethod
+    def from_clip(cls, c: "ClipInfo") -> "PlanClip":
+        return cls(c.path, c.duration, c.fps, c.size, c.rotation, c.vfr, c.start_time, c.usable_in,
+                   c.usable_out, c.has_audio, c.is_still, c.brightness, c.motion)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "duration": _time_json(self.duration),
+                "fps": _fraction_json(self.fps), "size": list(self.size),
+                "rotation": int(self.rotation), "vfr": bool(self.vfr),
+                "start_time": _r(self.start_time), "usable_in": _r(self.usable_in),
+                "usable_out": _time_json(self.usable_out), "has_audio": bool(self.has_audio),
+                "is_still": bool(self.is_still), "brightness": self.brightness,
+                "motion": self.motion}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PlanClip":
+        return cls(str(d["path"]), _time_from_json(d["duration"]), _fraction_from_json(d.get("fps")),
+                   tuple(d["size"]), int(d.get("rotation", 0)), bool(d.get("vfr", False)),
+                   float(d.get("start_time", 0.0)), float(d.get("usable_in", 0.0)),
+                   _time_from_json(d.get("usable_out", d["duration"])),
+                   bool(d.get("has_audio", False)), bool(d.get("is_still", False)),
+                   float(d.get("brightness", 0.0)), float(d.get("motion", 0.0)))
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """Everything that steers the planner. A style preset is only a bundle of these values.
+
+    Attributes
+    ----------
+    style : str           preset the values came from (``energy``, ``downbeats``, ``every-beat``,
+                          ``phrase``)
+    seed : int            random seed (ties and variety); same inputs + seed -> same plan
+    fps : Fraction        output frame rate
+    aspect : str          ``16:9``, ``9:16``, ``1:1`` or ``4:5``
+    size : (int, int)     output width and height (even numbers)
+    anticipation : int    cut this many frames before the beat
+    min_shot, max_shot : float
+                          shortest and longest shot, seconds
+    calm_beats, intense_beats : float
+                          target shot length (beats) at energy 0 and at energy 1
+    half_beats : bool     allow cuts on half beats
+    order : str           ``auto`` (the planner chooses) or ``source`` (clips in file order)
+    climax_build : bool   pace up into the climax, hold a breath shot before it
+    weights : dict        cost weights of the shot-filling search (``motion``, ``continuity``,
+                          ``reuse``, ``peak``, ``climax``)
+    """
+
+    style: str = "energy"
+    seed: int = 0
+    fps: Any = None
+    aspect: str = "16:9"
+    size: tuple[int, int] = (1920, 1080)
+    anticipation: int = 0
+    min_shot: float = 0.4
+    max_shot: float = 8.0
+    calm_beats: float = 8.0
+    intense_beats: float = 2.0
+    half_beats: bool = False
+    order: str = "auto"
+    climax_build: bool = True
+    weights: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        from fractions import Fraction
+
+        object.__setattr__(self, "fps", Fraction(30) if self.fps is None else Fraction(self.fps))
+        object.__setattr__(self, "size", tuple(int(v) for v in self.size))
+        object.__setattr__(self, "weights",
+                           {k: round(float(v), 6) for k, v in sorted(dict(self.weights).items())})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"style": self.style, "seed": int(self.seed), "fps": _fps_json(self.fps),
+                "aspect": self.aspect, "size": list(self.size),
+                "anticipation": int(self.anticipation), "min_shot": _r(self.min_shot),
+                "max_shot": _r(self.max_shot), "calm_beats": _r(self.calm_beats),
+                "intense_beats": _r(self.intense_beats), "half_beats": bool(self.half_beats),
+                "order": self.order, "climax_build": bool(self.climax_build),
+                "weights": dict(self.weights)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PlanSettings":
+        known = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        if "fps" in kw:
+            kw["fps"] = _fps_from_json(kw["fps"])
+        if "size" in kw:
+            kw["size"] = tuple(kw["size"])
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The edit, as a proposal: integer frames at a rational frame rate.
+
+    Invariants (checked by :func:`musync.planfile.validate_plan`): shots tile
+    ``[0, duration_frames)`` in order; every shot has ``source_out - source_in == record_out -
+    record_in >= 1``; every source range lies inside its clip's usable window.
+
+    Attributes
+    ----------
+    audio : AudioInfo        the song (path and sha256)
+    fps : Fraction
+    duration_frames : int    the song's length in frames (rounded to the nearest frame)
+    size : (int, int)        output width, height
+    aspect : str
+    settings : PlanSettings
+    shots : tuple of Shot
+    markers : dict           ``beats``, ``downbeats`` (lists of frames), ``sections`` (list of
+                             ``{"frame", "end", "label", "kind"}``), ``climax`` (frame)
+    metrics : dict           see the README
+    clips : tuple of PlanClip
+                             every clip the planner could use, sorted by path
+    skipped : tuple of SkippedClip
+    warnings : tuple of str
+    """
+
+    audio: AudioInfo
+    fps: Any
+    duration_frames: int
+    size: tuple[int, int]
+    aspect: str
+    settings: PlanSettings
+    shots: tuple[Shot, ...]
+    markers: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    clips: tuple[PlanClip, ...] = ()
+    skipped: tuple[SkippedClip, ...] = ()
+    warnings: tuple[str, ...] = ()
+    version: int = PLAN_VERSION
+
+    def __post_init__(self):
+        from fractions import Fraction
+
+        object.__setattr__(self, "fps", Fraction(self.fps))
+        object.__setattr__(self, "size", tuple(int(v) for v in self.size))
+        for name in ("shots", "clips", "skipped", "warnings"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+    def frame_to_seconds(self, frame: int) -> float:
+        return float(Fraction(int(frame)) / self.fps)
+
+    def clip(self, path: str) -> PlanClip | None:
+        for c in self.clips:
+            if c.path == path:
+                return c
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "audio": {"path": self.audio.path, "sha256": self.audio.sha256,
+                      "duration": _r(self.audio.duration),
+                      "sample_rate": int(self.audio.sample_rate),
+                      "channels": int(self.audio.channels)},
+            "fps": _fps_json(self.fps),
+            "duration_frames": int(self.duration_frames),
+            "size": list(self.size),
+            "aspect": self.aspect,
+            "settings": self.settings.to_dict(),
+            "metrics": _json_clean(self.metrics),
+            "shots": [s.to_dict() for s in self.shots],
+            "markers": _json_clean(self.markers),
+            "clips": [c.to_dict() for c in self.clips],
+            "skipped": [s.to_dict() for s in self.skipped],
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Plan":
+        from .errors import PlanError
+
+        version = d.get("version")
+        if version != PLAN_VERSION:
+            raise PlanError(f"unsupported plan version {version!r} (this musync reads version "
+                            f"{PLAN_VERSION}); re-create it with `musync plan`")
+        a = d["audio"]
+        audio = AudioInfo(str(a["path"]), str(a.get("sha256", "")), float(a.get("duration", 0.0)),
+                          int(a.get("sample_rate", 0)), int(a.get("channels", 0)))
+        return cls(audio=audio, fps=_fps_from_json(d["fps"]),
+                   duration_frames=int(d["duration_frames"]), size=tuple(d["size"]),
+                   aspect=str(d.get("aspect", "")),
+                   settings=PlanSettings.from_dict(d.get("settings", {})),
+                   shots=tuple(Shot.from_dict(s) for s in d["shots"]),
+                   markers=dict(d.get("markers", {})), metrics=dict(d.get("metrics", {})),
+                   clips=tuple(PlanClip.from_dict(c) for c in d.get("clips", [])),
+                   skipped=tuple(SkippedClip.from_dict(s) for s in d.get("skipped", [])),
+                   warnings=tuple(d.get("warnings", ())), version=int(version))
+
+
+def _json_clean(obj):
+    """Recursively turn numpy scalars/arrays and tuples into plain JSON values; round floats."""
+    if isinstance(obj, dict):
+        return {str(k): _json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_json_clean(v) for v in obj.tolist()]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return round(v, 6) if np.isfinite(v) else None
+    return obj
