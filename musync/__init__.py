@@ -4,18 +4,23 @@ Public API (each stage callable alone; each output saveable and loadable):
 
 - :func:`analyze` -- listen to a song: tempo, beats, downbeats, sections, energy, climax.
 - :func:`load_analysis` / :func:`save_analysis` -- the analysis JSON file.
+- :func:`scan_clips` -- probe, validate and measure clips: a list of :class:`ClipInfo` with
+  ``.skipped``; :func:`load_clips` / :func:`save_clips` -- the clip-library JSON file.
 
 Errors derive from :class:`MusyncError`.
 """
 
 from ._version import __version__
 from .analysis import analyze, load_analysis, save_analysis
+from .clips import load_clips, save_clips, scan_clips
 from .errors import ExportError, MediaError, MusyncError, ParameterError, PlanError
 from .types import Analysis, AudioInfo, Section
+from .types import ClipInfo, ScanResult
 
 __all__ = [
     "__version__",
     "analyze", "load_analysis", "save_analysis",
+    "scan_clips", "load_clips", "save_clips", "ClipInfo", "ScanResult",
     "Analysis", "AudioInfo", "Section",
     "MusyncError", "ParameterError", "MediaError", "PlanError", "ExportError",
 ]
