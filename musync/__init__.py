@@ -6,6 +6,9 @@ Public API (each stage callable alone; each output saveable and loadable):
 - :func:`load_analysis` / :func:`save_analysis` -- the analysis JSON file.
 - :func:`scan_clips` -- probe, validate and measure clips: a list of :class:`ClipInfo` with
   ``.skipped``; :func:`load_clips` / :func:`save_clips` -- the clip-library JSON file.
+- :func:`plan` / :func:`replan` -- cut to the music: an :class:`Analysis` and clips in, a
+  :class:`Plan` out; :func:`make_settings` and :data:`STYLES` for the presets.
+- :func:`load_plan` / :func:`save_plan` / :func:`validate_plan` -- the plan JSON file.
 
 Errors derive from :class:`MusyncError`.
 """
@@ -16,11 +19,16 @@ from .clips import load_clips, save_clips, scan_clips
 from .errors import ExportError, MediaError, MusyncError, ParameterError, PlanError
 from .types import Analysis, AudioInfo, Section
 from .types import ClipInfo, ScanResult
+from .types import Plan, PlanClip, PlanSettings, Shot
+from .planner import STYLES, make_settings, plan, replan
+from .planfile import load_plan, save_plan, validate_plan
 
 __all__ = [
     "__version__",
     "analyze", "load_analysis", "save_analysis",
     "scan_clips", "load_clips", "save_clips", "ClipInfo", "ScanResult",
+    "plan", "replan", "make_settings", "STYLES", "load_plan", "save_plan", "validate_plan",
+    "Plan", "PlanClip", "PlanSettings", "Shot",
     "Analysis", "AudioInfo", "Section",
     "MusyncError", "ParameterError", "MediaError", "PlanError", "ExportError",
 ]

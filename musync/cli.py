@@ -107,6 +107,193 @@ def analyze(song: str, json_out, plot_out, no_cache: bool, beats_per_bar: str, o
 
 
 @cli.command()
+@click.argument("clips", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--json", "json_out", metavar="OUT", help="Write the clip records as JSON ('-' for stdout).")
+@click.option("--progress", type=click.Choice(["auto", "bar", "plain", "json", "none"]), default="auto",
+              show_default=True, help="Progress on stderr: a bar on a terminal (auto), lines, JSON lines.")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not write the clip cache.")
+@click.option("-r", "--recursive", is_flag=True, help="Also scan sub-folders.")
+@click.option("-j", "--workers", type=click.IntRange(min=1), default=None,
+              help="Clips scanned in parallel (default: one per core).")
+@click.option("-y", "--overwrite", is_flag=True, help="Replace existing output files.")
+def scan(clips, json_out, progress: str, no_cache: bool, recursive: bool, workers, overwrite: bool) -> None:
+    """Probe, validate and measure CLIPS (files and folders of video and images).
+
+    Prints one row per usable clip and the skipped files with reasons. Names starting with
+    '-' need '--' before them (or a './' prefix).
+    """
+    from . import scan_clips
+    from ._fs import check_output
+    from .clips import format_skipped, format_table
+    from .errors import MediaError
+
+    if json_out and json_out != "-":
+        check_output(json_out, overwrite=overwrite)
+    try:
+        result = scan_clips(list(clips), progress=progress, use_cache=not no_cache,
+                            workers=workers, recursive=recursive)
+    except MediaError as exc:
+        skipped = getattr(exc, "skipped", None)
+        if skipped:
+            echo_err(format_skipped(skipped))
+        raise
+    out = click.echo if json_out != "-" else echo_err
+    out(format_table(result))
+    if result.skipped:
+        out(format_skipped(result.skipped))
+    for c in result:
+        for w in c.warnings:
+            warn(f"{c.name}: {w}")
+    if json_out:
+        _write_json(result.to_dict(), json_out, overwrite)
+
+
+def _parse_size(value):
+    if value is None:
+        return None
+    try:
+        w, h = value.lower().split("x")
+        return int(w), int(h)
+    except ValueError:
+        raise click.BadParameter(f"size must look like 1280x720, not {value!r}") from None
+
+
+def _parse_fps(value):
+    from fractions import Fraction
+
+    try:
+        f = Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise click.BadParameter(f"fps must be a number or a fraction like 30000/1001, not {value!r}") from None
+    if f <= 0:
+        raise click.BadParameter("fps must be positive")
+    # common decimal spellings of the NTSC rates
+    for num in (24000, 30000, 60000):
+        exact = Fraction(num, 1001)
+        if f != exact and abs(float(f) - float(exact)) < 0.0006:
+            return exact
+    return f
+
+
+_METRIC_ROWS = [("shots", "shots"), ("cuts_on_beat", "cuts on a beat"), ("cuts_on_downbeat", "cuts on a downbeat"),
+                ("section_boundaries_cut", "section boundaries cut"),
+                ("pace_energy_correlation", "pace vs energy (rank corr.)"),
+                ("climax_fastest", "climax section fastest"), ("mean_brightness_jump", "mean brightness jump"),
+                ("clips_used", "clips used"), ("repeats", "repeats"), ("adjacent_repeats", "adjacent repeats"),
+                ("peaks_on_accent", "motion peaks on accents"), ("mean_shot", "mean shot (s)")]
+
+
+def _print_metrics(plans: list, names: list[str]) -> None:
+    width = max(len(n) for n in names + ["metric"])
+    head = f"{'metric':28s}" + "".join(f"  {n:>{max(width, 8)}s}" for n in names)
+    click.echo(head)
+    for key, label in _METRIC_ROWS:
+        vals = []
+        for p in plans:
+            v = p.metrics.get(key)
+            vals.append("yes" if v is True else "no" if v is False else
+                        f"{v:.3f}" if isinstance(v, float) else str(v))
+        click.echo(f"{label:28s}" + "".join(f"  {v:>{max(width, 8)}s}" for v in vals))
+    for sec in plans[0].metrics.get("sections", []):
+        click.echo(f"  {sec['label']:>3s} {sec['kind']:7s} energy {sec['energy']:.2f}  {sec['shots']:3d} shots  "
+                   f"mean {sec['mean_shot']:.2f} s  ({sec['min_shot']:.2f}-{sec['max_shot']:.2f})")
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=str))
+@click.option("-o", "--output", metavar="PLAN.json", help="Where to write the plan [default: plan.json, "
+              "or the re-planned file itself with -y].")
+@click.option("--style", type=click.Choice(["energy", "downbeats", "every-beat", "phrase"]), default=None,
+              help="Pacing preset [default: energy].")
+@click.option("--seed", type=int, default=None, help="Random seed (same inputs + seed = same plan).")
+@click.option("--fps", "fps", default=None, help="Output frame rate, e.g. 30, 25, 24000/1001 [default: 30].")
+@click.option("--aspect", type=click.Choice(["16:9", "9:16", "1:1", "4:5"]), default=None, help="Output aspect.")
+@click.option("--size", default=None, metavar="WxH", help="Output size, e.g. 1280x720 (overrides --aspect's).")
+@click.option("--anticipation", type=click.IntRange(0, 12), default=None, help="Cut N frames before the beat.")
+@click.option("--order", type=click.Choice(["auto", "source"]), default=None, help="'source' keeps file order.")
+@click.option("--min-shot", type=float, default=None, help="Shortest shot in seconds.")
+@click.option("--max-shot", type=float, default=None, help="Longest shot in seconds.")
+@click.option("--replan", "replan_path", metavar="PLAN.json", default=None,
+              help="Keep the locked shots of PLAN.json and re-plan the rest (INPUTS are extra clips).")
+@click.option("--variants", type=click.IntRange(1, 20), default=1, help="Write N plans with different seeds.")
+@click.option("--render", "render_out", metavar="OUT.mp4", default=None, help="Also render a draft.")
+@click.option("--export", "export_out", metavar="OUT", default=None,
+              help="Also export a timeline (.otio, .otioz, .xml, .fcpxml, .edl).")
+@click.option("--progress", type=click.Choice(["auto", "bar", "plain", "json", "none"]), default="auto",
+              show_default=True, help="Progress on stderr.")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not write the caches.")
+@click.option("-y", "--overwrite", is_flag=True, help="Replace existing output files.")
+def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, min_shot, max_shot,
+         replan_path, variants, render_out, export_out, progress, no_cache, overwrite) -> None:
+    """Plan the edit: `musync plan SONG CLIPS...` (files or folders).
+
+    Cuts land on the beat grid, the pace follows the song's energy and sections, and each shot
+    gets the clip and in-point that fit it best. Writes a JSON plan you can edit (set "locked":
+    true on shots you like) and re-plan with `musync plan --replan plan.json`.
+    """
+    from . import analyze as _analyze
+    from . import scan_clips
+    from ._fs import check_output
+    from .planfile import load_plan, save_plan
+    from .planner import make_settings, plan as _plan, replan as _replan
+
+    overrides = dict(seed=seed, fps=_parse_fps(fps) if fps else None, aspect=aspect,
+                     size=_parse_size(size), anticipation=anticipation, order=order,
+                     min_shot=min_shot, max_shot=max_shot)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if replan_path:
+        old = load_plan(replan_path, validate=False)
+        out = output or replan_path
+        if style:
+            overrides["style"] = style
+        song = old.audio.path
+        clip_paths = sorted({c.path for c in old.clips} | {s.source for s in old.shots if s.locked}) + list(inputs)
+    else:
+        if len(inputs) < 2:
+            raise click.UsageError("give a song and at least one clip file or folder: musync plan SONG CLIPS...")
+        song, clip_paths = inputs[0], list(inputs[1:])
+        out = output or "plan.json"
+    outs = [out] if variants == 1 else [
+        str(Path(out).with_name(f"{Path(out).stem}-{i + 1}{Path(out).suffix or '.json'}")) for i in range(variants)]
+    for o in outs + [x for x in (render_out, export_out) if x]:
+        check_output(o, overwrite=overwrite)
+    analysis = _analyze(song, use_cache=not no_cache)
+    for w in analysis.warnings:
+        warn(f"{song}: {w}")
+    clips = scan_clips(clip_paths, progress=None if progress == "none" else progress, use_cache=not no_cache)
+    for s in clips.skipped:
+        warn(f"skipped {s.path}: {s.reason}")
+    plans = []
+    for i, o in enumerate(outs):
+        if replan_path:
+            kw = dict(overrides)
+            if i:
+                kw["seed"] = old.settings.seed + i if seed is None else seed + i
+            p = _replan(old, analysis, clips, **kw)
+        else:
+            st = overrides.get("style") or style or "energy"
+            kw = {k: v for k, v in overrides.items() if k != "style"}
+            kw["seed"] = (seed or 0) + i
+            p = _plan(analysis, clips, make_settings(st, **kw))
+        save_plan(p, o, overwrite=overwrite or (replan_path is not None and o == replan_path and overwrite))
+        plans.append(p)
+        info(f"wrote {o}")
+    for w in plans[0].warnings:
+        warn(w)
+    _print_metrics(plans, [Path(o).name for o in outs])
+    if export_out:
+        from .export import export as _export
+
+        _export(plans[0], export_out, overwrite=overwrite)
+        info(f"wrote {export_out}")
+    if render_out:
+        from .render import render as _render
+
+        _render(plans[0], render_out, overwrite=overwrite, progress=progress)
+        info(f"wrote {render_out}")
+
+
+@cli.command()
 @click.argument("folder", default="musync-demo", type=click.Path(file_okay=False, path_type=str))
 @click.option("--seconds", default=40.0, show_default=True, help="Length of the example song.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing demo folder's files.")

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["click_track", "make_song", "SyntheticSong", "write_wav", "SECTION_STYLES"]
+__all__ = ["click_track", "make_song", "SyntheticSong", "write_wav", "SECTION_STYLES",
+           "synthetic_clip_infos", "make_clip_files"]
 
 
 @dataclass(frozen=True)
@@ -243,3 +244,74 @@ def make_song(*, bpm: float = 120.0, beats_per_bar: int = 4, form=None, pickup: 
     return SyntheticSong(y=y.astype(np.float32), sr=sr, beats=beats, downbeats=downbeats,
                          beats_per_bar=beats_per_bar, sections=tuple(sections),
                          section_energy=energy, climax=float(climax), params=params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Clips
+
+def synthetic_clip_infos(n: int = 12, *, seed: int = 0, min_dur: float = 4.0, max_dur: float = 10.0,
+                         fps=30, folder: str = "/clips") -> list:
+    """``n`` :class:`~musync.types.ClipInfo` records with known features and no files behind
+    them (for planner tests and benchmarks): brightness, palette and motion spread evenly and
+    shuffled, one motion peak each, a usable window trimming 0.25 s at each end."""
+    from fractions import Fraction
+
+    from .types import ClipInfo
+
+    rng = np.random.default_rng(seed)
+    bright = rng.permutation(np.linspace(0.15, 0.85, n)) if n > 1 else np.array([0.5])
+    motion = rng.permutation(np.linspace(0.05, 0.95, n)) if n > 1 else np.array([0.5])
+    out = []
+    for i in range(n):
+        dur = float(np.round(rng.uniform(min_dur, max_dur), 3))
+        t = np.arange(0.0, dur, 0.1)
+        peak = float(np.round(rng.uniform(0.5, dur - 0.5), 3))
+        curve = np.clip(motion[i] + 0.3 * np.exp(-0.5 * ((t - peak) / 0.15) ** 2), 0, 1)
+        hue = 2 * np.pi * rng.uniform()
+        out.append(ClipInfo(
+            path=f"{folder}/clip{i:04d}.mp4", duration=dur, frame_count=int(dur * 30), fps=Fraction(fps),
+            vfr=False, size=(1920, 1080), rotation=0, pix_fmt="yuv420p", codec="h264",
+            has_audio=False, start_time=0.0, is_still=False, usable_in=0.25, usable_out=dur - 0.25,
+            brightness=float(bright[i]), contrast=0.2, saturation=0.5,
+            palette=(100 * float(bright[i]), 30 * np.cos(hue), 30 * np.sin(hue)),
+            motion=float(motion[i]), motion_times=t, motion_curve=curve,
+            peak_times=[peak], peak_strengths=[0.3]))
+    return out
+
+
+def make_clip_files(folder, n: int = 8, *, seconds: float = 4.0, size=(320, 180), fps: int = 30,
+                    seed: int = 0) -> list:
+    """Write ``n`` short H.264 clips of different colour, brightness and motion into ``folder``
+    with the ffmpeg binary (a moving test pattern over a tinted background, one white flash as a
+    motion peak). Returns their paths."""
+    from pathlib import Path
+
+    from .media import run_ffmpeg
+
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    w, h = size
+    paths = []
+    for i in range(n):
+        hue = rng.uniform(0, 360)
+        bright = 0.2 + 0.6 * i / max(n - 1, 1)
+        speed = 20 + 300 * rng.uniform()
+        flash = rng.uniform(0.8, seconds - 0.8)
+        p = folder / f"shot_{i:02d}.mp4"
+        c = _hsv_hex(hue, 0.6, bright)
+        vf = (f"[0:v][1:v]overlay=x='mod(t*{speed:.1f},{w})-{w // 4}':y='{h // 4}+{h // 6}*sin(t*{1 + 3 * rng.uniform():.2f})',"
+              f"drawbox=enable='between(t,{flash:.3f},{flash + 1.5 / fps:.3f})':color=white:t=fill,format=yuv420p")
+        run_ffmpeg(["-y", "-f", "lavfi", "-i", f"color=c=0x{c}:s={w}x{h}:r={fps}:d={seconds}",
+                    "-f", "lavfi", "-i", f"testsrc2=s={w // 2}x{h // 2}:r={fps}:d={seconds}",
+                    "-filter_complex", vf, "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23",
+                    "-t", str(seconds), str(p)], what="making an example clip", capture=True)
+        paths.append(p)
+    return paths
+
+
+def _hsv_hex(h: float, s: float, v: float) -> str:
+    import colorsys
+
+    r, g, b = colorsys.hsv_to_rgb(h / 360.0, s, v)
+    return f"{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"

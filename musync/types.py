@@ -698,6 +698,7 @@ class PlanSettings:
     calm_beats, intense_beats : float
                           target shot length (beats) at energy 0 and at energy 1
     half_beats : bool     allow cuts on half beats
+    cut_on : str          ``beats`` (any beat) or ``downbeats`` (bar lines only)
     order : str           ``auto`` (the planner chooses) or ``source`` (clips in file order)
     climax_build : bool   pace up into the climax, hold a breath shot before it
     weights : dict        cost weights of the shot-filling search (``motion``, ``continuity``,
@@ -715,6 +716,7 @@ class PlanSettings:
     calm_beats: float = 8.0
     intense_beats: float = 2.0
     half_beats: bool = False
+    cut_on: str = "beats"
     order: str = "auto"
     climax_build: bool = True
     weights: dict = field(default_factory=dict)
@@ -733,7 +735,7 @@ class PlanSettings:
                 "anticipation": int(self.anticipation), "min_shot": _r(self.min_shot),
                 "max_shot": _r(self.max_shot), "calm_beats": _r(self.calm_beats),
                 "intense_beats": _r(self.intense_beats), "half_beats": bool(self.half_beats),
-                "order": self.order, "climax_build": bool(self.climax_build),
+                "cut_on": self.cut_on, "order": self.order, "climax_build": bool(self.climax_build),
                 "weights": dict(self.weights)}
 
     @classmethod
