@@ -85,7 +85,7 @@ def _letters(k: int) -> str:
 
 def find_sections(feat: Features, downbeats: np.ndarray, duration: float, energy_times: np.ndarray,
                   energy: np.ndarray, *, kernel_bars: int = 4, min_bars: int = 2,
-                  label_threshold: float = 0.6) -> tuple[tuple[Section, ...], float]:
+                  label_threshold: float = 0.25) -> tuple[tuple[Section, ...], float]:
     """Segment the song into sections.
 
     Parameters
@@ -96,8 +96,8 @@ def find_sections(feat: Features, downbeats: np.ndarray, duration: float, energy
     energy_times, energy : the energy curve (for section energy and roles)
     kernel_bars : half-width of the checkerboard kernel, in bars
     min_bars : shortest section, in bars
-    label_threshold : segments closer than this (relative to the median distance between
-        segments) share a label
+    label_threshold : segments closer than this fraction of the median distance between
+        segments (kept within 0.3 to 0.8 standard deviations) share a label
 
     Returns
     -------
@@ -132,7 +132,7 @@ def find_sections(feat: Features, downbeats: np.ndarray, duration: float, energy
     D = np.sqrt(((means[:, None, :] - means[None, :, :]) ** 2).sum(-1))
     off = D[np.triu_indices(nseg, 1)]
     scale = np.median(off) if off.size else 1.0
-    thr = label_threshold * scale
+    thr = float(np.clip(label_threshold * scale, 0.3, 0.8))
     labels = [-1] * nseg
     nxt = 0
     for i in range(nseg):
