@@ -295,13 +295,15 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
 
 @cli.command()
 @click.argument("folder", default="musync-demo", type=click.Path(file_okay=False, path_type=str))
-@click.option("--seconds", default=40.0, show_default=True, help="Length of the example song.")
-@click.option("-y", "--overwrite", is_flag=True, help="Replace an existing demo folder's files.")
-def demo(folder: str, seconds: float, overwrite: bool) -> None:
-    """Make an example song in FOLDER and run the pipeline on it."""
+@click.option("--seconds", default=48.0, show_default=True, help="Length of the example song.")
+@click.option("--no-render", is_flag=True, help="Stop after planning and exporting.")
+@click.option("-y", "--overwrite", is_flag=True, help="Re-create the example song and clips.")
+def demo(folder: str, seconds: float, no_render: bool, overwrite: bool) -> None:
+    """Make an example song and clips in FOLDER and run the whole pipeline on them:
+    analyse, scan, plan, export (.otio) and render a draft."""
     from .demo import run_demo
 
-    run_demo(folder, seconds=seconds, overwrite=overwrite, echo=click.echo)
+    run_demo(folder, seconds=seconds, overwrite=overwrite, echo=click.echo, render=not no_render)
 
 
 def main(argv=None) -> int:

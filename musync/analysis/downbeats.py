@@ -40,7 +40,8 @@ def downbeat_salience(feat: Features, beats: np.ndarray) -> np.ndarray:
     """How much each beat sounds like the first beat of a bar (z-score units, ``(n,)``).
 
     Cues: harmonic change (chroma over the beat after vs the beat before), low-frequency onset
-    (kick, bass) and overall onset strength at the beat.
+    (kick, bass), loudness and overall onset strength at the beat, each weighted by how clearly
+    it recurs once per bar.
     """
     n = beats.size
     if n < 3:
@@ -67,7 +68,18 @@ def downbeat_salience(feat: Features, beats: np.ndarray) -> np.ndarray:
         a, b = max(0, f - r), min(feat.oenv.size, f + r + 1)
         lo[i] = feat.oenv_low[a:b].max() if b > a else 0.0
         on[i] = feat.oenv[a:b].max() if b > a else 0.0
-    return 1.0 * _z(harm) + 0.7 * _z(lo) + 0.3 * _z(on)
+    # each cue counts in proportion to how clearly it repeats once a bar: a click track has
+    # no harmony, a string quartet no kick
+    # loudness just after the beat: accents are louder
+    rd = feat.rms_db
+    w = max(1, int(round(0.08 * feat.fps)))
+    loud = np.array([rd[f:f + w].max() if f < rd.size else rd[-1] for f in np.clip(fr, 0, rd.size - 1)])
+    cues = [(_z(harm), 1.0), (_z(lo), 0.7), (_z(loud), 0.7), (_z(on), 0.5)]
+    d = np.zeros(n)
+    for z, prior in cues:
+        clear = max(_phase_contrast(z, m)[0] for m in (3, 4))
+        d += prior * max(clear, 0.0) * z
+    return d
 
 
 def _phase_contrast(d: np.ndarray, m: int) -> tuple[float, int]:

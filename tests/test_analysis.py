@@ -1,0 +1,191 @@
+"""Analysis: beats, downbeats, sections, energy, bad input, JSON, cache."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import musync
+from musync.analysis import analyze_signal
+from musync.errors import MediaError, ParameterError
+from musync.media import ffmpeg_exe
+from musync.testing import click_track, make_song, write_wav
+
+SR = 22050
+
+
+def f_measure(ref, est, tol=0.07):
+    ref, est = np.asarray(ref), np.asarray(est)
+    if ref.size == 0 or est.size == 0:
+        return 0.0
+    used = np.zeros(est.size, bool)
+    hits = 0
+    for r in ref:
+        d = np.abs(est - r)
+        d[used] = np.inf
+        j = int(np.argmin(d))
+        if d[j] <= tol:
+            used[j] = True
+            hits += 1
+    p, r = hits / est.size, hits / ref.size
+    return 0.0 if hits == 0 else 2 * p * r / (p + r)
+
+
+def mean_offset(ref, est, tol=0.07):
+    d = []
+    for r in ref:
+        j = int(np.argmin(np.abs(est - r)))
+        if abs(est[j] - r) <= tol:
+            d.append(est[j] - r)
+    return float(np.mean(d))
+
+
+@pytest.mark.parametrize("bpm,bpb,pickup", [(60, 4, 0), (90, 3, 2), (120, 4, 1), (174, 4, 0), (120, 3, 0)])
+def test_click_track_beats_tempo_downbeats(bpm, bpb, pickup):
+    y, beats, downs = click_track(bpm=bpm, duration=24.0, sr=SR, beats_per_bar=bpb, pickup=pickup)
+    a = analyze_signal(y, SR)
+    assert not a.fallback
+    assert f_measure(beats, a.beats) >= 0.97
+    assert abs(a.tempo - bpm) / bpm < 0.01
+    assert abs(mean_offset(beats, a.beats)) < 0.005
+    # first and last beats kept
+    assert abs(a.beats[0] - beats[0]) < 0.02 and abs(a.beats[-1] - beats[-1]) < 0.02
+    assert a.beats_per_bar == bpb
+    assert f_measure(downs, a.downbeats) >= 0.95
+
+
+@pytest.mark.parametrize("kw", [dict(bpm=120, pickup=1), dict(bpm=90, beats_per_bar=3, pickup=2, humanize=0.01,
+                                                                tempo_drift=0.03, seed=1)])
+def test_synthetic_song_grid_sections_climax(kw):
+    s = make_song(**kw)
+    a = analyze_signal(s.y, SR)
+    assert f_measure(s.beats, a.beats) >= 0.95
+    assert a.beats_per_bar == s.beats_per_bar
+    assert f_measure(s.downbeats, a.downbeats) >= 0.9
+    # every true boundary found within half a second, on a downbeat
+    est = np.array([x.start for x in a.sections])
+    for start, _end, _label, _kind in s.sections[1:]:
+        assert np.min(np.abs(est - start)) < 0.5
+    for x in a.sections[1:]:
+        assert np.min(np.abs(a.downbeats - x.start)) < 1e-6
+    # repeats share a label, different parts do not
+    truth_labels = [lab for *_, lab, _k in [(x[0], x[1], x[2], x[3]) for x in s.sections]]
+    est_labels = [x.label for x in a.sections]
+    assert len(est_labels) == len(truth_labels)
+    for i in range(len(truth_labels)):
+        for j in range(len(truth_labels)):
+            if truth_labels[i] == truth_labels[j]:
+                assert est_labels[i] == est_labels[j]
+    assert a.sections[0].kind == "intro" and a.sections[-1].kind == "outro"
+    assert abs(a.climax - s.climax) < 0.5
+    # energy: in [0, 1], about 10 Hz, choruses above verses
+    assert a.energy.min() >= 0 and a.energy.max() <= 1
+    assert abs(np.median(np.diff(a.energy_times)) - 0.1) < 1e-6
+    by_kind = {}
+    for x in a.sections:
+        by_kind.setdefault(x.kind, []).append(x.energy)
+    assert min(by_kind["chorus"]) > max(by_kind["verse"]) > max(by_kind["intro"])
+
+
+def test_silence_and_noise_give_fallback_grid():
+    rng = np.random.default_rng(1)
+    for y in (np.zeros(SR * 8), rng.standard_normal(SR * 12) * 0.3, rng.standard_normal(SR * 8) * 1e-4):
+        a = analyze_signal(y.astype(np.float32), SR)
+        assert a.fallback and a.confidence == 0.0
+        assert a.warnings and "grid" in a.warnings[0]
+        assert np.allclose(np.diff(a.beats), 0.5)
+
+
+def test_bad_inputs_raise_media_error_naming_file(tmp_path):
+    cases = {}
+    cases["missing.wav"] = None
+    (tmp_path / "empty.wav").write_bytes(b"")
+    cases["empty.wav"] = "empty"
+    (tmp_path / "text.wav").write_text("this is not audio\n" * 20)
+    cases["text.wav"] = "not"
+    # header only
+    sf.write(str(tmp_path / "header.wav"), np.zeros((0, 1), np.float32), SR)
+    cases["header.wav"] = ""
+    bad = np.zeros(SR * 3, np.float32)
+    bad[100] = np.nan
+    sf.write(str(tmp_path / "nan.wav"), bad, SR, subtype="FLOAT")
+    cases["nan.wav"] = "NaN"
+    write_wav(tmp_path / "short.wav", np.zeros(SR), SR)
+    cases["short.wav"] = "2 s"
+    for name, word in cases.items():
+        with pytest.raises(MediaError) as exc:
+            musync.analyze(tmp_path / name, use_cache=False)
+        msg = str(exc.value)
+        assert name in msg and "\n" not in msg
+        if word:
+            assert word in msg
+
+
+def test_decodes_any_rate_layout_and_container(tmp_path):
+    s = make_song(bpm=110, form=[("verse", 4), ("chorus", 4)], sr=SR)
+    y48 = np.interp(np.arange(0, s.y.size, SR / 48000), np.arange(s.y.size), s.y).astype(np.float32)
+    stereo = np.stack([y48, y48], axis=1)
+    six = np.repeat(y48[:, None], 6, axis=1) / 3
+    sf.write(str(tmp_path / "stereo48.flac"), stereo, 48000)
+    sf.write(str(tmp_path / "six.wav"), six, 48000)
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(tmp_path / "stereo48.flac"), "-c:a", "aac",
+                    "-b:a", "128k", str(tmp_path / "song.m4a")], check=True)
+    for name, ch in (("stereo48.flac", 2), ("six.wav", 6), ("song.m4a", 2)):
+        a = musync.analyze(tmp_path / name, use_cache=False)
+        assert a.audio.channels == ch and a.audio.sample_rate == 48000
+        assert abs(a.tempo - 110) < 1.5, name
+        assert f_measure(s.beats, a.beats) > 0.9, name
+
+
+def test_json_round_trip_and_cache(tmp_path):
+    s = make_song(bpm=100, form=[("intro", 2), ("verse", 4), ("chorus", 4)])
+    p = s.write(tmp_path / "song.wav")
+    a = musync.analyze(p)
+    out = musync.save_analysis(a, tmp_path / "a.json")
+    d = json.loads(out.read_text())
+    for key in ("version", "audio", "tempo", "beats_per_bar", "beats", "beat_strength", "downbeats", "sections",
+                "energy", "climax", "confidence"):
+        assert key in d
+    assert set(d["audio"]) >= {"path", "sha256", "duration", "sample_rate", "channels"}
+    assert musync.load_analysis(out) == a
+    with pytest.raises(ParameterError):
+        musync.save_analysis(a, out)  # no overwrite without asking
+    b = musync.analyze(p)  # cached
+    assert b == a
+    assert musync.analyze(p, use_cache=False) == a
+    c = musync.analyze(p, beats_per_bar=3, use_cache=False)
+    assert c.beats_per_bar == 3
+
+
+def test_analysis_is_deterministic():
+    s = make_song(bpm=128, form=[("verse", 4), ("chorus", 4)], seed=3)
+    a1, a2 = analyze_signal(s.y, SR), analyze_signal(s.y, SR)
+    assert a1.to_dict() == a2.to_dict()
+
+
+def test_real_songs(shared_data):
+    songs = sorted((shared_data / "audio").rglob("*.ogg"))
+    assert songs
+    for p in songs:
+        a = musync.analyze(p, use_cache=False)
+        assert a.duration > 20 and len(a.sections) >= 1
+        if not a.fallback:
+            assert 40 < a.tempo < 240 and len(a.beats) > 10
+            assert np.all(np.diff(a.beats) > 0)
+
+
+def test_silver_beats(shared_data):
+    silver = sorted((shared_data / "audio" / "cc_long" / "silver").glob("*.beats"))
+    if not silver:
+        pytest.skip("no silver references")
+    scores = []
+    for ref_path in silver:
+        song = ref_path.parent.parent / (ref_path.stem + ".ogg")
+        ref = np.loadtxt(ref_path)
+        a = musync.analyze(song, use_cache=False)
+        scores.append(f_measure(ref, a.beats))
+    assert np.mean(scores) >= 0.9
