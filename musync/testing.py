@@ -253,7 +253,7 @@ def synthetic_clip_infos(n: int = 12, *, seed: int = 0, min_dur: float = 4.0, ma
                          fps=30, folder: str = "/clips") -> list:
     """``n`` :class:`~musync.types.ClipInfo` records with known features and no files behind
     them (for planner tests and benchmarks): brightness, palette and motion spread evenly and
-    shuffled, one motion peak each, a usable window trimming 0.25 s at each end."""
+    shuffled, one motion peak each, a usable window trimming up to 0.25 s at each end."""
     from fractions import Fraction
 
     from .types import ClipInfo
@@ -265,13 +265,13 @@ def synthetic_clip_infos(n: int = 12, *, seed: int = 0, min_dur: float = 4.0, ma
     for i in range(n):
         dur = float(np.round(rng.uniform(min_dur, max_dur), 3))
         t = np.arange(0.0, dur, 0.1)
-        peak = float(np.round(rng.uniform(0.5, dur - 0.5), 3))
+        peak = float(np.round(rng.uniform(0.3 * dur, 0.7 * dur), 3))
         curve = np.clip(motion[i] + 0.3 * np.exp(-0.5 * ((t - peak) / 0.15) ** 2), 0, 1)
         hue = 2 * np.pi * rng.uniform()
         out.append(ClipInfo(
             path=f"{folder}/clip{i:04d}.mp4", duration=dur, frame_count=int(dur * 30), fps=Fraction(fps),
             vfr=False, size=(1920, 1080), rotation=0, pix_fmt="yuv420p", codec="h264",
-            has_audio=False, start_time=0.0, is_still=False, usable_in=0.25, usable_out=dur - 0.25,
+            has_audio=False, start_time=0.0, is_still=False, usable_in=min(0.25, dur / 8), usable_out=dur - min(0.25, dur / 8),
             brightness=float(bright[i]), contrast=0.2, saturation=0.5,
             palette=(100 * float(bright[i]), 30 * np.cos(hue), 30 * np.sin(hue)),
             motion=float(motion[i]), motion_times=t, motion_curve=curve,
