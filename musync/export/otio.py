@@ -1,0 +1,521 @@
+"""A plan as an OpenTimelineIO timeline, and an edited timeline back as a plan.
+
+Public functions:
+
+- :func:`build_timeline` -- the plan as an ``opentimelineio.schema.Timeline``: track ``V1`` holds
+  the shots (one clip per shot, with an ``ExternalReference`` to the source and a marker at its
+  cut), track ``A1`` the song; beats, bars, sections and the climax are markers on the timeline.
+- :func:`timeline_to_plan` -- read an edited timeline back into a plan: clips on the timeline
+  become locked shots, gaps become unlocked shots for the planner to fill.
+
+Times are integer frames at the plan's rate. OpenTimelineIO stores a rate as a double, so a plan
+at 30000/1001 fps is written at ``float(Fraction(30000, 1001))`` (the rate OpenTimelineIO itself
+uses for 29.97) and the exact fraction is kept in the timeline's ``metadata["musync"]["fps"]``.
+Frame values are always whole numbers; reading converts with :func:`frames`, which rounds once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import opentimelineio as otio
+
+from .._version import __version__
+from ..errors import ExportError, PlanError
+from ..types import Plan, PlanClip, Shot
+
+__all__ = ["build_timeline", "timeline_to_plan", "frames", "rt", "path_from_url", "url_from_path",
+           "NAMESPACE", "CUT_MARKER_COLOR"]
+
+#: Metadata namespace for everything musync stores on OTIO objects.
+NAMESPACE = "musync"
+
+#: Marker colours (OTIO ``MarkerColor`` names) by marker kind.
+MARKER_COLORS = {"beat": "CYAN", "downbeat": "RED", "section": "GREEN", "climax": "MAGENTA",
+                 "cut": "BLUE"}
+CUT_MARKER_COLOR = MARKER_COLORS["cut"]
+
+_RT = otio.opentime.RationalTime
+_TR = otio.opentime.TimeRange
+
+
+def rt(frame: int, fps) -> otio.opentime.RationalTime:
+    """``frame`` at the rate ``fps`` (a Fraction) as an OTIO RationalTime."""
+    return _RT(int(frame), float(Fraction(fps)))
+
+
+def frames(t: otio.opentime.RationalTime, fps) -> int:
+    """An OTIO time as a whole number of frames at ``fps`` (rounded to the nearest frame)."""
+    return int(round(t.value * float(Fraction(fps)) / t.rate)) if t.rate else int(round(t.value))
+
+
+def url_from_path(path) -> str:
+    """Absolute ``file://`` URL of a local path."""
+    return otio.url_utils.url_from_filepath(os.path.abspath(os.fspath(path)))
+
+
+def path_from_url(url: str) -> str:
+    """Local path of a ``file://`` URL (or of a plain path); relative paths stay relative."""
+    if not url:
+        return ""
+    if "://" in url or url.startswith("file:"):
+        p = otio.url_utils.filepath_from_url(url)
+        # ``file://localhost/...`` (Premiere) and Windows drive letters come back usable
+        return p
+    return url
+
+
+def _clip_rate(c: PlanClip | None, fps: Fraction) -> Fraction:
+    """The rate a source's available range is written at: its own when constant, else the plan's."""
+    if c is None or c.fps is None or c.vfr or c.is_still:
+        return fps
+    return Fraction(c.fps)
+
+
+def _available_range(c: PlanClip | None, fps: Fraction, needed: int) -> otio.opentime.TimeRange:
+    """The decodable range of a source, from 0 (its first decodable frame)."""
+    rate = _clip_rate(c, fps)
+    if c is None or c.is_still or not math.isfinite(c.duration):
+        n_plan = needed
+        n = int(math.ceil(Fraction(n_plan) * rate / fps))
+    else:
+        n = int(math.ceil(Fraction(c.duration).limit_denominator(10**6) * rate - Fraction(1, 10**6)))
+        # never shorter than what the plan uses (a float window may end a hair past the count)
+        n = max(n, int(math.ceil(Fraction(needed) * rate / fps)))
+    return _TR(_RT(0, float(rate)), _RT(n, float(rate)))
+
+
+def _marker(name: str, start: int, fps, *, duration: int = 0, kind: str, **meta) -> otio.schema.Marker:
+    m = otio.schema.Marker(name=name, marked_range=_TR(rt(start, fps), rt(duration, fps)),
+                           color=MARKER_COLORS[kind])
+    m.metadata[NAMESPACE] = {"kind": kind, **meta}
+    return m
+
+
+def _cut_marker_name(s: Shot) -> str:
+    why = " ".join(s.reason.split())
+    return f"shot {s.index}" + (f": {why}" if why else "")
+
+
+def timeline_markers(plan: Plan) -> list[otio.schema.Marker]:
+    """Beats, bars (downbeats), sections and the climax as OTIO markers at the plan's rate.
+
+    One marker per beat frame (named ``bar N`` on a downbeat, ``beat`` otherwise), one range
+    marker per section (``"A chorus"``), one ``climax`` marker.
+    """
+    fps = plan.fps
+    mk = plan.markers or {}
+    n = plan.duration_frames
+    out: list[otio.schema.Marker] = []
+    downs = sorted({int(f) for f in mk.get("downbeats", []) if 0 <= int(f) < n})
+    bar_of = {f: i + 1 for i, f in enumerate(downs)}
+    beats = sorted({int(f) for f in mk.get("beats", []) if 0 <= int(f) < n} | set(downs))
+    for f in beats:
+        if f in bar_of:
+            out.append(_marker(f"bar {bar_of[f]}", f, fps, kind="downbeat", bar=bar_of[f]))
+        else:
+            out.append(_marker("beat", f, fps, kind="beat"))
+    for s in mk.get("sections", []) or []:
+        start = int(s.get("frame", 0))
+        end = int(s.get("end", n))
+        start, end = max(0, start), min(n, end)
+        if end <= start:
+            continue
+        label = str(s.get("label", ""))
+        kind = str(s.get("kind", ""))
+        name = " ".join(x for x in (label, kind) if x) or "section"
+        out.append(_marker(name, start, fps, duration=end - start, kind="section", label=label,
+                           section_kind=kind))
+    climax = mk.get("climax")
+    if climax is not None and 0 <= int(climax) < n:
+        out.append(_marker("climax", int(climax), fps, kind="climax"))
+    out.sort(key=lambda m: (m.marked_range.start_time.value, m.name))
+    return out
+
+
+def build_timeline(plan: Plan, *, name: str | None = None) -> otio.schema.Timeline:
+    """The plan as an OpenTimelineIO timeline.
+
+    Parameters
+    ----------
+    plan : Plan
+    name : str, optional
+        Timeline name (default: ``"musync - <song file stem>"``).
+
+    Returns
+    -------
+    opentimelineio.schema.Timeline
+        Tracks ``V1`` (video: one clip per shot, named after its file, with an
+        ``ExternalReference`` holding the absolute ``file://`` URL and the decodable range from
+        frame 0, ``source_range`` at the plan's rate, one marker at the cut and the shot's
+        ``reason``, ``section``, ``energy`` and ``scores`` in ``metadata["musync"]``) and ``A1``
+        (audio: the song from frame 0 to ``duration_frames``). Beat, bar, section and climax
+        markers sit on the timeline's stack (``timeline.tracks.markers``), in timeline frames.
+
+    Examples
+    --------
+    >>> tl = build_timeline(plan)                                     # doctest: +SKIP
+    >>> [c.source_range.duration.value for c in tl.video_tracks()[0]]  # doctest: +SKIP
+    [48, 24, 96]
+    """
+    fps = Fraction(plan.fps)
+    if fps <= 0:
+        raise PlanError(f"plan fps must be positive, not {plan.fps}")
+    if not plan.shots:
+        raise PlanError("the plan has no shots; nothing to export")
+    song = Path(plan.audio.path)
+    tl = otio.schema.Timeline(name=name or f"musync - {song.stem}", global_start_time=rt(0, fps))
+    tl.metadata[NAMESPACE] = {
+        "fps": f"{fps.numerator}/{fps.denominator}",
+        "duration_frames": int(plan.duration_frames),
+        "size": list(plan.size),
+        "aspect": plan.aspect,
+        "audio": {"path": plan.audio.path, "sha256": plan.audio.sha256},
+        "plan_version": int(plan.version),
+        "musync_version": __version__,
+    }
+    video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    audio = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
+    tl.tracks.append(video)
+    tl.tracks.append(audio)
+
+    used: dict[str, int] = {}
+    for s in plan.shots:
+        used[s.source] = max(used.get(s.source, 0), s.source_out)
+    cursor = 0
+    for s in plan.shots:
+        if s.record_in > cursor:  # a plan that does not tile (not validated): keep positions
+            video.append(otio.schema.Gap(source_range=_TR(rt(0, fps), rt(s.record_in - cursor, fps))))
+        c = plan.clip(s.source)
+        ref = otio.schema.ExternalReference(target_url=url_from_path(s.source),
+                                            available_range=_available_range(c, fps, used[s.source]))
+        ref.name = os.path.basename(s.source)
+        clip = otio.schema.Clip(name=os.path.basename(s.source), media_reference=ref,
+                                source_range=_TR(rt(s.source_in, fps), rt(s.length, fps)))
+        clip.metadata[NAMESPACE] = {
+            "shot": s.index, "source": s.source, "source_in": s.source_in,
+            "source_out": s.source_out, "record_in": s.record_in, "record_out": s.record_out,
+            "locked": bool(s.locked), "reason": s.reason, "section": s.section,
+            "energy": s.energy, "scores": dict(s.scores),
+        }
+        clip.markers.append(_marker(_cut_marker_name(s), s.source_in, fps, kind="cut",
+                                    shot=s.index, record_frame=s.record_in))
+        video.append(clip)
+        cursor = s.record_out
+
+    n_song = int(plan.duration_frames)
+    song_avail = n_song
+    if plan.audio.duration and plan.audio.duration > 0:
+        song_avail = max(n_song, int(math.ceil(Fraction(plan.audio.duration).limit_denominator(10**6)
+                                               * fps - Fraction(1, 10**6))))
+    sref = otio.schema.ExternalReference(target_url=url_from_path(song),
+                                         available_range=_TR(rt(0, fps), rt(song_avail, fps)))
+    sref.name = song.name
+    sclip = otio.schema.Clip(name=song.name, media_reference=sref,
+                             source_range=_TR(rt(0, fps), rt(n_song, fps)))
+    sclip.metadata[NAMESPACE] = {"song": True, "sha256": plan.audio.sha256}
+    audio.append(sclip)
+
+    tl.tracks.markers.extend(timeline_markers(plan))
+    return tl
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading an edited timeline back
+
+
+def _video_track(tl: otio.schema.Timeline) -> tuple[otio.schema.Track, list[str]]:
+    notes = []
+    tracks = [t for t in tl.tracks if isinstance(t, otio.schema.Track)
+              and t.kind == otio.schema.TrackKind.Video]
+    tracks = [t for t in tracks if any(isinstance(c, otio.schema.Clip) for c in t)] or tracks
+    if not tracks:
+        raise ExportError("the timeline has no video track; musync reads the picture from the "
+                          "first video track (V1)")
+    named = [t for t in tracks if t.name == "V1"]
+    track = named[0] if named else tracks[0]
+    others = [t for t in tracks if t is not track and any(isinstance(c, otio.schema.Clip) for c in t)]
+    if others:
+        notes.append(f"{len(others)} more video track(s) ignored; musync plans one picture track "
+                     "(move the shots you want onto V1)")
+    return track, notes
+
+
+def _song_offset(tl: otio.schema.Timeline, plan: Plan) -> tuple[int, list[str]]:
+    """Song frame minus timeline frame, from where the song sits on the audio tracks."""
+    fps = plan.fps
+    song = os.path.basename(plan.audio.path)
+    for t in tl.tracks:
+        if not isinstance(t, otio.schema.Track) or t.kind != otio.schema.TrackKind.Audio:
+            continue
+        pieces = []
+        for i, c in enumerate(t):
+            if not isinstance(c, otio.schema.Clip):
+                continue
+            ref = c.media_reference
+            url = getattr(ref, "target_url", "") or ""
+            if os.path.basename(path_from_url(url)) == song or c.name == song:
+                rng = t.range_of_child_at_index(i)
+                start = c.source_range.start_time if c.source_range else rt(0, fps)
+                avail = getattr(ref, "available_range", None)
+                base = frames(avail.start_time, fps) if avail is not None else 0
+                pieces.append((frames(rng.start_time, fps), frames(start, fps) - base))
+        if pieces:
+            rec, src = pieces[0]
+            notes = []
+            if len(pieces) > 1:
+                notes.append("the song is cut into pieces on the audio track; musync keeps the "
+                             "song whole and places shots by the first piece")
+            if src != rec:
+                notes.append(f"the song starts at timeline frame {rec} (song frame {src}); shots "
+                             "are placed relative to the song")
+            return src - rec, notes
+    return 0, []
+
+
+def _clip_for_path(path: str, plan: Plan, extra: dict[str, PlanClip]) -> PlanClip | None:
+    known = {c.path: c for c in plan.clips}
+    known.update(extra)
+    if path in known:
+        return known[path]
+    ap = os.path.abspath(path) if path else ""
+    if ap in known:
+        return known[ap]
+    base = os.path.basename(path)
+    same = [c for c in known.values() if os.path.basename(c.path) == base]
+    if len(same) == 1:
+        return same[0]
+    return None
+
+
+def _scan_new_clip(path: str) -> PlanClip:
+    from ..clips import scan_clip
+
+    return PlanClip.from_clip(scan_clip(path))
+
+
+def _slice(shot: Shot, lo: int, hi: int, **changes) -> Shot:
+    """The part of ``shot`` in record frames ``[lo, hi)``."""
+    a, b = max(lo, shot.record_in), min(hi, shot.record_out)
+    d = a - shot.record_in
+    return replace(shot, source_in=shot.source_in + d, source_out=shot.source_in + d + (b - a),
+                   record_in=a, record_out=b, **changes)
+
+
+def _fill(plan: Plan, lo: int, hi: int) -> list[Shot]:
+    """Unlocked placeholder shots for record frames ``[lo, hi)``: the original plan's shots there.
+
+    They validate by construction (sub-ranges of valid shots) and the planner replaces them.
+    """
+    out = []
+    for s in plan.shots:
+        if s.record_out <= lo or s.record_in >= hi:
+            continue
+        out.append(_slice(s, lo, hi, locked=False, reason="gap in the edited timeline: re-plan",
+                          scores={}))
+    return out
+
+
+def _fit_window(c: PlanClip, s_in: int, s_out: int, fps: Fraction) -> tuple[PlanClip, bool]:
+    """Widen ``c``'s usable window to hold source frames ``[s_in, s_out)``; False if impossible."""
+    lo = Fraction(s_in) / fps
+    hi = Fraction(s_out) / fps
+    eps = Fraction(1, 10**6)
+    if s_in < 0:
+        return c, False
+    if not (c.is_still or not math.isfinite(c.duration)) and hi > Fraction(c.duration).limit_denominator(10**6) + eps:
+        return c, False
+    new_in, new_out = c.usable_in, c.usable_out
+    if lo < Fraction(c.usable_in).limit_denominator(10**6) - eps:
+        new_in = float(lo)
+    if math.isfinite(c.usable_out) and hi > Fraction(c.usable_out).limit_denominator(10**6) + eps:
+        new_out = float(hi)
+    if (new_in, new_out) == (c.usable_in, c.usable_out):
+        return c, True
+    return replace(c, usable_in=min(new_in, c.usable_in), usable_out=max(new_out, c.usable_out)), True
+
+
+def timeline_to_plan(tl, plan: Plan, *, source_name: str = "timeline", scan_new: bool = True) -> Plan:
+    """Read an edited timeline back into a plan.
+
+    Parameters
+    ----------
+    tl : opentimelineio.schema.Timeline
+        The edited timeline (any adapter's result; a collection's first timeline is used).
+    plan : Plan
+        The plan the timeline was exported from: its song, rate, clip library and markers.
+    source_name : str
+        Name used in messages (usually the file name).
+    scan_new : bool
+        Probe clips that are not in the plan's library (added in the editor) and add them;
+        otherwise such clips raise :class:`~musync.errors.PlanError`.
+
+    Returns
+    -------
+    Plan
+        Every clip on the picture track becomes a **locked** shot with the timeline's source and
+        record ranges (unchanged shots keep their reason and scores; trimmed, moved, swapped and
+        added ones say so in ``reason``). Gaps (deleted shots, the end of the song when the
+        timeline is shorter) become **unlocked** shots taken from the original plan, for
+        ``musync plan --replan`` to fill. The result passes
+        :func:`~musync.planfile.validate_plan`; ``metrics`` is emptied (they describe the old
+        edit) and ``warnings`` gets one line summarizing the import.
+    """
+    from ..planfile import validate_plan
+
+    if isinstance(tl, otio.schema.SerializableCollection):
+        tls = list(tl.find_children(descended_from_type=otio.schema.Timeline, shallow_search=True)) \
+            or [c for c in tl if isinstance(c, otio.schema.Timeline)]
+        if not tls:
+            raise ExportError(f"{source_name}: no timeline (sequence/project) in the file")
+        tl = tls[0]
+    if not isinstance(tl, otio.schema.Timeline):
+        raise ExportError(f"{source_name}: not a timeline ({type(tl).__name__})")
+    fps = Fraction(plan.fps)
+    n = int(plan.duration_frames)
+    track, notes = _video_track(tl)
+    offset, song_notes = _song_offset(tl, plan)
+    notes += song_notes
+
+    by_index = {s.index: s for s in plan.shots}
+    extra: dict[str, PlanClip] = {}
+    clips_out: dict[str, PlanClip] = {c.path: c for c in plan.clips}
+    placed: list[tuple[int, int, str, int, dict, str]] = []  # rec_in, rec_out, path, src_in, meta, name
+    n_transitions = 0
+    for i, item in enumerate(track):
+        if isinstance(item, otio.schema.Transition):
+            n_transitions += 1
+            continue
+        rng = track.range_of_child_at_index(i)
+        r_in = frames(rng.start_time, fps) + offset
+        r_out = frames(rng.end_time_exclusive(), fps) + offset
+        if not isinstance(item, otio.schema.Clip) or r_out <= r_in:
+            continue  # gaps and anything else are holes to fill
+        if not item.enabled:
+            notes.append(f"disabled clip {item.name!r} treated as a gap")
+            continue
+        ref = item.media_reference
+        url = getattr(ref, "target_url", None)
+        if not url:
+            raise PlanError(f"{source_name}: clip {item.name!r} at timeline frame {r_in} has no "
+                            "media file (generator, title or offline clip); replace it with a "
+                            "video clip or delete it, then import again")
+        path = path_from_url(url)
+        sr = item.source_range or item.trimmed_range()
+        avail = getattr(ref, "available_range", None)
+        base = frames(avail.start_time, fps) if avail is not None else 0
+        s_in = frames(sr.start_time, fps) - base
+        meta = dict(item.metadata.get(NAMESPACE, {}) or {})
+        placed.append((r_in, r_out, path, s_in, meta, item.name or os.path.basename(path)))
+    if n_transitions:
+        notes.append(f"{n_transitions} transition(s) ignored; musync plans hard cuts")
+
+    shots: list[Shot] = []
+    counts = {"kept": 0, "trimmed": 0, "moved": 0, "swapped": 0, "added": 0, "gap": 0, "cut off": 0}
+    cursor = 0
+    for r_in, r_out, path, s_in, meta, name in placed:
+        if r_out <= 0 or r_in >= n:
+            counts["cut off"] += 1
+            continue
+        if r_in < cursor:  # overlaps cannot happen on one track; guard against rounding
+            s_in += cursor - r_in
+            r_in = cursor
+        if r_out > n:
+            counts["cut off"] += 1
+            r_out = n
+        if r_out <= r_in:
+            continue
+        if r_in > cursor:
+            shots += _fill(plan, cursor, r_in)
+            counts["gap"] += 1
+        c = _clip_for_path(path, plan, extra)
+        if c is None:
+            if not scan_new or not os.path.exists(path):
+                raise PlanError(f"{source_name}: clip {name!r} ({path}) is not in the plan's clip "
+                                "library and cannot be found; relink it to a file on disk or "
+                                "re-plan with it in the clip folder")
+            c = _scan_new_clip(path)
+            extra[c.path] = c
+            clips_out[c.path] = c
+        s_out = s_in + (r_out - r_in)
+        c2, ok = _fit_window(clips_out.get(c.path, c), s_in, s_out, fps)
+        if not ok:
+            notes.append(f"{name} at frame {r_in}: source frames [{s_in}, {s_out}) lie outside the "
+                         "file; left unlocked for the planner")
+            shots += _fill(plan, r_in, r_out)
+            counts["gap"] += 1
+            cursor = r_out
+            continue
+        if c2 is not clips_out.get(c.path, c):
+            notes.append(f"{os.path.basename(c.path)}: usable window widened to hold the edit")
+        clips_out[c.path] = c2
+        orig = by_index.get(meta.get("shot")) if "shot" in meta else None
+        kind, orig = _classify(plan, orig, c.path, s_in, s_out, r_in, r_out)
+        counts[kind] += 1
+        if kind == "kept":
+            shot = replace(orig, locked=True)
+        else:
+            was = f" (was shot {orig.index})" if orig is not None else ""
+            shot = Shot(0, c.path, s_in, s_out, r_in, r_out, locked=True,
+                        reason=f"{kind} in the editor{was}",
+                        section=orig.section if orig is not None else _section_at(plan, r_in),
+                        energy=orig.energy if orig is not None else 0.0)
+        shots.append(shot)
+        cursor = r_out
+    if cursor < n:
+        shots += _fill(plan, cursor, n)
+        counts["gap"] += 1
+    shots = [replace(s, index=k) for k, s in enumerate(shots)]
+
+    summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    n_locked = sum(s.locked for s in shots)
+    msg = (f"imported from {source_name}: {summary}; {n_locked} locked shot(s), "
+           f"{len(shots) - n_locked} unlocked to re-plan")
+    if notes:
+        msg += "; " + "; ".join(dict.fromkeys(notes))
+    warnings = tuple(w for w in plan.warnings if not w.startswith("imported from ")) + (msg,)
+    clips = tuple(sorted(clips_out.values(), key=lambda c: c.path))
+    new = replace(plan, shots=tuple(shots), clips=clips, metrics={}, warnings=warnings)
+    validate_plan(new, name=source_name)
+    return new
+
+
+def _section_at(plan: Plan, frame: int) -> str:
+    for s in (plan.markers or {}).get("sections", []) or []:
+        if int(s.get("frame", 0)) <= frame < int(s.get("end", plan.duration_frames)):
+            return str(s.get("label", ""))
+    return ""
+
+
+def _classify(plan: Plan, orig: Shot | None, path: str, s_in: int, s_out: int, r_in: int,
+              r_out: int) -> tuple[str, Shot | None]:
+    """How a timeline clip relates to the plan: kept, trimmed, moved, swapped or added.
+
+    ``orig`` is the shot the clip was exported as, when the format kept musync's metadata
+    (.otio). Otherwise the clip is compared with the shot that filled the same place in the song
+    (the one it overlaps most), or with an identical shot elsewhere.
+    """
+    if orig is None:
+        exact = [s for s in plan.shots if s.source == path
+                 and (s.source_in, s.source_out, s.record_in) == (s_in, s_out, r_in)]
+        if exact:
+            return "kept", exact[0]
+
+        def overlap(s):
+            return min(s.record_out, r_out) - max(s.record_in, r_in)
+
+        here = sorted((s for s in plan.shots if overlap(s) > 0), key=lambda s: -overlap(s))
+        if not here:
+            return "added", None
+        orig = here[0]
+    if orig.source != path:
+        return "swapped", orig
+    if (orig.source_in, orig.source_out, orig.record_in, orig.record_out) == (s_in, s_out, r_in, r_out):
+        return "kept", orig
+    if (s_in, s_out) == (orig.source_in, orig.source_out):
+        return "moved", orig  # same picture, another place in the song
+    return "trimmed", orig  # cut moved, slipped or shortened
