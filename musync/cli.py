@@ -293,6 +293,49 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
         info(f"wrote {render_out}")
 
 
+@cli.command("export")
+@click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, metavar="OUT",
+              help="Timeline file: .otio, .otioz, .xml (Premiere/Resolve), .fcpxml (Final Cut), .edl.")
+@click.option("--format", "fmt", type=click.Choice(["otio", "otioz", "xml", "fcpxml", "edl"]), default=None,
+              help="Override the format the suffix implies.")
+@click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
+def export_cmd(plan_path: str, output: str, fmt, overwrite: bool) -> None:
+    """Write PLAN as a timeline to finish in an editor (see docs/editors.md)."""
+    from .export import FORMATS, export as _export, format_for_path
+    from .planfile import load_plan
+
+    p = load_plan(plan_path)
+    _export(p, output, fmt, overwrite=overwrite)
+    name = format_for_path(output, fmt)
+    info(f"wrote {output} ({len(p.shots)} shots; {FORMATS[name][1]})")
+
+
+@cli.command("import")
+@click.argument("edited", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--plan", "plan_path", required=True, metavar="PLAN.json",
+              help="The plan the timeline was exported from.")
+@click.option("-o", "--output", required=True, metavar="NEW.json", help="Where to write the new plan.")
+@click.option("--format", "fmt", type=click.Choice(["otio", "otioz", "xml", "fcpxml", "edl"]), default=None,
+              help="Override the format the suffix implies.")
+@click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
+def import_cmd(edited: str, plan_path: str, output: str, fmt, overwrite: bool) -> None:
+    """Read EDITED (a timeline changed in an editor) back into a plan.
+
+    Clips on the timeline become locked shots; gaps become unlocked shots. Fill them with
+    `musync plan --replan NEW.json`.
+    """
+    from ._fs import check_output
+    from .export import import_timeline
+    from .planfile import load_plan, save_plan
+
+    check_output(output, overwrite=overwrite)
+    new = import_timeline(edited, load_plan(plan_path), fmt)
+    save_plan(new, output, overwrite=overwrite)
+    info(new.warnings[-1])
+    info(f"wrote {output}; re-plan the unlocked shots with `musync plan --replan {output}`")
+
+
 @cli.command()
 @click.argument("folder", default="musync-demo", type=click.Path(file_okay=False, path_type=str))
 @click.option("--seconds", default=48.0, show_default=True, help="Length of the example song.")
