@@ -9,6 +9,8 @@ Public API (each stage callable alone; each output saveable and loadable):
 - :func:`plan` / :func:`replan` -- cut to the music: an :class:`Analysis` and clips in, a
   :class:`Plan` out; :func:`make_settings` and :data:`STYLES` for the presets.
 - :func:`load_plan` / :func:`save_plan` / :func:`validate_plan` -- the plan JSON file.
+- :func:`export` -- the plan as a timeline for an editor (.otio, .otioz, .xml, .fcpxml, .edl);
+  :func:`import_timeline` -- an edited timeline back into a plan (locked shots, gaps to re-plan).
 
 Errors derive from :class:`MusyncError`.
 """
@@ -22,12 +24,14 @@ from .types import ClipInfo, ScanResult
 from .types import Plan, PlanClip, PlanSettings, Shot
 from .planner import STYLES, make_settings, plan, replan
 from .planfile import load_plan, save_plan, validate_plan
+from .export import export, import_timeline
 
 __all__ = [
     "__version__",
     "analyze", "load_analysis", "save_analysis",
     "scan_clips", "load_clips", "save_clips", "ClipInfo", "ScanResult",
     "plan", "replan", "make_settings", "STYLES", "load_plan", "save_plan", "validate_plan",
+    "export", "import_timeline",
     "Plan", "PlanClip", "PlanSettings", "Shot",
     "Analysis", "AudioInfo", "Section",
     "MusyncError", "ParameterError", "MediaError", "PlanError", "ExportError",
