@@ -224,11 +224,11 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     strength = analysis.beat_strength if analysis.beat_strength.size == beat_frames.size else np.ones(beat_frames.size)
     down_set = set(to_frames(analysis.downbeats, fps).tolist())
     accents = np.zeros(S, dtype=np.int64)
+    beat_val = strength + np.array([1.0 if int(b) in down_set else 0.0 for b in beat_frames])
     for k, (a, b) in enumerate(spans):
-        m = np.flatnonzero((beat_frames > a + 1) & (beat_frames < b - 1))
-        if m.size:
-            val = strength[m] + np.array([1.0 if int(beat_frames[i]) in down_set else 0.0 for i in m])
-            accents[k] = int(beat_frames[m[int(np.argmax(val))]]) - a
+        i0, i1 = np.searchsorted(beat_frames, [a + 2, b - 1])
+        if i1 > i0:
+            accents[k] = int(beat_frames[i0 + int(np.argmax(beat_val[i0:i1]))]) - a
     motion = np.array([u.motion for u in units])
     mrank = _ranks(motion)
     climax_sec = analysis.section_at(analysis.climax) if analysis.climax > 0 else None
@@ -273,6 +273,7 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
 
     # -- in-points, reasons ----------------------------------------------------------------------
     used: dict[int, list[tuple[int, int]]] = {}
+    cand_index = {int(fr): j for j, fr in enumerate(cands.frames)}
     shots = []
     peak_hits = []
     counts: dict[int, int] = {}
@@ -305,17 +306,16 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
             why.append(f"reuse #{n_use + 1}")
         if clip_list[u.clip].is_still:
             src_in = u.lo
+        tgt = target[cand_index[a]] if a in cand_index else L
         sc = {"motion_fit": 1.0 - abs(mrank[int(u_i)] - shot_e[k]),
-              "target_fit": float(np.clip(1.0 - abs(np.log(L / max(target[list(cands.frames).index(a)] if a in set(cands.frames.tolist()) else L, 1.0))), 0.0, 1.0)),
+              "target_fit": float(np.clip(1.0 - abs(np.log(L / max(tgt, 1.0))), 0.0, 1.0)),
               "peak_on_accent": 1.0 if hit else 0.0}
         shots.append(Shot(index=k, source=u.path, source_in=src_in, source_out=src_in + L,
                           record_in=a, record_out=b, locked=False, reason="; ".join(why),
                           section=(sec.label if sec else ""), energy=float(shot_e[k]), scores=sc))
-    n_units_used = len(counts)
     if S > U:
         warnings.append(f"{S} shots but only {U} usable clip spans: clips are repeated "
                         "(different parts, least recently used first)")
-    del n_units_used
 
     # -- markers and metrics -------------------------------------------------------------------
     sec_frames = [int(to_frames([s.start], fps)[0]) for s in analysis.sections]
@@ -333,9 +333,7 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
                            anticipation=settings.anticipation,
                            brightness={c.path: c.brightness for c in clip_list},
                            climax_frame=climax_frame, peak_hits=peak_hits)
-    used_paths = {s.source for s in shots}
     plan_clips = tuple(PlanClip.from_clip(c) for c in clip_list)
-    del used_paths
     p = Plan(audio=analysis.audio, fps=fps, duration_frames=duration_frames, size=settings.size,
              aspect=settings.aspect, settings=settings, shots=tuple(shots), markers=markers,
              metrics=metrics, clips=plan_clips,

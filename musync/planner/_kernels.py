@@ -82,6 +82,25 @@ def _hash_noise(a, b, seed):
 
 
 @njit(cache=True, nogil=True)
+def _keep_best(cost, ws, us, n, cap, c, w, u):
+    """Insert candidate (c, w, u) into the sorted top-``cap`` list of length ``n``; return the
+    new length. Ties keep the earlier candidate (deterministic)."""
+    if n == cap and c >= cost[n - 1]:
+        return n
+    k = n if n < cap else cap - 1
+    while k > 0 and cost[k - 1] > c:
+        if k < cap:
+            cost[k] = cost[k - 1]
+            ws[k] = ws[k - 1]
+            us[k] = us[k - 1]
+        k -= 1
+    cost[k] = c
+    ws[k] = w
+    us[k] = u
+    return n + 1 if n < cap else n
+
+
+@njit(cache=True, nogil=True)
 def _assign_beam(unit_cost, ok, bright, lab, cont_w, file_id, fixed, width, noise, seed):
     """Beam search: which source unit fills each shot.
 
@@ -103,9 +122,9 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, file_id, fixed, width, nois
     hist = np.full((W, S), -1, dtype=np.int64)
     cost = np.zeros(W)
     alive = 1
-    cand_cost = np.empty(W * U)
-    cand_w = np.empty(W * U, dtype=np.int64)
-    cand_u = np.empty(W * U, dtype=np.int64)
+    cand_cost = np.empty(W)
+    cand_w = np.empty(W, dtype=np.int64)
+    cand_u = np.empty(W, dtype=np.int64)
     new_counts = np.empty((W, U), dtype=np.int64)
     new_last = np.empty((W, U), dtype=np.int64)
     new_hist = np.empty((W, S), dtype=np.int64)
@@ -122,10 +141,7 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, file_id, fixed, width, nois
                     c += cont_w[s] * (abs(bright[u] - bright[last]) + np.sqrt(
                         (lab[u, 0] - lab[last, 0]) ** 2 + (lab[u, 1] - lab[last, 1]) ** 2
                         + (lab[u, 2] - lab[last, 2]) ** 2) / 100.0)
-                cand_cost[nc] = c
-                cand_w[nc] = w
-                cand_u[nc] = u
-                nc += 1
+                nc = _keep_best(cand_cost, cand_w, cand_u, nc, W, c, w, u)
                 continue
             other_file = False
             for u in range(U):
@@ -151,16 +167,12 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, file_id, fixed, width, nois
                         + (lab[u, 2] - lab[last, 2]) ** 2) / 100.0)
                 if last_used[w, u] >= 0:
                     c += 1.0 / (1.0 + (s - last_used[w, u]))
-                cand_cost[nc] = c
-                cand_w[nc] = w
-                cand_u[nc] = u
-                nc += 1
+                nc = _keep_best(cand_cost, cand_w, cand_u, nc, W, c, w, u)
         if nc == 0:
             continue  # no unit can fill shot s: it stays -1 and the wrapper reports it
-        order = np.argsort(cand_cost[:nc], kind="mergesort")
-        new_alive = min(W, nc)
+        new_alive = nc
         for k in range(new_alive):
-            q = order[k]
+            q = k
             w = cand_w[q]
             u = cand_u[q]
             new_counts[k, :] = counts[w, :]
