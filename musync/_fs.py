@@ -44,6 +44,10 @@ def atomic_output(path, *, overwrite: bool = False, suffix: str | None = None):
         yield tmp_path
         if not tmp_path.exists() or tmp_path.stat().st_size == 0:
             raise MusyncError(f"{p}: nothing was written")
+        # mkstemp makes the file private; give it the permissions a normal file would get
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, p)
     finally:
         with contextlib.suppress(OSError):

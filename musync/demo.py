@@ -75,7 +75,8 @@ def run_demo(folder="musync-demo", *, seconds: float = 48.0, overwrite: bool = F
     if render:
         from .render import render as _render
 
-        out["video"] = _render(p, folder / "draft.mp4", overwrite=True, progress="none")
-        echo(f"rendered: {out['video']}")
+        res = _render(p, folder / "draft.mp4", overwrite=True, progress="none")
+        out["video"] = res.path
+        echo(f"rendered: {res.path} ({res.duration:.1f} s of video in {res.seconds:.1f} s)")
     echo(f"done: open {folder / 'draft.mp4' if render else folder / 'plan.json'}")
     return out
