@@ -20,7 +20,7 @@ import pytest
 import musync
 from musync.errors import ExportError, ParameterError, PlanError
 from musync.export import FORMATS, build_timeline, export, import_timeline, read_timeline
-from musync.export.formats import write_edl, write_fcp7, write_fcpxml, write_otio
+from musync.export.formats import _fcpx_time, write_edl, write_fcp7, write_fcpxml, write_otio
 from musync.export.otio import frames, path_from_url
 from musync.media import run_ffmpeg
 from musync.planfile import load_plan, save_plan, validate_plan
@@ -483,3 +483,91 @@ def test_cli_export_and_import(media, tmp_path, capsys):
     assert "locked" in err
     assert main(["import", str(tmp_path / "e.otio"), "--plan", str(tmp_path / "plan.json"),
                  "-o", str(tmp_path / "new.json")]) == 2  # exists
+
+
+# ---------------------------------------------------------------------------------------------
+# files as editors write them (not as musync wrote them)
+
+
+def fcp_style_fcpxml(plan, media) -> str:
+    """An FCPXML shaped like Final Cut's own export: library/event/project, asset-clips in the
+    spine, project starting at 01:00:00:00, the song connected below the first clip, a gap where
+    shot 4 was deleted, assets in their own 30/25 fps formats."""
+    fps = plan.fps
+
+    def t(frames_):
+        return _fcpx_time(Fraction(frames_) / fps)
+
+    hour = Fraction(3600)
+    ids = {"a": "r2", "b": "r3", "c": "r4"}
+    fmt = {"a": "r5", "b": "r6", "c": "r1"}
+    spine = []
+    for s in plan.shots:
+        key = Path(s.source).stem
+        off = _fcpx_time(hour + Fraction(s.record_in) / fps)
+        if s.index == 4:
+            spine.append(f'<gap name="Gap" offset="{off}" duration="{t(s.length)}" start="3600s"/>')
+            continue
+        song = ""
+        if s.index == 0:
+            song = (f'<asset-clip ref="r7" lane="-1" offset="{t(s.source_in)}" name="song" '
+                    f'duration="{t(plan.duration_frames)}" audioRole="music.music-1"/>')
+        spine.append(f'<asset-clip ref="{ids[key]}" offset="{off}" name="{key}" start="{t(s.source_in)}" '
+                     f'duration="{t(s.length)}" format="{fmt[key]}" tcFormat="NDF">{song}'
+                     f'<marker start="{t(s.source_in)}" duration="{t(1)}" value="cut {s.index}"/>'
+                     f'</asset-clip>')
+    fd = _fcpx_time(1 / Fraction(fps))
+    url = {k: otio.url_utils.url_from_filepath(str(media[k])) for k in ("a", "b", "c", "song")}
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE fcpxml>
+<fcpxml version="1.10">
+  <resources>
+    <format id="r1" name="FFVideoFormat720p2398" frameDuration="{fd}" width="1280" height="720"/>
+    <format id="r5" name="FFVideoFormatRateUndefined" frameDuration="1/30s" width="160" height="120"/>
+    <format id="r6" name="FFVideoFormatRateUndefined" frameDuration="1/25s" width="160" height="120"/>
+    <asset id="r2" name="a" start="0s" duration="4s" hasVideo="1" format="r5"><media-rep kind="original-media" src="{url['a']}"/></asset>
+    <asset id="r3" name="b" start="0s" duration="4s" hasVideo="1" hasAudio="1" format="r6"><media-rep kind="original-media" src="{url['b']}"/></asset>
+    <asset id="r4" name="c" start="0s" duration="4s" hasVideo="1" format="r1"><media-rep kind="original-media" src="{url['c']}"/></asset>
+    <asset id="r7" name="song" start="0s" duration="6s" hasAudio="1" audioSources="1" audioChannels="1" audioRate="22050"><media-rep kind="original-media" src="{url['song']}"/></asset>
+  </resources>
+  <library>
+    <event name="musync">
+      <project name="musync - song">
+        <sequence format="r1" duration="{t(plan.duration_frames)}" tcStart="3600s" tcFormat="NDF" audioLayout="stereo" audioRate="48k">
+          <spine>{''.join(spine)}</spine>
+        </sequence>
+      </project>
+    </event>
+  </library>
+</fcpxml>
+"""
+
+
+@pytest.mark.parametrize("fps", [Fraction(24000, 1001), Fraction(25)], ids=["23.976", "25"])
+def test_import_final_cut_style_fcpxml(media, tmp_path, fps):
+    plan = make_plan(media, fps)
+    f = tmp_path / "fromfcp.fcpxml"
+    f.write_text(fcp_style_fcpxml(plan, media))
+    new = import_timeline(f, plan)
+    s = plan.shots
+    assert [(x.record_in, x.record_out, x.source_in, x.source, x.locked) for x in new.shots] == \
+        [(x.record_in, x.record_out, x.source_in, x.source, x.index != 4) for x in s]
+    assert new.shots[:4] == tuple(replace(x, locked=True) for x in s[:4])
+
+
+def test_import_premiere_style_edl(media, tmp_path):
+    """Record timecode from 01:00:00:00, clips named only, the first shot deleted (a gap)."""
+    fps = Fraction(25)
+    plan = make_plan(media, fps)
+    lines = ["TITLE: Sequence 01", "FCM: NON-DROP FRAME", ""]
+    hour = 3600 * 25
+    for k, s in enumerate(plan.shots[1:], start=1):
+        tc = [otio.opentime.to_timecode(otio.opentime.RationalTime(v, 25), 25)
+              for v in (s.source_in, s.source_out, hour + s.record_in, hour + s.record_out)]
+        lines += [f"{k:03d}  AX       V     C        {' '.join(tc)}",
+                  f"* FROM CLIP NAME: {Path(s.source).name}"]
+    f = tmp_path / "premiere.edl"
+    f.write_text("\n".join(lines) + "\n")
+    new = import_timeline(f, plan)
+    assert not new.shots[0].locked and new.shots[0].record_out == plan.shots[1].record_in
+    assert new.shots[1:] == tuple(replace(x, locked=True) for x in plan.shots[1:])

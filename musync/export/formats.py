@@ -15,10 +15,14 @@ adapter is wrong at some frame rates the workaround lives here, next to a note o
   every time as ``int(seconds * int(rate))``, so NTSC rates come back as 23 or 29 fps and frames
   can be truncated by one. musync writes NTSC plans *conformed* to the integer rate (same frame
   numbers at 24/30/60 fps) and rescales every time in the file by 1001/1000 afterwards, so the
-  file holds exact NTSC times (``frameDuration="1001/24000s"``). Reading does the reverse, and
-  nudges each time by a microsecond so the adapter's truncation lands on the intended frame.
-  It also writes ``name=""`` formats without a frame size and an empty project ``uid``; musync
-  gives the sequence its own format with the plan's size and drops the empty attributes.
+  file holds exact NTSC times (``frameDuration="1001/24000s"``). Reading does the reverse and
+  adds half a frame to each time so the adapter's truncation rounds to the nearest frame. The
+  writer also leaves ``name=""`` formats without a frame size, an empty project ``uid`` and one
+  browser clip per timeline clip; musync gives the sequence its own format with the plan's size
+  and drops the empty attributes and duplicates. The reader only knows FCPXML 1.8 asset
+  ``src`` attributes, counts each clip in its asset's frames and ignores the project's start
+  timecode; before reading, musync copies ``<media-rep src>`` to ``src``, gives every format
+  the sequence's frame duration and moves the spine to start at 0.
 - ``fcp_xml`` (otio-fcp-adapter 1.0) is exact at every rate tested (timebase + ``ntsc`` flag),
   but leaves the sequence ``<format>`` empty (no frame size) and declares an audio stream in
   every video file; musync adds the plan's frame size and removes the audio stream of silent
@@ -27,7 +31,9 @@ adapter is wrong at some frame rates the workaround lives here, next to a note o
   read its own drop-frame locators (``* LOC: 00:00:01;02``: the marker is silently lost) and
   rejects any comment before the first event. musync adds an ``FCM:`` line and says in the title
   and the first event's comments what the EDL leaves out; reading rewrites drop-frame locator
-  timecodes to the same frame in non-drop form and drops header comments first.
+  timecodes to the same frame in non-drop form and drops header comments first. The reader
+  also starts the track at the first event whatever its record timecode; musync puts back the
+  gap before it (counting from the hour, so 01:00:00:00 starts count as 0).
 """
 
 from __future__ import annotations
@@ -325,17 +331,47 @@ def _fcpxml_sequence_rate(root: ET.Element) -> Fraction | None:
     return 1 / fd if fd else None
 
 
+def _normalize_fcpxml_for_adapter(root: ET.Element) -> Fraction:
+    """Make an FCPXML safe for ``fcpx_xml``'s reader; return the conform factor used.
+
+    - assets written as FCPXML 1.9+ (``<media-rep src=...>``) get the 1.8 ``src`` it reads;
+    - every ``format`` gets the sequence's frame duration, so every time is read in sequence
+      frames (the reader would otherwise count a 30 fps asset's clip in 30 fps frames);
+    - the sequence's spine is moved to start at 0 (``tcStart`` is ignored by the reader);
+    - NTSC times are conformed to the integer rate (the reader truncates the rate to an int);
+    - offsets, durations and starts get half a frame added, so the reader's truncation rounds.
+    """
+    fps = _fcpxml_sequence_rate(root)
+    if fps is None:
+        raise ExportError("no sequence with a frame rate in this FCPXML")
+    seq = root.find(".//sequence")
+    for asset in root.iter("asset"):  # FCPXML 1.9+ keeps the file in <media-rep src>
+        rep = asset.find("media-rep")
+        if not asset.get("src") and rep is not None and rep.get("src"):
+            asset.set("src", rep.get("src"))
+    fd = _fcpx_time(1 / fps)
+    for fmt in root.iter("format"):
+        fmt.set("frameDuration", fd)
+    tc0 = _parse_fcpx_time(seq.get("tcStart", "0s")) or Fraction(0)
+    if tc0:
+        for el in seq.findall("spine/*"):
+            t = _parse_fcpx_time(el.get("offset", "0s"))
+            if t is not None:
+                el.set("offset", _fcpx_time(t - tc0))
+        seq.set("tcStart", "0s")
+    k = conform_factor(fps)
+    _scale_fcpx_times(root, 1 / k, nudge=1 / (2 * fps * k))
+    return k
+
+
 def _read_fcpxml(path) -> otio.schema.Timeline:
     ad = _adapter(FCPXML_ADAPTER, "read FCPXML")
     root = ET.fromstring(Path(path).read_bytes())
-    fps = _fcpxml_sequence_rate(root)
-    if fps is None:
-        raise ExportError(f"{path}: no sequence with a frame rate in this FCPXML")
-    k = conform_factor(fps)
-    # conform to the integer rate (1/k) and nudge by 1 us against the adapter's truncation
-    _scale_fcpx_times(root, 1 / k, nudge=Fraction(1, 10**6))
-    text = ET.tostring(root, encoding="unicode")
-    result = ad.read_from_string(text)
+    try:
+        k = _normalize_fcpxml_for_adapter(root)
+    except ExportError as exc:
+        raise ExportError(f"{path}: {exc}") from None
+    result = ad.read_from_string(ET.tostring(root, encoding="unicode"))
     return _first_timeline(result, k)
 
 
@@ -418,16 +454,39 @@ def _edl_for_adapter(text: str, rate: float) -> str:
     return "\n".join(out) + "\n"
 
 
+_EVENT_TC = re.compile(r"(\d\d:\d\d:\d\d[:;.,]\d\d)")
+
+
+def _edl_record_start(text: str, rate: float) -> int | None:
+    """Record-in frame of the first event, counted from its hour (01:00:00:00 starts count 0)."""
+    for line in text.splitlines():
+        s = line.strip()
+        if s[:1].isdigit():
+            tcs = _EVENT_TC.findall(s)
+            if len(tcs) >= 4:
+                f = int(otio.opentime.from_timecode(tcs[2].replace(",", ";"), rate).value)
+                hour = int(round(3600 * rate))
+                return f % hour
+    return None
+
+
 def _read_edl(path, fps) -> otio.schema.Timeline:
     ad = _adapter(EDL_ADAPTER, "read an EDL")
     if fps is None:
         raise ExportError(f"{path}: an EDL has no frame rate; read it with the plan it came from")
     rate = float(Fraction(fps))
-    text = _edl_for_adapter(Path(path).read_text(encoding="utf-8", errors="replace"), rate)
+    raw = Path(path).read_text(encoding="utf-8", errors="replace")
+    text = _edl_for_adapter(raw, rate)
     try:
-        return ad.read_from_string(text, rate=rate)
+        tl = ad.read_from_string(text, rate=rate)
     except Exception:
-        return ad.read_from_string(text, rate=rate, ignore_timecode_mismatch=True)
+        tl = ad.read_from_string(text, rate=rate, ignore_timecode_mismatch=True)
+    # the adapter starts the track at the first event: put back a gap before it
+    first = _edl_record_start(raw, rate)
+    if first and tl.video_tracks():
+        gap = otio.schema.Gap(source_range=_TR(_RT(0, rate), _RT(first, rate)))
+        tl.video_tracks()[0].insert(0, gap)
+    return tl
 
 
 # ---------------------------------------------------------------------------------------------

@@ -400,11 +400,16 @@ def timeline_to_plan(tl, plan: Plan, *, source_name: str = "timeline", scan_new:
             continue
         ref = item.media_reference
         url = getattr(ref, "target_url", None)
-        if not url:
-            raise PlanError(f"{source_name}: clip {item.name!r} at timeline frame {r_in} has no "
-                            "media file (generator, title or offline clip); replace it with a "
-                            "video clip or delete it, then import again")
-        path = path_from_url(url)
+        if url:
+            path = path_from_url(url)
+        else:  # EDLs from editors often name the file only ("* FROM CLIP NAME: a.mp4")
+            c = _clip_for_path(item.name or "", plan, {})
+            if c is None:
+                raise PlanError(f"{source_name}: clip {item.name!r} at timeline frame {r_in} has no "
+                                "media file (generator, title, offline clip, or a name that is not "
+                                "one of the plan's clips); replace it with a video clip or delete "
+                                "it, then import again")
+            path = c.path
         sr = item.source_range or item.trimmed_range()
         avail = getattr(ref, "available_range", None)
         base = frames(avail.start_time, fps) if avail is not None else 0
