@@ -244,12 +244,12 @@ def test_fcpxml_structure(media, tmp_path, fps, frame_duration):
 
 
 @pytest.mark.parametrize("fps,first,drop", [
-    (30, "001  amp4     V     C        00:00:00:09 00:00:00:26 00:00:00:00 00:00:00:17", False),
-    (25, "001  amp4     V     C        00:00:00:08 00:00:00:22 00:00:00:00 00:00:00:14", False),
+    (30, "001  A        V     C        00:00:00:09 00:00:00:26 00:00:00:00 00:00:00:17", False),
+    (25, "001  A        V     C        00:00:00:08 00:00:00:22 00:00:00:00 00:00:00:14", False),
     (Fraction(24000, 1001),
-     "001  amp4     V     C        00:00:00:08 00:00:00:22 00:00:00:00 00:00:00:14", False),
+     "001  A        V     C        00:00:00:08 00:00:00:22 00:00:00:00 00:00:00:14", False),
     (Fraction(30000, 1001),
-     "001  amp4     V     C        00:00:00;09 00:00:00;26 00:00:00;00 00:00:00;17", True)],
+     "001  A        V     C        00:00:00;09 00:00:00;26 00:00:00;00 00:00:00;17", True)],
     ids=RATE_IDS)
 def test_edl_structure(media, tmp_path, fps, first, drop):
     plan = make_plan(media, fps)
@@ -571,3 +571,21 @@ def test_import_premiere_style_edl(media, tmp_path):
     new = import_timeline(f, plan)
     assert not new.shots[0].locked and new.shots[0].record_out == plan.shots[1].record_in
     assert new.shots[1:] == tuple(replace(x, locked=True) for x in plan.shots[1:])
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_paths_with_spaces_hash_and_accents(media, tmp_path, suffix):
+    odd = tmp_path / "my clips #2" / "été 100%.mp4"
+    odd.parent.mkdir()
+    odd.write_bytes(Path(media["a"]).read_bytes())
+    plan = make_plan(media, 25)
+    clips = tuple(sorted(plan.clips + (replace(plan.clips[0], path=str(odd)),), key=lambda c: c.path))
+    s1 = plan.shots[1]
+    plan = replace(plan, clips=clips, shots=plan.shots[:1] + (replace(s1, source=str(odd)),) + plan.shots[2:])
+    out = export(plan, tmp_path / f"e{suffix}")
+    text = out.read_bytes()
+    if suffix != ".otioz":
+        assert b"my%20clips%20%232/%C3%A9t%C3%A9%20100%25.mp4" in text
+    back = import_timeline(out, plan)
+    assert back.shots[1].source == str(odd)
+    assert back.shots == tuple(replace(s, locked=True) for s in plan.shots)

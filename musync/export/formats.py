@@ -29,7 +29,8 @@ adapter is wrong at some frame rates the workaround lives here, next to a note o
   clips.
 - ``cmx_3600`` (otio-cmx3600-adapter 1.0) writes drop-frame timecode at 29.97/59.94 but cannot
   read its own drop-frame locators (``* LOC: 00:00:01;02``: the marker is silently lost) and
-  rejects any comment before the first event. musync adds an ``FCM:`` line and says in the title
+  rejects any comment before the first event; it keeps spaces in reel names, which its reader
+  then cannot split. musync writes reel names of letters and digits only, adds an ``FCM:`` line and says in the title
   and the first event's comments what the EDL leaves out; reading rewrites drop-frame locator
   timecodes to the same frame in non-drop form and drops header comments first. The reader
   also starts the track at the first event whatever its record timecode; musync puts back the
@@ -49,7 +50,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from ..errors import ExportError
-from .otio import NAMESPACE
+from .otio import NAMESPACE, path_from_url
 
 __all__ = ["write_otio", "write_otioz", "write_fcp7", "write_fcpxml", "write_edl", "read_timeline",
            "FCPXML_ADAPTER", "FCP7_ADAPTER", "EDL_ADAPTER", "conform_factor", "retime"]
@@ -142,11 +143,11 @@ def write_otioz(tl: otio.schema.Timeline, path, plan=None) -> None:
     names: dict[str, str] = {}
     for c in tl.find_clips():
         url = getattr(c.media_reference, "target_url", "")
-        p = otio.url_utils.filepath_from_url(url)
+        p = path_from_url(url)
         b = os.path.basename(p)
         if b in names and names[b] != p:
             raise ExportError(f"cannot bundle {names[b]} and {p}: an .otioz holds media by file "
-                              "name and both are called {b!r}; rename one, or export .otio")
+                              f"name and both are called {b!r}; rename one, or export .otio")
         if not os.path.isfile(p):
             raise ExportError(f"cannot bundle {p}: file not found; relink or export .otio")
         names[b] = p
@@ -184,7 +185,7 @@ def _fcp7_fixups(text: str, plan) -> str:
             media = f.find("media")
             if not url or media is None:
                 continue
-            p = os.path.abspath(otio.url_utils.filepath_from_url(url))
+            p = os.path.abspath(path_from_url(url))
             a = media.find("audio")
             if p in silent and a is not None and media.find("video") is not None:
                 media.remove(a)
@@ -411,6 +412,13 @@ def write_edl(tl: otio.schema.Timeline, path, plan=None) -> None:
         f"NOT IN THIS EDL: AUDIO TRACK A1 ({song_name}) AND THE BEAT, BAR, SECTION AND CLIMAX MARKERS",
         "USE THE .OTIO OR .XML EXPORT TO KEEP THEM, OR PUT THE SONG AT 00:00:00:00 ON A1",
     ]
+    for c in tl2.find_clips():
+        # the adapter keeps spaces in reel names, and its reader then splits the event line
+        stem = os.path.splitext(os.path.basename(path_from_url(getattr(c.media_reference, "target_url", "")
+                                                                or c.name or "")))[0]
+        md = dict(c.metadata.get("cmx_3600", {}) or {})
+        md["reel"] = re.sub(r"[^A-Za-z0-9]", "", stem)[:8].upper() or "AX"
+        c.metadata["cmx_3600"] = md
     first = next(iter(tl2.video_tracks()[0].find_clips()), None) if tl2.video_tracks() else None
     if first is not None:
         md = dict(first.metadata.get("cmx_3600", {}) or {})

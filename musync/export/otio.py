@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import opentimelineio as otio
 
@@ -54,19 +56,28 @@ def frames(t: otio.opentime.RationalTime, fps) -> int:
 
 
 def url_from_path(path) -> str:
-    """Absolute ``file://`` URL of a local path."""
-    return otio.url_utils.url_from_filepath(os.path.abspath(os.fspath(path)))
+    """Absolute, percent-encoded ``file://`` URL of a local path (spaces, ``#``, non-ASCII).
+
+    ``opentimelineio.url_utils.url_from_filepath`` leaves spaces and ``#`` unencoded, which
+    editors and its own reader then misread; :meth:`pathlib.Path.as_uri` encodes them.
+    """
+    return Path(os.path.abspath(os.fspath(path))).as_uri()
 
 
 def path_from_url(url: str) -> str:
-    """Local path of a ``file://`` URL (or of a plain path); relative paths stay relative."""
-    if not url:
-        return ""
-    if "://" in url or url.startswith("file:"):
-        p = otio.url_utils.filepath_from_url(url)
-        # ``file://localhost/...`` (Premiere) and Windows drive letters come back usable
-        return p
-    return url
+    """Local path of a ``file://`` URL (decoded once); other strings come back unchanged.
+
+    Accepts ``file:///a/b``, ``file://localhost/a/b`` (Premiere) and ``file:///C:/a`` (Windows).
+    """
+    if not url or not url.lower().startswith("file:"):
+        return url or ""
+    parts = urlparse(url)
+    path = unquote(parts.path)
+    if parts.netloc and parts.netloc.lower() != "localhost":
+        path = f"//{parts.netloc}{path}"  # a network share
+    if re.match(r"^/[A-Za-z]:[/\\]", path):
+        path = path[1:]
+    return path
 
 
 def _clip_rate(c: PlanClip | None, fps: Fraction) -> Fraction:
