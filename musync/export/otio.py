@@ -7,6 +7,9 @@ Public functions:
   cut), track ``A1`` the song; beats, bars, sections and the climax are markers on the timeline.
 - :func:`timeline_to_plan` -- read an edited timeline back into a plan: clips on the timeline
   become locked shots, gaps become unlocked shots for the planner to fill.
+- :func:`timeline_markers` -- the plan's beats, bars, sections and climax as OTIO markers.
+- :func:`frames`, :func:`rt`, :func:`url_from_path`, :func:`path_from_url` -- time and path
+  conversions.
 
 Times are integer frames at the plan's rate. OpenTimelineIO stores a rate as a double, so a plan
 at 30000/1001 fps is written at ``float(Fraction(30000, 1001))`` (the rate OpenTimelineIO itself
@@ -30,7 +33,7 @@ from .._version import __version__
 from ..errors import ExportError, PlanError
 from ..types import Plan, PlanClip, Shot
 
-__all__ = ["build_timeline", "timeline_to_plan", "frames", "rt", "path_from_url", "url_from_path",
+__all__ = ["build_timeline", "timeline_to_plan", "timeline_markers", "frames", "rt", "path_from_url", "url_from_path",
            "NAMESPACE", "CUT_MARKER_COLOR"]
 
 #: Metadata namespace for everything musync stores on OTIO objects.
