@@ -33,8 +33,8 @@ from .._version import __version__
 from ..errors import ExportError, PlanError
 from ..types import Plan, PlanClip, Shot
 
-__all__ = ["build_timeline", "timeline_to_plan", "timeline_markers", "frames", "rt", "path_from_url", "url_from_path",
-           "NAMESPACE", "CUT_MARKER_COLOR"]
+__all__ = ["build_timeline", "timeline_to_plan", "timeline_markers", "frames", "rt",
+           "path_from_url", "url_from_path", "NAMESPACE", "CUT_MARKER_COLOR"]
 
 #: Metadata namespace for everything musync stores on OTIO objects.
 NAMESPACE = "musync"
