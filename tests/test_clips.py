@@ -65,6 +65,8 @@ def media(tmp_path_factory) -> dict[str, Path]:
     for name, b in (("dark", -0.3), ("mid", 0.0), ("light", 0.3)):
         m[name] = lavfi(d / f"{name}.mp4", f"{SRC}:duration=1,eq=brightness={b}", *X264)
     m["ntsc"] = lavfi(d / "ntsc.mp4", f"testsrc2=size={W}x{H}:rate=30000/1001:duration=1", *X264)
+    m["fps60"] = lavfi(d / "fps60.mp4", f"testsrc2=size={W}x{H}:rate=60:duration=1", *X264)
+    m["offset"] = lavfi(d / "offset.mp4", f"{SRC}:duration=1", *X264, "-output_ts_offset", "1.5")
     m["vfr"] = lavfi(d / "vfr.mp4", f"{SRC}:duration=2,setpts='if(lt(N,30),N,30+(N-30)*2)/{FPS}/TB'",
                      "-fps_mode", "vfr", *X264)
     m["odd"] = lavfi(d / "odd.mkv", f"testsrc2=size=320x240:rate={FPS}:duration=1,"
@@ -164,6 +166,21 @@ def test_ntsc_rate_is_an_exact_fraction(scanned):
     c = scanned["ntsc"]
     assert c.fps == Fraction(30000, 1001)
     assert c.to_dict()["fps"] == "30000/1001"
+
+
+def test_fast_footage_is_measured_at_the_analysis_rate(scanned):
+    c = scanned["fps60"]
+    assert c.fps == Fraction(60) and c.frame_count == 60       # every frame is counted
+    assert c.duration == pytest.approx(1.0)
+    assert c.motion_times.size == 30                            # measured at 30 per second
+    assert np.allclose(np.diff(c.motion_times), 1 / 30, atol=1e-4)
+
+
+def test_start_time_offset(scanned):
+    c = scanned["offset"]
+    assert c.start_time == pytest.approx(1.5, abs=0.05)
+    assert c.motion_times[0] == 0.0 and c.usable_in == 0.0       # clip times start at 0
+    assert c.duration == pytest.approx(1.0)
 
 
 def test_audio_is_detected(scanned):
@@ -360,6 +377,32 @@ def test_empty_folder_is_a_media_error(tmp_path):
 def test_missing_path_is_skipped(media, tmp_path):
     res = scan_clips([tmp_path / "missing.mp4", media["plain"]], workers=1)
     assert len(res) == 1 and "not found" in res.skipped[0].reason
+
+
+def test_a_bug_in_one_file_does_not_end_the_scan(media, monkeypatch):
+    import musync.clips.scan as scan_mod
+
+    real = scan_mod._scan
+
+    def flaky(p, *a):
+        if p.name == "cut.mp4":
+            raise RuntimeError("boom")
+        return real(p, *a)
+
+    monkeypatch.setattr(scan_mod, "_scan", flaky)
+    res = scan_clips([media["cut"], media["plain"]], workers=1, use_cache=False)
+    assert [c.name for c in res] == ["plain.mp4"]
+    assert "unexpected RuntimeError" in res.skipped[0].reason
+
+
+def test_analysis_options(media):
+    # half the rate and a third of the size: every frame still counted, the cut still found
+    small = scan_clip(media["cut"], size=32, rate=15)
+    assert small.params["size"] == 32 and small.params["rate"] == 15.0
+    assert small.frame_count == 105 and small.motion_times.size == 53
+    assert small.cuts.size == 1 and abs(small.cuts[0] - 2.0) <= 1 / 15 + 1e-6
+    trimmed = scan_clip(media["plain"], edge_trim=0.2)
+    assert trimmed.usable_in == pytest.approx(0.2) and trimmed.usable_out == pytest.approx(1.8)
 
 
 def test_bad_parameters():

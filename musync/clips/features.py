@@ -44,35 +44,8 @@ FROZEN_DIFF = 0.002
 _LOOKBACK = 4
 _REF_DT = 1.0 / 30.0
 
-_REC709 = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
-# sRGB (D65) -> XYZ, rows X, Y, Z, then divided by the D65 white point.
-_RGB2XYZ = (np.array([[0.4124564, 0.3575761, 0.1804375],
-                      [0.2126729, 0.7151522, 0.0721750],
-                      [0.0193339, 0.1191920, 0.9503041]])
-            / np.array([[0.95047], [1.0], [1.08883]])).astype(np.float32)
 _SRGB_LINEAR = np.where(np.arange(256) / 255.0 <= 0.04045, np.arange(256) / 255.0 / 12.92,
                         ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def _lab_mean(rgb: np.ndarray) -> np.ndarray:
-    """Mean CIE Lab of each frame. ``rgb``: (k, h, w, 3) uint8 -> (k, 3) float64."""
-    lin = _SRGB_LINEAR[rgb]                                   # (k, h, w, 3)
-    xyz = lin @ _RGB2XYZ.T
-    eps = (6 / 29) ** 3
-    f = np.where(xyz > eps, np.cbrt(np.maximum(xyz, eps)), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    lab = np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
-                    200 * (f[..., 1] - f[..., 2])], axis=-1)
-    return lab.reshape(lab.shape[0], -1, 3).mean(axis=1, dtype=np.float64)
-
-
-def _hist64(rgb: np.ndarray) -> np.ndarray:
-    """Normalised 4x4x4 RGB histogram of each frame. (k, h, w, 3) uint8 -> (k, 64) float32."""
-    k = rgb.shape[0]
-    q = rgb >> 6
-    code = (q[..., 0].astype(np.int64) * 16 + q[..., 1] * 4 + q[..., 2]).reshape(k, -1)
-    code += (np.arange(k, dtype=np.int64) * 64)[:, None]
-    counts = np.bincount(code.ravel(), minlength=64 * k).reshape(k, 64)
-    return (counts / code.shape[1]).astype(np.float32)
 
 
 @dataclass
@@ -125,18 +98,17 @@ class FrameAccumulator:
     Parameters
     ----------
     height, width : int
-        Size of the frames passed to :meth:`add` (even numbers when ``pool == 2``).
-    pool : int
-        Frames are averaged over ``pool x pool`` blocks before measuring (1 or 2); the decoder
-        scales to twice the analysis size and this pooling removes most aliasing cheaply.
+        Size of the frames passed to :meth:`add` (even numbers). Frames are averaged over 2x2
+        blocks before measuring: the decoder scales to twice the analysis size and the pooling
+        removes most aliasing and noise cheaply.
     chunk : int
         Frames measured together (memory: ``chunk * height * width * 3`` bytes).
     """
 
-    def __init__(self, height: int, width: int, *, pool: int = 2, chunk: int = 32):
-        if pool not in (1, 2) or height % pool or width % pool:
-            raise ValueError(f"cannot pool {width}x{height} frames by {pool}")
-        self.height, self.width, self.pool = int(height), int(width), int(pool)
+    def __init__(self, height: int, width: int, *, chunk: int = 32):
+        if height % 2 or width % 2 or height < 2 or width < 2:
+            raise ValueError(f"frames must have even sizes; got {width}x{height}")
+        self.height, self.width = int(height), int(width)
         self._buf = np.empty((chunk, height, width, 3), dtype=np.uint8)
         self._k = 0
         self._times: list[float] = []
@@ -153,44 +125,33 @@ class FrameAccumulator:
             self._flush()
 
     def _flush(self) -> None:
+        from . import _kernels
+
         k = self._k
         if k == 0:
             return
-        raw = self._buf[:k]
-        p = self.pool
-        if p > 1:
-            h, w = self.height // p, self.width // p
-            x = raw.reshape(k, h, p, w, p, 3).mean(axis=(2, 4), dtype=np.float32) / 255.0
-        else:
-            x = raw.astype(np.float32) / 255.0
-        y = x @ _REC709                                            # (k, h, w)
-        luma = y.mean(axis=(1, 2), dtype=np.float64)
-        contrast = y.std(axis=(1, 2), dtype=np.float64)
-        dark = (y <= BLACK_LUMA).mean(axis=(1, 2), dtype=np.float64)
-        mx = x.max(axis=-1)
-        sat = np.where(mx > 0.04, (mx - x.min(axis=-1)) / np.maximum(mx, 1e-6), 0.0)
-        saturation = sat.mean(axis=(1, 2), dtype=np.float64)
-        sub = raw[:, ::2 * p, ::2 * p]
-        lab = _lab_mean(sub)
-        hist = _hist64(raw[:, ::p, ::p])
+        h, w = self.height // 2, self.width // 2
+        y = np.empty((k, h, w), dtype=np.float32)
+        stats = np.empty((k, 4))
+        hist = np.empty((k, 64), dtype=np.float32)
+        lab = np.empty((k, 3))
+        _kernels.frame_chunk_stats(self._buf[:k], _SRGB_LINEAR, _kernels._M, BLACK_LUMA,
+                                   y, stats, hist, lab)
+        luma = stats[:, 0]
+        contrast = np.sqrt(np.maximum(stats[:, 1] - luma * luma, 0.0))
         # differences against the previous _LOOKBACK frames (across chunk borders)
-        prev = self._prev_y if self._prev_y is not None else np.empty((0,) + y.shape[1:], np.float32)
+        prev = self._prev_y if self._prev_y is not None else np.empty((0, h, w), np.float32)
         ys = np.concatenate([prev, y], axis=0)
-        off = prev.shape[0]
-        diffs = np.full((k, _LOOKBACK), np.nan)
-        for lag in range(1, _LOOKBACK + 1):
-            lo = max(0, lag - off)              # first frame of this chunk with a frame lag back
-            if lo < k:
-                a = ys[off + lo: off + k]
-                b = ys[off + lo - lag: off + k - lag]
-                diffs[lo:, lag - 1] = np.abs(a - b).mean(axis=(1, 2), dtype=np.float64)
-        hprev = self._prev_hist if self._prev_hist is not None else None
+        diffs = np.empty((k, _LOOKBACK))
+        _kernels.lag_diffs(ys, prev.shape[0], k, _LOOKBACK, diffs)
+        hprev = self._prev_hist
         hs = hist if hprev is None else np.concatenate([hprev[None], hist], axis=0)
         hd = 0.5 * np.abs(np.diff(hs, axis=0)).sum(axis=1, dtype=np.float64)
         hist_diff = hd if hprev is not None else np.concatenate([[np.nan], hd])
         self._prev_y = ys[-_LOOKBACK:].copy()
         self._prev_hist = hist[-1].copy()
-        self._parts.append((luma, contrast, dark, saturation, lab, diffs, hist_diff))
+        self._parts.append((luma, contrast, stats[:, 2].copy(), stats[:, 3].copy(), lab, diffs,
+                            hist_diff))
         self._k = 0
 
     def finish(self, end: float | None = None) -> FrameSignals:

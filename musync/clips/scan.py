@@ -315,7 +315,7 @@ def _scan(p: Path, params: dict, threads: int) -> ClipInfo:
                 first = frame
                 w, h = frame.width, frame.height
                 aw, ah = _analysis_size(w, h, size)
-                acc = FrameAccumulator(2 * ah, 2 * aw, pool=2)
+                acc = FrameAccumulator(2 * ah, 2 * aw)
             if t - kept_t >= step:
                 kept_t = t
                 small = reformatter.reformat(frame, width=2 * aw, height=2 * ah, format="rgb24",
@@ -564,6 +564,9 @@ def scan_clips(paths, *, progress=None, use_cache: bool = True, workers: int | N
             for args in task_args:
                 record(_task(args))
         else:
+            from . import _kernels
+
+            _kernels.warm()          # compile (or load) once here, not in every forked worker
             pool = _pool_context().Pool(n_workers, initializer=_worker_init)
             try:
                 for res in pool.imap_unordered(_task, task_args, chunksize=1):
