@@ -370,16 +370,18 @@ class ClipInfo(_ArrayEq):
     motion_times : ndarray (n,)
     motion_curve : ndarray (n,)
                                motion energy at the analysis rate, in [0, 1] on an absolute
-                               scale: ``1 - exp(-d / 0.05)`` where ``d`` is the mean absolute
-                               luma change per 1/30 s on the low-resolution frames (0 static,
-                               about 0.3 handheld walking, 0.6 and up violent motion). Internal
-                               cuts are patched out
+                               scale: ``1 - exp(-max(0, d - 0.002) / 0.05)`` where ``d`` is the
+                               mean absolute luma change per 1/30 s on the low-resolution frames
+                               (0 static, about 0.05 a calm scene, 0.15-0.3 steady action, 0.4
+                               and up violent handheld motion). Internal cuts are patched out
     peak_times, peak_strengths : ndarray (k,)
-                               motion peaks ("visual beats": flashes, impacts, sudden moves);
-                               strength is the jump of the motion curve there, [0, 1]
+                               motion peaks inside the usable window ("visual beats": flashes,
+                               impacts, sudden moves); strength is the jump of the motion curve
+                               there, [0, 1]
     cuts : ndarray (c,)        times of internal hard cuts (first frame of the new shot)
     subshots : tuple of SubShot
-                               the usable window split at internal cuts
+                               the usable window split at internal cuts (internal black frames
+                               left out)
     regions : tuple of ClipRegion
                                black, fade, frozen and unstable spans
     warnings : tuple of str
