@@ -1,8 +1,9 @@
-"""Measuring a clip from its low-resolution frames: numpy on small arrays, no per-pixel Python loops.
+"""Measuring a clip from its low-resolution frames, with no per-pixel Python loops.
 
 The scanner feeds decoder-scaled RGB frames to a :class:`FrameAccumulator`, which reduces each
-chunk of frames to a handful of per-frame signals (:class:`FrameSignals`); :func:`measure` turns
-those signals into the features of a :class:`~musync.types.ClipInfo`. Each step is a small
+chunk of frames to a handful of per-frame signals (:class:`FrameSignals`) in one pass of a small
+numba kernel (:mod:`musync.clips._kernels`); :func:`measure` turns those signals into the
+features of a :class:`~musync.types.ClipInfo` with numpy on short arrays. Each step is a small
 public function that can be called (and tested) on its own.
 
 Public:
@@ -263,6 +264,8 @@ def motion_curve(sig: FrameSignals, cuts=()) -> np.ndarray:
         dup = np.flatnonzero((d[1:-1] < 0.2 * nb) & (nb > 4 * FROZEN_DIFF)) + 1
         dup = dup[dup >= 2]
         d[dup] = 0.5 * (d[dup - 1] + d[dup + 1])
+        if d[-1] < 0.2 * d[-2] and d[-2] > 4 * FROZEN_DIFF:     # the last frame has one neighbour
+            d[-1] = d[-2]
     if n > 1:
         dt = np.diff(sig.times)
         scale = np.clip(_REF_DT / np.maximum(dt, 1e-6), 0.25, 4.0)
