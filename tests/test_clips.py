@@ -395,6 +395,27 @@ def test_a_bug_in_one_file_does_not_end_the_scan(media, monkeypatch):
     assert "unexpected RuntimeError" in res.skipped[0].reason
 
 
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                    reason="the crash is injected into forked workers")
+def test_a_worker_crash_skips_only_that_file(media, monkeypatch):
+    import musync.clips.scan as scan_mod
+
+    real = scan_mod._scan
+
+    def crashing(p, *a):
+        if p.name == "flash.mp4":
+            os._exit(3)                      # what a segfaulting decoder looks like to the pool
+        return real(p, *a)
+
+    monkeypatch.setattr(scan_mod, "_scan", crashing)
+    paths = [media[r] for r in ("plain", "flash", "cut", "fade")]
+    res = scan_clips(paths, workers=2, use_cache=False)
+    assert [c.name for c in res] == ["plain.mp4", "cut.mp4", "fade.mp4"]
+    assert [Path(s.path).name for s in res.skipped] == ["flash.mp4"]
+    assert "crashed the decoder" in res.skipped[0].reason
+    assert multiprocessing.active_children() == []
+
+
 def test_analysis_options(media):
     # half the rate and a third of the size: every frame still counted, the cut still found
     small = scan_clip(media["cut"], size=32, rate=15)

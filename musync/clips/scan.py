@@ -464,6 +464,67 @@ def _pool_context():
     return multiprocessing.get_context("spawn")
 
 
+def _stop_executor(ex, *, kill: bool) -> None:
+    """Shut a process pool down; with ``kill``, end its workers now (Ctrl-C, errors)."""
+    if not kill:
+        ex.shutdown(wait=True)
+        return
+    terminate = getattr(ex, "terminate_workers", None)          # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
+
+
+def _run_parallel(task_args: list, n_workers: int, record) -> None:
+    """Run :func:`_task` over ``task_args`` in worker processes, calling ``record`` per result.
+
+    A worker that dies (a decoder crash on a hostile file) breaks the pool; the files not done
+    yet are then rescanned one process each, so the culprit is found and skipped.
+    """
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from . import _kernels
+
+    _kernels.warm()                  # compile (or load) once here, not in every forked worker
+    pending = {a[0]: a for a in task_args}
+    ctx = _pool_context()
+    ex = ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_worker_init)
+    kill = True
+    try:
+        futures = [ex.submit(_task, a) for a in task_args]
+        try:
+            for fut in as_completed(futures):
+                res = fut.result()
+                pending.pop(res[0], None)
+                record(res)
+        except BrokenProcessPool:
+            pass
+        kill = bool(pending)
+    finally:
+        _stop_executor(ex, kill=kill)
+    for a in list(pending.values()):
+        one = ProcessPoolExecutor(1, mp_context=ctx, initializer=_worker_init)
+        kill = True
+        try:
+            try:
+                res = one.submit(_task, a).result()
+            except BrokenProcessPool:
+                res = (a[0], "error", "crashed the decoder (the file is damaged or hostile); "
+                       f"{_CONVERT_HINT}")
+            kill = False
+        finally:
+            _stop_executor(one, kill=kill)
+        record(res)
+
+
 def scan_clips(paths, *, progress=None, use_cache: bool = True, workers: int | None = None,
                recursive: bool = False, size: int = 96, rate: float = 30.0, edge: float = 0.5,
                edge_trim: float = 0.0, min_usable: float = 0.25,
@@ -564,17 +625,7 @@ def scan_clips(paths, *, progress=None, use_cache: bool = True, workers: int | N
             for args in task_args:
                 record(_task(args))
         else:
-            from . import _kernels
-
-            _kernels.warm()          # compile (or load) once here, not in every forked worker
-            pool = _pool_context().Pool(n_workers, initializer=_worker_init)
-            try:
-                for res in pool.imap_unordered(_task, task_args, chunksize=1):
-                    record(res)
-                pool.close()
-            finally:
-                pool.terminate()
-                pool.join()
+            _run_parallel(task_args, n_workers, record)
 
     clips = [outcome[i] for i in range(len(files)) if isinstance(outcome.get(i), ClipInfo)]
     skipped = missing + [outcome[i] for i in range(len(files))
