@@ -713,7 +713,7 @@ class PlanSettings:
     aspect: str = "16:9"
     size: tuple[int, int] = (1920, 1080)
     anticipation: int = 0
-    min_shot: float = 0.4
+    min_shot: float = 0.3
     max_shot: float = 8.0
     calm_beats: float = 8.0
     intense_beats: float = 2.0

@@ -313,8 +313,8 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
         shots.append(Shot(index=k, source=u.path, source_in=src_in, source_out=src_in + L,
                           record_in=a, record_out=b, locked=False, reason="; ".join(why),
                           section=(sec.label if sec else ""), energy=float(shot_e[k]), scores=sc))
-    if S > U:
-        warnings.append(f"{S} shots but only {U} usable clip spans: clips are repeated "
+    if S > len(clip_list):
+        warnings.append(f"{S} shots but only {len(clip_list)} usable clips: clips are repeated "
                         "(different parts, least recently used first)")
 
     # -- markers and metrics -------------------------------------------------------------------

@@ -112,12 +112,17 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, file_id, fixed, width, nois
     file_id[u]       the file a unit comes from (never the same file twice in a row)
     fixed[s]         -1, or the unit a locked shot must use
     Rules: among units able to fill the shot (and not from the previous shot's file, when another
-    file can fill it), only the least-used may be chosen (round robin); a repeat prefers the unit
-    used longest ago. Returns the unit of every shot (-1 where no unit can fill it).
+    file can fill it), only units of the least-used files may be chosen (round robin over files:
+    every clip is used before any is repeated); a repeat prefers the unit used longest ago.
+    Returns the unit of every shot (-1 where no unit can fill it).
     """
     S, U = unit_cost.shape
     W = width
-    counts = np.zeros((W, U), dtype=np.int64)
+    F = 0
+    for u in range(U):
+        if file_id[u] + 1 > F:
+            F = file_id[u] + 1
+    counts = np.zeros((W, F), dtype=np.int64)
     last_used = np.full((W, U), -1, dtype=np.int64)
     hist = np.full((W, S), -1, dtype=np.int64)
     cost = np.zeros(W)
@@ -125,7 +130,7 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, file_id, fixed, width, nois
     cand_cost = np.empty(W)
     cand_w = np.empty(W, dtype=np.int64)
     cand_u = np.empty(W, dtype=np.int64)
-    new_counts = np.empty((W, U), dtype=np.int64)
+    new_counts = np.empty((W, F), dtype=np.int64)
     new_last = np.empty((W, U), dtype=np.int64)
     new_hist = np.empty((W, S), dtype=np.int64)
     new_cost = np.empty(W)
@@ -151,12 +156,12 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, file_id, fixed, width, nois
             mincount = 1 << 60
             for u in range(U):
                 if ok[s, u] and not (other_file and file_id[u] == last_file):
-                    if counts[w, u] < mincount:
-                        mincount = counts[w, u]
+                    if counts[w, file_id[u]] < mincount:
+                        mincount = counts[w, file_id[u]]
             if mincount == (1 << 60):
                 continue
             for u in range(U):
-                if not ok[s, u] or counts[w, u] != mincount:
+                if not ok[s, u] or counts[w, file_id[u]] != mincount:
                     continue
                 if other_file and file_id[u] == last_file:
                     continue
@@ -176,7 +181,7 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, file_id, fixed, width, nois
             w = cand_w[q]
             u = cand_u[q]
             new_counts[k, :] = counts[w, :]
-            new_counts[k, u] += 1
+            new_counts[k, file_id[u]] += 1
             new_last[k, :] = last_used[w, :]
             new_last[k, u] = s
             new_hist[k, :] = hist[w, :]

@@ -143,8 +143,8 @@ def cut_candidates(analysis: Analysis, settings: PlanSettings, duration_frames: 
 def target_lengths(analysis: Analysis, settings: PlanSettings, frames: np.ndarray) -> np.ndarray:
     """Ideal shot length in frames for a shot starting at each frame.
 
-    Geometric between ``calm_beats`` (energy 0) and ``intense_beats`` (energy 1) beats at the
-    local beat period, using the energy over the next two seconds. With ``climax_build``: the
+    Geometric between ``calm_beats`` (the song's calmest tenth) and ``intense_beats`` (its most
+    intense tenth) beats at the local beat period, using the energy over the next two seconds. With ``climax_build``: the
     eight bars before the climax speed up to 60 % of that length, the bar just before the
     climax is held as one breath shot, the climax section is cut 40 % faster, outro sections
     are 30 % slower. Clamped to
@@ -153,8 +153,10 @@ def target_lengths(analysis: Analysis, settings: PlanSettings, frames: np.ndarra
     fps = float(settings.fps)
     t = frames / fps
     e = 0.5 * energy_at(analysis, t) + 0.5 * energy_at(analysis, t + 2.0)
-    # the calmest passages of a song sit around 0.15 and the loudest near 1: use the whole range
-    e = np.clip((e - 0.15) / 0.7, 0.0, 1.0)
+    # pace is relative to the song's own range: its calm tenth is calm, its loud tenth intense
+    if analysis.energy.size:
+        lo, hi = np.percentile(analysis.energy, [10, 90])
+        e = np.clip((e - lo) / max(hi - lo, 0.2), 0.0, 1.0)
     beats = analysis.beats
     if beats.size >= 2:
         ibi = np.diff(beats)
@@ -187,7 +189,7 @@ def target_lengths(analysis: Analysis, settings: PlanSettings, frames: np.ndarra
 
 
 def choose_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
-                lam: float = 2.0) -> np.ndarray:
+                lam: float = 4.0) -> np.ndarray:
     """Run the cut DP; return indices into ``cands.frames`` of the chosen cuts (first 0, last end)."""
     n = cands.frames.size
     if target.shape != (n,):
