@@ -1,0 +1,181 @@
+"""Speed of musync's analysis in x realtime (song seconds per second of computing).
+
+Usage::
+
+    python benchmarks/speed.py [--repeats N] [--markdown]
+
+Two synthetic songs (:func:`musync.testing.make_song` at 120 BPM with a long form, about 3 and
+10 minutes) are written as 44.1 kHz stereo 16-bit WAV files to a temporary folder, so decoding,
+downmixing and resampling are part of the work, as for a real file. Each is measured in fresh
+subprocesses:
+
+- *cold, empty numba cache*: ``NUMBA_CACHE_DIR`` points at an empty folder, so every numba
+  kernel (musync's and librosa's) is compiled; imports + first ``analyze`` call;
+- *cold, numba cache on disk*: the usual first run of a new process: imports (including loading
+  the cached kernels) + first ``analyze`` call;
+- *warm*: later ``analyze`` calls in the same process (median of ``--repeats``);
+- *decode only*: :func:`musync.media.load_audio` (median of ``--repeats``, warm process).
+
+Wall-clock time is the measure; the CPU time of the process (all threads) is printed beside it,
+since wall time on a shared machine also counts other people's work (the load average during
+the run is printed too).
+
+All ``analyze`` calls use ``use_cache=False``. Target: >= 50x realtime warm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from _common import code_version, format_table
+
+TARGET_WARM_X = 50.0
+BPM = 120.0
+SR = 44100
+
+# Runs in the child process: argv = path, repeats. Prints one JSON line.
+_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import musync
+from musync.media import load_audio
+t_import = time.perf_counter() - t0
+path, repeats = sys.argv[1], int(sys.argv[2])
+t1 = time.perf_counter()
+a = musync.analyze(path, use_cache=False)
+t_first = time.perf_counter() - t1
+cpu_first = time.process_time()
+warm, warm_cpu = [], []
+for _ in range(repeats):
+    t, c = time.perf_counter(), time.process_time()
+    musync.analyze(path, use_cache=False)
+    warm.append(time.perf_counter() - t)
+    warm_cpu.append(time.process_time() - c)
+dec, dec_cpu = [], []
+for _ in range(repeats):
+    t, c = time.perf_counter(), time.process_time()
+    load_audio(path, sr=22050)
+    dec.append(time.perf_counter() - t)
+    dec_cpu.append(time.process_time() - c)
+print(json.dumps({"duration": a.duration, "import": t_import, "first": t_first, "cold_cpu": cpu_first,
+                  "warm": warm, "warm_cpu": warm_cpu, "decode": dec, "decode_cpu": dec_cpu,
+                  "beats": int(a.beats.size), "fallback": bool(a.fallback)}))
+"""
+
+
+def long_form(minutes: float, bpm: float = BPM, beats_per_bar: int = 4) -> list[tuple[str, int]]:
+    """A form of about ``minutes`` long: intro, repeated verse/chorus/verse/chorus/bridge, chorus,
+    outro (8-bar body sections)."""
+    bar_s = 60.0 / bpm * beats_per_bar
+    n_bars = int(round(minutes * 60.0 / bar_s))
+    cycle = [("verse", 8), ("chorus", 8), ("verse", 8), ("chorus", 8), ("bridge", 8)]
+    form = [("intro", 4)]
+    used = 4
+    k = 0
+    while used + 8 + 4 <= n_bars:
+        kind, bars = cycle[k % len(cycle)]
+        form.append((kind, bars))
+        used += bars
+        k += 1
+    if n_bars - 4 - used > 0:
+        last = "chorus" if form[-1][0] != "chorus" else "bridge"
+        form.append((last, n_bars - 4 - used))
+    form.append(("outro", 4))
+    return form
+
+
+def write_song(path: Path, minutes: float) -> float:
+    """Write the benchmark song of about ``minutes`` to ``path`` (stereo WAV); returns its length (s)."""
+    from musync.testing import make_song, write_wav
+
+    song = make_song(bpm=BPM, form=long_form(minutes), sr=SR, seed=7, humanize=0.005, tail=1.0)
+    write_wav(path, np.stack([song.y, 0.9 * song.y], axis=1), SR)
+    return song.duration
+
+
+def measure(path: Path, repeats: int, *, empty_numba_cache: bool) -> dict:
+    """Run the child timing script on ``path`` in a fresh interpreter."""
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="musync-numba-") as nc:
+        if empty_numba_cache:
+            env["NUMBA_CACHE_DIR"] = nc
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(repeats)], env=env,
+                              capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"timing child failed on {path}:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=3, help="warm calls and decodes per song (median)")
+    ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    args = ap.parse_args(argv)
+    rows, verdicts = [], []
+    load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    with tempfile.TemporaryDirectory(prefix="musync-speed-") as tmp:
+        for minutes in (3, 10):
+            path = Path(tmp) / f"song_{minutes}min.wav"
+            dur = write_song(path, minutes)
+            print(f"{path.name}: {dur:.0f} s ...", file=sys.stderr, flush=True)
+            measure(path, 1, empty_numba_cache=False)  # make sure the on-disk numba cache exists
+            compiled = measure(path, 1, empty_numba_cache=True)
+            cached = measure(path, args.repeats, empty_numba_cache=False)
+            warm = float(np.median(cached["warm"]))
+            dec = float(np.median(cached["decode"]))
+            warm_cpu = float(np.median(cached["warm_cpu"]))
+            dec_cpu = float(np.median(cached["decode_cpu"]))
+            label = f"{minutes} min ({dur:.0f} s)"
+            cold_c = compiled["import"] + compiled["first"]
+            cold = cached["import"] + cached["first"]
+            for mode, sec, cpu_s in ((f"decode only (median of {args.repeats})", dec, dec_cpu),
+                                     ("cold, empty numba cache: imports + JIT + 1st call", cold_c,
+                                      compiled["cold_cpu"]),
+                                     (f"cold, numba cache on disk: imports + 1st call "
+                                      f"(imports {cached['import']:.2f} s)", cold, cached["cold_cpu"]),
+                                     (f"warm: later calls in the same process (median of {args.repeats})",
+                                      warm, warm_cpu)):
+                rows.append([label, mode, f"{sec:.2f}", f"{dur / sec:.0f}x", f"{cpu_s:.2f}"])
+                label = ""
+            rows.append(None)
+            verdicts.append([f"{minutes} min warm >= {TARGET_WARM_X:g}x realtime", f"{dur / warm:.0f}x",
+                             "PASS" if dur / warm >= TARGET_WARM_X else "MISS"])
+    cpu = _cpu_name()
+    print(f"musync analysis code at {code_version()}")
+    print()
+    load = "n/a"
+    if hasattr(os, "getloadavg"):
+        load = f"{load0:.1f} at start, {os.getloadavg()[0]:.1f} at end"
+    print(f"load average (1 min): {load}")
+    print()
+    print(format_table(["song", "mode", "wall s", "x realtime", "CPU s"], rows[:-1], markdown=args.markdown,
+                       title=f"analysis speed ({os.cpu_count()} cores, {cpu}; 44.1 kHz stereo WAV)"))
+    print()
+    print(format_table(["target", "measured", "result"], verdicts, markdown=args.markdown))
+    return 0
+
+
+def _cpu_name() -> str:
+    import platform
+
+    name = platform.processor()
+    if not name:
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+    return name or "unknown CPU"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
