@@ -42,7 +42,7 @@ MIN_AGREEMENT = 0.45
 FALLBACK_BPM = 120.0
 
 _SR = 22050
-_ALGO = 7  # bump when results change, to invalidate caches
+_ALGO = 8  # bump when results change, to invalidate caches
 
 
 def _active_range(feat, duration: float) -> tuple[float, float]:

@@ -22,6 +22,7 @@ class Features:
     n_fft_fine: int
     oenv: np.ndarray          # (n_fine,) onset strength (log-mel spectral flux), all bands
     oenv_low: np.ndarray      # (n_fine,) onset strength below ~200 Hz (kick / bass)
+    oenv_body: np.ndarray     # (n_fine,) onset strength below ~2 kHz (drums and notes, no hats)
     hop: int
     chroma: np.ndarray        # (12, n) chroma, each frame normalised to max 1
     mfcc: np.ndarray          # (13, n)
@@ -77,6 +78,7 @@ def compute_features(y: np.ndarray, sr: int, *, hop_fine: int = 64, n_fft_fine: 
     oenv = _flux(logmel)
     freqs = librosa.mel_frequencies(n_mels=40, fmax=min(11025.0, sr / 2))
     oenv_low = _flux(logmel[freqs < 200.0])
+    oenv_body = _flux(logmel[freqs < 2000.0])
     # coarse grid
     C = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop, center=True))
     P = C ** 2
@@ -92,7 +94,7 @@ def compute_features(y: np.ndarray, sr: int, *, hop_fine: int = 64, n_fft_fine: 
     m = min(oenv.size // ratio, n)
     oc = np.zeros(n)
     oc[:m] = oenv[: m * ratio].reshape(m, ratio).max(axis=1)
-    return Features(sr=sr, hop_fine=hop_fine, n_fft_fine=n_fft_fine, oenv=oenv, oenv_low=oenv_low, hop=hop,
+    return Features(sr=sr, hop_fine=hop_fine, n_fft_fine=n_fft_fine, oenv=oenv, oenv_low=oenv_low, oenv_body=oenv_body, hop=hop,
                     chroma=chroma.astype(np.float64), mfcc=mfcc.astype(np.float64),
                     rms_db=rms_db.astype(np.float64), centroid=centroid.astype(np.float64),
                     onset_coarse=oc)
