@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 import musync
-from musync.clips import collect_files, format_skipped, format_table, load_clips, save_clips, scan_clip, scan_clips
+from musync.clips import (collect_files, format_skipped, format_table, load_clips, save_clips,
+                          scan_clip, scan_clips)
 from musync.errors import MediaError, ParameterError
 from musync.media import ffmpeg_exe, run_ffmpeg
 from musync.types import ClipInfo, ScanResult

@@ -17,7 +17,8 @@ def pattern(t: float, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     fx, fy, ph = rng.uniform(1, 3, 3), rng.uniform(1, 3, 3), rng.uniform(0, 6, 3)
     y, x = np.mgrid[0:H, 0:W] / np.array([H, W])[:, None, None]
-    chans = [0.5 + 0.4 * np.sin(2 * np.pi * (fx[c] * x + fy[c] * y) + ph[c] + 2.0 * t) for c in range(3)]
+    chans = [0.5 + 0.4 * np.sin(2 * np.pi * (fx[c] * x + fy[c] * y) + ph[c] + 2.0 * t)
+             for c in range(3)]
     return (np.stack(chans, axis=-1) * 255).astype(np.uint8)
 
 
@@ -112,7 +113,8 @@ def test_black_throughout():
 
 def test_internal_black_splits_subshots():
     black = np.zeros((H, W, 3), np.uint8)
-    frames = [pattern(i / RATE) for i in range(30)] + [black] * 10 + [pattern(i / RATE, 3) for i in range(30)]
+    frames = ([pattern(i / RATE) for i in range(30)] + [black] * 10
+              + [pattern(i / RATE, 3) for i in range(30)])
     m = measure(signals(frames), rate=RATE)
     assert len(m.subshots) == 2
     assert m.subshots[0][1] == pytest.approx(30 / RATE) and m.subshots[1][0] == pytest.approx(40 / RATE)

@@ -218,7 +218,8 @@ def detect_cuts(sig: FrameSignals, *, threshold: float = 0.08, ratio: float = 3.
     black = sig.black
     pad = np.pad(score, window, mode="edge")
     # neighbourhood medians without the frame itself: (n, 2*window)
-    idx = np.arange(n)[:, None] + np.concatenate([np.arange(window), np.arange(window + 1, 2 * window + 1)])
+    offsets = np.concatenate([np.arange(window), np.arange(window + 1, 2 * window + 1)])
+    idx = np.arange(n)[:, None] + offsets
     local = np.median(pad[idx], axis=1)
     cand = np.flatnonzero((score >= threshold) & (score >= ratio * local) & (hist >= hist_min))
     keep = []
@@ -250,8 +251,9 @@ def motion_curve(sig: FrameSignals, cuts=()) -> np.ndarray:
     """Motion energy of each analysis frame, (n,) in [0, 1] on an absolute scale.
 
     The mean absolute luma change from the previous frame, rescaled to a 1/30 s interval, is
-    mapped through ``1 - exp(-max(0, d - MOTION_FLOOR) / MOTION_SCALE)``. Frames that start a cut take the value of the
-    frame before them (a cut is not motion); frame 0 takes the value of frame 1. A repeated
+    mapped through ``1 - exp(-max(0, d - MOTION_FLOOR) / MOTION_SCALE)``. Frames that start a
+    cut take the value of the frame before them (a cut is not motion); frame 0 takes the value
+    of frame 1. A repeated
     frame between moving ones (pulldown, frame-rate conversion) takes the mean of its
     neighbours, so the curve does not flicker at the repeat rate.
     """
@@ -512,7 +514,8 @@ def _palette(lab: np.ndarray) -> tuple[float, float, float]:
     return float(m[0]), float(m[1]), float(m[2])
 
 
-def measure(sig: FrameSignals, *, rate: float, edge: float = 0.5, edge_trim: float = 0.0) -> Measurement:
+def measure(sig: FrameSignals, *, rate: float, edge: float = 0.5,
+            edge_trim: float = 0.0) -> Measurement:
     """Measure one clip from its frame signals.
 
     Parameters

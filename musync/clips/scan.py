@@ -136,7 +136,8 @@ def _params(size: int, rate: float, edge: float, edge_trim: float, min_usable: f
 
 def _check_params(size, rate, edge, edge_trim, min_usable) -> None:
     if not (16 <= int(size) <= 1024):
-        raise ParameterError(f"size must be 16..1024 pixels (the analysis frames' long side); got {size}")
+        raise ParameterError(f"size must be 16..1024 pixels (the analysis frames' long side); "
+                             f"got {size}")
     if not (0 < float(rate) <= 240):
         raise ParameterError(f"rate must be in (0, 240] frames per second; got {rate}")
     for name, v in (("edge", edge), ("edge_trim", edge_trim), ("min_usable", min_usable)):
@@ -226,7 +227,8 @@ def _fps_of(stream, times: np.ndarray, vfr: bool):
         for r in candidates:
             if measured is None or abs(float(r) - measured) <= 0.01 * measured:
                 return Fraction(r)
-    if vfr and stream.average_rate and measured and abs(float(stream.average_rate) - measured) <= 0.01 * measured:
+    avg = stream.average_rate
+    if vfr and avg and measured and abs(float(avg) - measured) <= 0.01 * measured:
         return Fraction(stream.average_rate)
     if measured:
         return Fraction(measured).limit_denominator(1001)
