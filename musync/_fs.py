@@ -1,6 +1,6 @@
 """Safe output files: write to a temporary name beside the target, rename at the end.
 
-Public: :func:`atomic_output`, :func:`check_output`.
+Public: :func:`atomic_output`, :func:`check_output`, :func:`write_text`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import MusyncError, ParameterError
 
-__all__ = ["atomic_output", "check_output"]
+__all__ = ["atomic_output", "check_output", "write_text"]
 
 
 def check_output(path, *, overwrite: bool = False) -> Path:
@@ -52,3 +52,10 @@ def atomic_output(path, *, overwrite: bool = False, suffix: str | None = None):
     finally:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+
+
+def write_text(path, text: str, *, overwrite: bool = False) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_output`; return the path."""
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+    return Path(path)

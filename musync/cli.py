@@ -55,14 +55,13 @@ def cli(verbose: int, quiet: bool, debug: bool) -> None:
 
 
 def _write_json(obj, out: str | None, overwrite: bool) -> None:
-    from ._fs import atomic_output
+    from ._fs import write_text
 
     text = json.dumps(obj, indent=1, sort_keys=False) + "\n"
     if out in (None, "-"):
         click.echo(text, nl=False)
         return
-    with atomic_output(out, overwrite=overwrite) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
+    write_text(out, text, overwrite=overwrite)
     info(f"wrote {out}")
 
 
@@ -334,6 +333,74 @@ def import_cmd(edited: str, plan_path: str, output: str, fmt, overwrite: bool) -
     save_plan(new, output, overwrite=overwrite)
     info(new.warnings[-1])
     info(f"wrote {output}; re-plan the unlocked shots with `musync plan --replan {output}`")
+
+
+def _report_render(res) -> None:
+    for w in res.warnings:
+        warn(w)
+    st = res.settings
+    info(f"wrote {res.path}: {st.width}x{st.height} at {st.fps} fps, {res.frames} frames "
+         f"({res.duration:.1f} s) in {res.seconds:.1f} s ({res.realtime:.1f}x realtime)")
+
+
+@cli.command("render")
+@click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, metavar="OUT.mp4", help="Video file (.mp4, .m4v, .mov, .mkv).")
+@click.option("--draft/--final", "draft", default=True, show_default=True,
+              help="Draft: at most 640 px, fast to look at. Final: full size, better quality.")
+@click.option("--size", default=None, metavar="WxH", help="Output size [default: the plan's].")
+@click.option("--aspect", type=click.Choice(["16:9", "9:16", "1:1", "4:5"]), default=None,
+              help="Output aspect (keeps the plan's long side) [default: the plan's].")
+@click.option("--framing", type=click.Choice(["fill", "fit"]), default="fill", show_default=True,
+              help="fill: crop to the frame; fit: letterbox.")
+@click.option("--crop", type=click.Choice(["center", "motion"]), default="center", show_default=True,
+              help="Where a fill crop sits: centred, or toward where the motion is.")
+@click.option("--crf", type=click.IntRange(0, 51), default=None, help="x264 quality, lower is better "
+              "[default: 28 draft, 20 final].")
+@click.option("--preset", type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+                                             "slow", "slower", "veryslow"]), default=None,
+              help="x264 speed preset [default: ultrafast draft, fast final].")
+@click.option("--progress", type=click.Choice(["auto", "bar", "plain", "json", "none"]), default="auto",
+              show_default=True, help="Progress on stderr.")
+@click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
+def render_cmd(plan_path: str, output: str, draft: bool, size, aspect, framing: str, crop: str, crf, preset,
+               progress: str, overwrite: bool) -> None:
+    """Render PLAN (a plan file) to a video: every shot on its planned frames, the song as the soundtrack."""
+    import warnings
+
+    from .render import render as _render
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # they are in the result, printed below
+        res = _render(plan_path, output, mode="draft" if draft else "final", size=_parse_size(size),
+                      aspect=aspect, framing=framing, crop=crop, crf=crf, preset=preset,
+                      overwrite=overwrite, progress=progress)
+    _report_render(res)
+
+
+@cli.command("preview")
+@click.argument("source", metavar="PLAN|SONG", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, metavar="OUT.mp4", help="Video file (.mp4, .m4v, .mov, .mkv).")
+@click.option("--size", default=None, metavar="WxH", help="Output size [default: long side 480 px].")
+@click.option("--aspect", type=click.Choice(["16:9", "9:16", "1:1", "4:5"]), default=None, help="Output aspect.")
+@click.option("--fps", "fps", default=None, help="Frame rate for a SONG [default: 30]; a plan keeps its own.")
+@click.option("--no-clicks", is_flag=True, help="Leave the song without clicks.")
+@click.option("--flash-frames", type=click.IntRange(0, 10), default=1, show_default=True,
+              help="White frames at each cut.")
+@click.option("--progress", type=click.Choice(["auto", "bar", "plain", "json", "none"]), default="auto",
+              show_default=True, help="Progress on stderr.")
+@click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
+def preview_cmd(source: str, output: str, size, aspect, fps, no_clicks: bool, flash_frames: int, progress: str,
+                overwrite: bool) -> None:
+    """Preview the cuts of PLAN (a plan file) or SONG (its bar grid) without decoding any clip.
+
+    Each shot is a plain card with its number and reason; every cut flashes white and clicks.
+    """
+    from .preview import preview as _preview
+
+    res = _preview(source, output, size=_parse_size(size), aspect=aspect, fps=_parse_fps(fps) if fps else None,
+                   clicks=not no_clicks, flash_frames=flash_frames, overwrite=overwrite, progress=progress)
+    _report_render(res)
 
 
 @cli.command()

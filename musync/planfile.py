@@ -16,7 +16,7 @@ import json
 from fractions import Fraction
 from pathlib import Path
 
-from ._fs import atomic_output
+from ._fs import write_text
 from .errors import MediaError, PlanError
 from .types import Plan
 
@@ -31,10 +31,7 @@ def plan_to_json(plan: Plan) -> str:
 def save_plan(plan: Plan, path, *, overwrite: bool = False) -> Path:
     """Validate ``plan`` and write it to ``path`` (temporary name, then rename)."""
     validate_plan(plan)
-    text = plan_to_json(plan)
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
-    return Path(path)
+    return write_text(path, plan_to_json(plan), overwrite=overwrite)
 
 
 def load_plan(path, *, validate: bool = True) -> Plan:

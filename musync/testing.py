@@ -176,7 +176,6 @@ def make_song(*, bpm: float = 120.0, beats_per_bar: int = 4, form=None, pickup: 
     hat = hat_noise * np.exp(-th / 0.012) * 0.5
 
     sections = []
-    section_energy = []
     labels: dict[str, str] = {}
     bar = 0
     levels = []

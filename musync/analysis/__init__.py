@@ -13,7 +13,6 @@ The steps live in their own modules: :mod:`.features` (spectral features), :mod:
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -185,11 +184,9 @@ def analyze(path, *, beats_per_bar: int | None = None, use_cache: bool = True) -
 
 def save_analysis(analysis: Analysis, path, *, overwrite: bool = False) -> Path:
     """Write ``analysis`` as JSON (schema in the README) atomically."""
-    from .._fs import atomic_output
+    from .._fs import write_text
 
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        Path(tmp).write_text(json.dumps(analysis.to_dict(), indent=1) + "\n", encoding="utf-8")
-    return Path(path)
+    return write_text(path, json.dumps(analysis.to_dict(), indent=1) + "\n", overwrite=overwrite)
 
 
 def load_analysis(path) -> Analysis:

@@ -13,7 +13,6 @@ verses, one-off segments in the body bridges.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from ..types import Section
 from .downbeats import _segment_means

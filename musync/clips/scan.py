@@ -656,14 +656,11 @@ def scan_clips(paths, *, progress=None, use_cache: bool = True, workers: int | N
 
 def save_clips(result, path, *, overwrite: bool = False) -> Path:
     """Write a :class:`~musync.types.ScanResult` (or a list of ClipInfo) as JSON; return the path."""
-    from .._fs import atomic_output
+    from .._fs import write_text
 
     if not isinstance(result, ScanResult):
         result = ScanResult(result)
-    text = json.dumps(result.to_dict(), indent=1) + "\n"
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
-    return Path(path)
+    return write_text(path, json.dumps(result.to_dict(), indent=1) + "\n", overwrite=overwrite)
 
 
 def load_clips(path) -> ScanResult:

@@ -20,8 +20,8 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import ParameterError, PlanError
-from ..types import Analysis, ClipInfo, Plan, PlanClip, PlanSettings, Shot, SkippedClip
-from .assign import STILL_FRAMES, assign_units, choose_in_point, source_units
+from ..types import Analysis, ClipInfo, Plan, PlanClip, PlanSettings, Shot
+from .assign import assign_units, choose_in_point, source_units
 from .grid import choose_cuts, cut_candidates, energy_at, target_lengths, to_frames
 from .metrics import plan_metrics
 
@@ -213,7 +213,7 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
                         f"{added} extra cut(s) were added to long shots")
     locked_at = {s.record_in: s for s in locked}
     spans = list(zip(cut_frames[:-1], cut_frames[1:]))
-    S, U = len(spans), len(units)
+    S = len(spans)
 
     # -- what fills each shot ------------------------------------------------------------------
     w = settings.weights
