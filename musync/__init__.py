@@ -11,6 +11,8 @@ Public API (each stage callable alone; each output saveable and loadable):
 - :func:`load_plan` / :func:`save_plan` / :func:`validate_plan` -- the plan JSON file.
 - :func:`export` -- the plan as a timeline for an editor (.otio, .otioz, .xml, .fcpxml, .edl);
   :func:`import_timeline` -- an edited timeline back into a plan (locked shots, gaps to re-plan).
+- :func:`render` -- the plan as a video (frame-exact, the song as soundtrack; draft or final);
+  :func:`preview` -- numbered cards, a flash and a click on every cut, no clip decoded.
 
 Errors derive from :class:`MusyncError`.
 """
@@ -25,6 +27,8 @@ from .types import Plan, PlanClip, PlanSettings, Shot
 from .planner import STYLES, make_settings, plan, replan
 from .planfile import load_plan, save_plan, validate_plan
 from .export import export, import_timeline
+from .render import render
+from .preview import preview
 
 __all__ = [
     "__version__",
@@ -32,6 +36,7 @@ __all__ = [
     "scan_clips", "load_clips", "save_clips", "ClipInfo", "ScanResult",
     "plan", "replan", "make_settings", "STYLES", "load_plan", "save_plan", "validate_plan",
     "export", "import_timeline",
+    "render", "preview",
     "Plan", "PlanClip", "PlanSettings", "Shot",
     "Analysis", "AudioInfo", "Section",
     "MusyncError", "ParameterError", "MediaError", "PlanError", "ExportError",

@@ -83,7 +83,7 @@ _PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "s
 _DEFAULTS = {"draft": {"crf": 28, "preset": "ultrafast", "audio_bitrate": "160k"},
              "final": {"crf": 20, "preset": "fast", "audio_bitrate": "256k"}}
 # decoders kept open at once (each holds reference frames); readers beyond this are reopened
-_MAX_OPEN = 6
+_MAX_OPEN = 3
 # keep decoding forward instead of seeking when the next shot starts at most this far ahead
 _FORWARD_SECONDS = Fraction(3, 2)
 # frames of a shot looked at to place a motion-weighted crop
@@ -567,7 +567,7 @@ class _ClipReader:
         """Scaled, upright, uncropped planes of ``fr`` (cached for repeated frames)."""
         if self._cache_key == (fr.key, geom) and self._cache_planes is not None:
             return self._cache_planes
-        from av.video.reformatter import Interpolation
+        from av.video.reformatter import Interpolation, VideoReformatter
 
         interp = {"bicubic": Interpolation.BICUBIC, "bilinear": Interpolation.BILINEAR,
                   "fast_bilinear": Interpolation.FAST_BILINEAR}[self.interpolation]
@@ -576,8 +576,10 @@ class _ClipReader:
         if f.width == sw and f.height == sh and f.format.name == "yuv420p":
             small = f
         else:
-            small = f.reformat(width=sw, height=sh, format="yuv420p", interpolation=interp,
-                               dst_color_range=1)
+            if self._reformatter is None:     # keeps its scaler between frames
+                self._reformatter = VideoReformatter()
+            small = self._reformatter.reformat(f, width=sw, height=sh, format="yuv420p",
+                                               interpolation=interp, dst_color_range=1)
         planes = _turn(_planes(small), geom.turns)
         self._cache_key = (fr.key, geom)
         self._cache_planes = (planes, small)
@@ -720,6 +722,15 @@ class _Encoder:
                 if not p.flags.c_contiguous:
                     p = np.ascontiguousarray(p)
                 stdin.write(memoryview(p).cast("B"))
+        except (BrokenPipeError, ValueError, OSError):
+            self.proc.wait()
+            raise MusyncError(f"the encoder stopped: {self._error()}") from None
+        self.frames += 1
+
+    def write_bytes(self, data) -> None:
+        """Write one whole raw frame."""
+        try:
+            self.proc.stdin.write(data)
         except (BrokenPipeError, ValueError, OSError):
             self.proc.wait()
             raise MusyncError(f"the encoder stopped: {self._error()}") from None
@@ -1000,24 +1011,25 @@ def plan_clip(plan, *, mode: str = "final", size=None, aspect=None, framing: str
              for src, r in readers.items()}
     starts = [s.record_in for s in plan.shots]
     fps = settings.fps
-    state = {"shot": None, "gen": None, "next": None, "rgb": None}
+    total = plan.duration_frames
+    state = {"k": -1, "gen": None, "next": 0, "last": -1, "rgb": None}
 
     def frame_at(n: int) -> np.ndarray:
-        n = min(max(n, 0), plan.duration_frames - 1)
-        if n == state["next"] - 1 if state["next"] is not None else False:
+        n = min(max(n, 0), total - 1)
+        if n == state["last"]:
             return state["rgb"]
         k = bisect.bisect_right(starts, n) - 1
-        shot = plan.shots[k]
-        if state["shot"] is not k or state["next"] is None or n < state["next"]:
+        if k != state["k"] or n < state["next"]:
+            shot = plan.shots[k]
             state["gen"] = readers[shot.source].shot_frames(
                 shot.source_in + (n - shot.record_in), shot.source_out, geoms[shot.source],
                 "center", _label(shot))
-            state["shot"], state["next"] = k, n
+            state["k"], state["next"] = k, n
         planes = None
         while state["next"] <= n:
             planes = next(state["gen"])
             state["next"] += 1
-        state["rgb"] = _yuv420_to_rgb(planes)
+        state["last"], state["rgb"] = n, _yuv420_to_rgb(planes)
         return state["rgb"]
 
     def frame_function(t):
@@ -1044,34 +1056,26 @@ def plan_clip(plan, *, mode: str = "final", size=None, aspect=None, framing: str
 
 
 def _yuv420_to_rgb(planes) -> np.ndarray:
-    """BT.709 limited-range 4:2:0 planes to an ``(h, w, 3)`` uint8 RGB array."""
-    Y, U, V = (np.asarray(p, np.float32) for p in planes)
-    U = np.repeat(np.repeat(U, 2, axis=0), 2, axis=1)[: Y.shape[0], : Y.shape[1]] - 128.0
-    V = np.repeat(np.repeat(V, 2, axis=0), 2, axis=1)[: Y.shape[0], : Y.shape[1]] - 128.0
-    Y = (Y - 16.0) * (255.0 / 219.0)
-    k = 255.0 / 224.0
-    r = Y + 1.5748 * k * V
-    g = Y - 0.1873 * k * U - 0.4681 * k * V
-    b = Y + 1.8556 * k * U
-    return np.clip(np.stack([r, g, b], axis=-1) + 0.5, 0, 255).astype(np.uint8)
+    """4:2:0 planes (limited range) to an ``(h, w, 3)`` uint8 RGB array (libswscale)."""
+    import av
+
+    Y, U, V = planes
+    h, w = Y.shape
+    frame = av.VideoFrame(w, h, "yuv420p")
+    for plane, data in zip(frame.planes, (Y, U, V)):
+        rows, cols = data.shape
+        dst = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        dst[:rows, :cols] = data
+    return frame.to_ndarray(format="rgb24")
 
 
 def _rgb_to_yuv420(rgb: np.ndarray):
-    """An ``(h, w, 3)`` uint8 RGB array (even h, w) to BT.709 limited-range Y, U, V planes."""
-    a = np.asarray(rgb, np.float32)
-    r, g, b = a[..., 0], a[..., 1], a[..., 2]
-    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    u = (b - y) / 1.8556
-    v = (r - y) / 1.5748
-    Y = np.clip(16.0 + y * (219.0 / 255.0) + 0.5, 0, 255).astype(np.uint8)
-    h, w = Y.shape
+    """An ``(h, w, 3)`` uint8 RGB array (even h, w) to limited-range Y, U, V planes (libswscale)."""
+    import av
 
-    def sub(c):
-        c = c[: h // 2 * 2, : w // 2 * 2]
-        c = 0.25 * (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2])
-        return np.clip(128.0 + c * (224.0 / 255.0) + 0.5, 0, 255).astype(np.uint8)
-
-    return Y, sub(u), sub(v)
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb, dtype=np.uint8), format="rgb24")
+    yuv = frame.reformat(format="yuv420p", dst_color_range=1)
+    return tuple(np.array(p) for p in _planes(yuv))
 
 
 def write_clip(clip, output, *, fps, audio=None, mode: str = "final", crf: int | None = None,

@@ -204,13 +204,14 @@ def write_song(path, seconds: float, *, sr: int = 48000, clicks=(), channels: in
     import soundfile as sf
 
     n = int(round(seconds * sr))
-    t = np.arange(n) / sr
-    y = 0.01 * np.sin(2 * np.pi * 110 * t)
+    m = int(round(sr / 110))
+    period = np.sin(2 * np.pi * np.arange(m) / m).astype(np.float32)
+    y = 0.01 * np.resize(period, n)       # a quiet ~110 Hz bed (one period, tiled)
     burst = 0.8 * np.sin(2 * np.pi * 2000 * np.arange(int(0.004 * sr)) / sr)
     for c in clicks:
         i = int(round(c * sr))
         y[i:i + burst.size] += burst[: max(0, n - i)]
-    y = np.clip(y, -1, 1).astype(np.float32)
+    y = np.clip(y, -1, 1)
     if channels > 1:
         y = np.stack([y] * channels, axis=1)
     sf.write(str(path), y, sr, subtype="PCM_16")
