@@ -7,8 +7,11 @@ what camera footage costs), and a synthetic song (:func:`musync.testing.make_son
 lengths tiling ``--seconds`` (default 180) at 30 fps, each from a random clip and in-point
 (seeded).
 
-Rows, each timed in a fresh process with the peak resident memory of its whole process tree
-(sampled every 20 ms):
+Rows, each timed in a fresh process: wall time, x realtime, CPU seconds (user + system of the
+whole process tree: the fair comparison when other work shares the machine) and peak resident
+memory of the process tree (sampled every 20 ms):
+
+- ``musync preview``: ``preview(plan)`` -- cards, flashes and clicks, no clip decoded;
 
 - ``musync draft``: ``render(plan, mode="draft")`` -- 640x360, ``ultrafast``, CRF 28;
 - ``musync 720p``: ``render(plan, mode="final", size=(1280, 720), preset=..., crf=...)``;
@@ -163,8 +166,11 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def timed(cmd: list[str]) -> tuple[float, int]:
-    """Run ``cmd``; return wall seconds and the peak RSS of its process tree."""
+def timed(cmd: list[str]) -> tuple[float, float, int]:
+    """Run ``cmd``; return wall seconds, CPU seconds and the peak RSS of its process tree."""
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -180,20 +186,28 @@ def timed(cmd: list[str]) -> tuple[float, int]:
     th.start()
     _, err = proc.communicate()
     wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     done.set()
     th.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:3]}... failed: {err.decode(errors='replace')[-2000:]}")
-    return wall, peak[0]
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return wall, cpu, peak[0]
 
 
 def _musync_cmd(plan_path: Path, out: Path, **opts) -> list[str]:
     code = ("import json,sys; from musync.render import render; "
-            f"render(sys.argv[1], sys.argv[2], overwrite=True, **json.loads(sys.argv[3]))")
+            "render(sys.argv[1], sys.argv[2], overwrite=True, **json.loads(sys.argv[3]))")
     return [sys.executable, "-c", code, str(plan_path), str(out), json.dumps(opts)]
 
 
-def filter_graph_cmd(plan, out: Path, size, preset: str, crf: int) -> list[str]:
+def _preview_cmd(plan_path: Path, out: Path) -> list[str]:
+    code = ("import sys; from musync.preview import preview; "
+            "preview(sys.argv[1], sys.argv[2], overwrite=True)")
+    return [sys.executable, "-c", code, str(plan_path), str(out)]
+
+
+def filter_graph_cmd(plan, out: Path, size, preset: str, crf: int, flags: str) -> list[str]:
     """One ffmpeg process: a trimmed input per shot, concatenated."""
     W, H = size
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
@@ -203,7 +217,7 @@ def filter_graph_cmd(plan, out: Path, size, preset: str, crf: int) -> list[str]:
         dur = (s.source_out - s.source_in) / FPS
         cmd += ["-ss", f"{t0:.6f}", "-t", f"{dur + 0.5:.6f}", "-i", s.source]
         chains.append(f"[{k}:v]fps={FPS},scale={W}:{H}:force_original_aspect_ratio=increase:"
-                      f"flags=bilinear,crop={W}:{H},setsar=1,trim=end_frame={s.length},"
+                      f"flags={flags},crop={W}:{H},setsar=1,trim=end_frame={s.length},"
                       f"setpts=PTS-STARTPTS[v{k}]")
     n = len(plan.shots)
     graph = ";".join(chains) + ";" + "".join(f"[v{k}]" for k in range(n)) + \
@@ -217,11 +231,11 @@ def filter_graph_cmd(plan, out: Path, size, preset: str, crf: int) -> list[str]:
 
 
 def floor_cmd(clip: Path, seconds: float, out: Path, song: Path, size, preset: str,
-              crf: int) -> list[str]:
+              crf: int, flags: str) -> list[str]:
     W, H = size
     return [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
             "-stream_loop", "-1", "-i", str(clip), "-i", str(song), "-t", f"{seconds}",
-            "-map", "0:v:0", "-map", "1:a:0", "-vf", f"scale={W}:{H}:flags=bilinear",
+            "-map", "0:v:0", "-map", "1:a:0", "-vf", f"scale={W}:{H}:flags={flags}",
             "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "192k", str(out)]
 
@@ -256,6 +270,7 @@ def main(argv=None) -> int:
     ap.add_argument("--many", type=int, default=1000, help="Cuts of the memory-flatness row.")
     ap.add_argument("--moviepy", action="store_true", help="Also time a naive moviepy render.")
     ap.add_argument("--skip-reference", action="store_true")
+    ap.add_argument("--only", choices=["all", "draft", "final"], default="all")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args(argv)
 
@@ -272,48 +287,55 @@ def main(argv=None) -> int:
         plan = build_plan(song, clips, seconds=args.seconds, cuts=args.cuts)
         plan_path = work / "plan.json"
         save_plan(plan, plan_path, overwrite=True)
-        many = build_plan(song, clips, seconds=args.seconds, cuts=args.many, seed=1)
         many_path = work / "plan_many.json"
-        save_plan(many, many_path, overwrite=True)
+        if args.many:
+            many = build_plan(song, clips, seconds=args.seconds, cuts=args.many, seed=1)
+            save_plan(many, many_path, overwrite=True)
         rows = []
 
         def row(name, settings, cmd, ref=None):
             print(f"running {name} ...", file=sys.stderr)
-            wall, peak = timed(cmd)
-            ratio = wall / ref if ref else None
-            rows.append([name, settings, fmt(wall, 1), fmt(args.seconds / wall, 1),
-                         fmt(peak / 2**20, 0), fmt(ratio, 2) if ratio else "-"])
-            return wall
+            wall, cpu, peak = timed(cmd)
+            rows.append([name, settings, fmt(wall, 1), fmt(args.seconds / wall, 1), fmt(cpu, 1),
+                         fmt(peak / 2**20, 0), fmt(wall / ref[0], 2) if ref else "-",
+                         fmt(cpu / ref[1], 2) if ref else "-"])
+            return wall, cpu
 
-        draft = ("640x360", "ultrafast", 28)
-        final = ("1280x720", FINAL_PRESET, FINAL_CRF)
         out = work / "out.mp4"
         ref_d = ref_f = None
-        if not args.skip_reference:
+        do_draft, do_final = args.only in ("all", "draft"), args.only in ("all", "final")
+        if not args.skip_reference and do_draft:
             ref_d = row("filter graph", "640x360 ultrafast crf28",
-                        filter_graph_cmd(plan, out, (640, 360), "ultrafast", 28))
+                        filter_graph_cmd(plan, out, (640, 360), "ultrafast", 28, "area"))
             row("floor", "640x360 ultrafast crf28",
-                floor_cmd(clips[0], args.seconds, out, song, (640, 360), "ultrafast", 28))
-        row("musync draft", "640x360 ultrafast crf28", _musync_cmd(plan_path, out), ref_d)
-        row(f"musync draft, {args.many} cuts", "640x360 ultrafast crf28",
-            _musync_cmd(many_path, out), ref_d)
-        if args.moviepy:
-            row("moviepy (naive)", "640x360 ultrafast crf28", moviepy_cmd(plan_path, out, (640, 360)),
-                ref_d)
-        rows.append(None)
-        if not args.skip_reference:
+                floor_cmd(clips[0], args.seconds, out, song, (640, 360), "ultrafast", 28, "area"))
+        if do_draft:
+            row("musync preview", "480x270 ultrafast crf30", _preview_cmd(plan_path, out))
+            row("musync draft", "640x360 ultrafast crf28", _musync_cmd(plan_path, out), ref_d)
+            if args.many:
+                row(f"musync draft, {args.many} cuts", "640x360 ultrafast crf28",
+                    _musync_cmd(many_path, out), ref_d)
+            if args.moviepy:
+                row("moviepy (naive)", "640x360 ultrafast crf28",
+                    moviepy_cmd(plan_path, out, (640, 360)), ref_d)
+            rows.append(None)
+        if do_final and not args.skip_reference:
             ref_f = row("filter graph", f"1280x720 {FINAL_PRESET} crf{FINAL_CRF}",
-                        filter_graph_cmd(plan, out, (1280, 720), FINAL_PRESET, FINAL_CRF))
+                        filter_graph_cmd(plan, out, (1280, 720), FINAL_PRESET, FINAL_CRF,
+                                         "bilinear"))
             row("floor", f"1280x720 {FINAL_PRESET} crf{FINAL_CRF}",
-                floor_cmd(clips[0], args.seconds, out, song, (1280, 720), FINAL_PRESET, FINAL_CRF))
-        row("musync 720p", f"1280x720 {FINAL_PRESET} crf{FINAL_CRF}",
-            _musync_cmd(plan_path, out, mode="final", size=[1280, 720], preset=FINAL_PRESET,
-                        crf=FINAL_CRF, interpolation="bilinear"), ref_f)
+                floor_cmd(clips[0], args.seconds, out, song, (1280, 720), FINAL_PRESET, FINAL_CRF,
+                          "bilinear"))
+        if do_final:
+            row("musync 720p", f"1280x720 {FINAL_PRESET} crf{FINAL_CRF}",
+                _musync_cmd(plan_path, out, mode="final", size=[1280, 720], preset=FINAL_PRESET,
+                            crf=FINAL_CRF, interpolation="bilinear"), ref_f)
 
     title = (f"render: {args.seconds:.0f} s song, {args.cuts} cuts from {len(clips)} clips "
              f"(1080p/720p H.264), {os.cpu_count()} cores, {platform.python_version()}, "
              f"load {os.getloadavg()[0]:.1f}")
-    print(format_table(["run", "output", "wall s", "x realtime", "peak MB", "vs filter graph"],
+    print(format_table(["run", "output", "wall s", "x realtime", "CPU s", "peak MB",
+                        "wall vs graph", "CPU vs graph"],
                        rows, title=title, markdown=args.markdown))
     return 0
 

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,11 +20,10 @@ import av
 import numpy as np
 import pytest
 
-import musync
 import importlib
 
 R = importlib.import_module("musync.render")
-from musync.errors import MediaError, MusyncError, ParameterError, PlanError
+from musync.errors import MediaError, ParameterError, PlanError
 from musync.planfile import save_plan
 
 from test_render_media import (decode_audio, decode_output, make_coded_clip, make_colour_clip,
@@ -390,7 +388,6 @@ def test_plan_file_with_relative_paths(media, tmp_path):
     plan = make_plan(d / "song.wav", [local], [(local, 0, 30)], fps=30, size=(320, 180))
     import dataclasses
 
-    from musync.types import AudioInfo
 
     rel = dataclasses.replace(
         plan, audio=dataclasses.replace(plan.audio, path="song.wav"),
