@@ -819,9 +819,13 @@ def _check_song(plan: Plan, base: Path | None, warn) -> Path:
 
     song = _resolve(plan.audio.path, base)
     try:
-        probe_audio(song)
+        stream = probe_audio(song)
     except MediaError as exc:
         raise MediaError(song, f"the plan's song cannot be used: {exc.problem}") from None
+    picture = float(Fraction(plan.duration_frames) / Fraction(plan.fps))
+    if stream.duration > 0 and abs(stream.duration - picture) > 1.0 / float(plan.fps):
+        warn(f"{song.name} lasts {stream.duration:.2f} s but the plan covers {picture:.2f} s; the "
+             "video keeps the whole song (re-plan if the song was edited)")
     if plan.audio.sha256:
         if file_sha256(song) != plan.audio.sha256:
             warn(f"{song.name} has changed since the plan was made (content hash differs); the "
