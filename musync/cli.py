@@ -186,6 +186,8 @@ def _print_metrics(plans: list, names: list[str]) -> None:
     width = max(len(n) for n in names + ["metric"])
     head = f"{'metric':28s}" + "".join(f"  {n:>{max(width, 8)}s}" for n in names)
     click.echo(head)
+    click.echo(f"{'style / seed':28s}" + "".join(
+        f"  {p.settings.style + ' / ' + str(p.settings.seed):>{max(width, 8)}s}" for p in plans))
     for key, label in _METRIC_ROWS:
         vals = []
         for p in plans:
@@ -214,7 +216,8 @@ def _print_metrics(plans: list, names: list[str]) -> None:
 @click.option("--max-shot", type=float, default=None, help="Longest shot in seconds.")
 @click.option("--replan", "replan_path", metavar="PLAN.json", default=None,
               help="Keep the locked shots of PLAN.json and re-plan the rest (INPUTS are extra clips).")
-@click.option("--variants", type=click.IntRange(1, 20), default=1, help="Write N plans with different seeds.")
+@click.option("--variants", type=click.IntRange(1, 20), default=1,
+              help="Write N plans (PLAN-1.json ...): the chosen style, then the other styles, each with its own seed.")
 @click.option("--render", "render_out", metavar="OUT.mp4", default=None, help="Also render a draft.")
 @click.option("--export", "export_out", metavar="OUT", default=None,
               help="Also export a timeline (.otio, .otioz, .xml, .fcpxml, .edl).")
@@ -234,7 +237,7 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
     from . import scan_clips
     from ._fs import check_output
     from .planfile import load_plan, save_plan
-    from .planner import make_settings, plan as _plan, replan as _replan
+    from .planner import STYLES, make_settings, plan as _plan, replan as _replan
 
     overrides = dict(seed=seed, fps=_parse_fps(fps) if fps else None, aspect=aspect,
                      size=_parse_size(size), anticipation=anticipation, order=order,
@@ -270,10 +273,12 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
                 kw["seed"] = old.settings.seed + i if seed is None else seed + i
             p = _replan(old, analysis, clips, **kw)
         else:
-            st = overrides.get("style") or style or "energy"
+            # variants: the chosen style first, then the other presets, each with its own seed
+            first = overrides.get("style") or style or "energy"
+            order = [first] + [x for x in STYLES if x != first]
             kw = {k: v for k, v in overrides.items() if k != "style"}
             kw["seed"] = (seed or 0) + i
-            p = _plan(analysis, clips, make_settings(st, **kw))
+            p = _plan(analysis, clips, make_settings(order[i % len(order)], **kw))
         save_plan(p, o, overwrite=overwrite or (replan_path is not None and o == replan_path and overwrite))
         plans.append(p)
         info(f"wrote {o}")
