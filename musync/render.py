@@ -400,9 +400,9 @@ class _ClipReader:
     """
 
     def __init__(self, path: Path, clip: PlanClip | None, fps: Fraction, interpolation: str,
-                 pool: "_ReaderPool", fast_decode: bool = False):
+                 pool: "_ReaderPool", draft_size: tuple[int, int] | None = None):
         self.path = path
-        self.fast_decode = fast_decode
+        self.draft_size = draft_size
         self.clip = clip
         self.fps = fps
         self.interpolation = interpolation
@@ -473,9 +473,10 @@ class _ClipReader:
         cc = self.stream.codec_context
         cc.thread_type = "AUTO"
         cc.thread_count = 0
-        if self.fast_decode and cc.name in ("h264", "hevc"):
-            # drafts: skip the in-loop deblocking filter (about a fifth of the decoding time;
-            # invisible once the picture is scaled down to draft size)
+        if (self.draft_size and cc.name in ("h264", "hevc") and cc.width and cc.height
+                and max(cc.width, cc.height) >= 1.5 * max(self.draft_size)):
+            # drafts from large sources: skip the in-loop deblocking filter (about a fifth of the
+            # decoding time; its effect vanishes when the picture is scaled down)
             cc.options = {"skip_loop_filter": "all"}
         self._it = self._decode()
         self._eof = False
@@ -496,6 +497,9 @@ class _ClipReader:
     def close(self) -> None:
         self.release()
         self.still_frame = None
+        if self._errors:
+            self.warnings.append(f"{self.path.name}: {self._errors} damaged packet(s) skipped")
+            self._errors = 0
 
     # decoding
     def _decode(self):
@@ -596,7 +600,7 @@ class _ClipReader:
         half = Fraction(1, 2)
         if self.is_still:
             planes, _ = self._convert(self.still_frame, geom)
-            out = self._finish_planes(planes, geom, geom.offset, None)
+            out = self._finish_planes(planes, geom, geom.offset)
             for _ in range(j0, j1):
                 yield out
             return
@@ -620,32 +624,34 @@ class _ClipReader:
                 pending.append(tuple(np.array(p) for p in planes))
                 self._cache_key = None    # the copies in ``pending`` are what we keep
             offset = _motion_offset([p[0] for p in pending], geom.out, geom.offset)
-        canvas = _black(*geom.out) if geom.kind == "pad" else None
         for planes in pending:
-            yield self._finish_planes(planes, geom, offset, canvas)
+            yield self._finish_planes(planes, geom, offset)
         held = 0
+        # a frame is "held" when the file ends long before the planned frame
+        slack = 2 / fps + (1 / Fraction(self.clip.fps) if self.clip is not None and self.clip.fps
+                           else 0)
         for j in range(j0 + len(pending), j1):
             bound = self.t0 + (j + half) / fps
             self._advance_to(bound)
             fr = self._cur
             if fr is None:
                 raise MediaError(self.path, f"{label}: source frame {j} cannot be decoded")
-            if self._peek is None and self._eof and bound - fr.t > 2 / fps:
+            if self._peek is None and self._eof and bound - fr.t > slack:
                 held += 1
             planes, _keep = self._convert(fr, geom)
-            yield self._finish_planes(planes, geom, offset, canvas)
+            yield self._finish_planes(planes, geom, offset)
         if held:
             self.warnings.append(f"{label}: {self.path.name} ended early; its last frame was held "
                                  f"for {held} frame(s)")
 
     @staticmethod
-    def _finish_planes(planes, geom: _Geometry, offset, canvas):
+    def _finish_planes(planes, geom: _Geometry, offset):
         if geom.kind == "direct":
             return planes
         W, H = geom.out
         if geom.kind == "crop":
             return _crop(planes, offset[0], offset[1], W, H)
-        return _pad(planes, canvas, offset[0], offset[1])
+        return _pad(planes, _black(W, H), offset[0], offset[1])
 
 
 class _ReaderPool:
@@ -834,7 +840,7 @@ def _check_song(plan: Plan, base: Path | None, warn) -> Path:
 
 
 def _open_sources(plan: Plan, base: Path | None, fps: Fraction, interpolation: str,
-                  pool: _ReaderPool, fast_decode: bool = False) -> dict[str, _ClipReader]:
+                  pool: _ReaderPool, draft_size=None) -> dict[str, _ClipReader]:
     """One reader per source file; every file is checked before any encoding starts."""
     users: dict[str, list] = {}
     for s in plan.shots:
@@ -843,7 +849,7 @@ def _open_sources(plan: Plan, base: Path | None, fps: Fraction, interpolation: s
     try:
         for src, shots in users.items():
             path = _resolve(src, base)
-            r = _ClipReader(path, plan.clip(src), fps, interpolation, pool, fast_decode)
+            r = _ClipReader(path, plan.clip(src), fps, interpolation, pool, draft_size)
             readers[src] = r
             try:
                 r.probe()
@@ -862,6 +868,15 @@ def _open_sources(plan: Plan, base: Path | None, fps: Fraction, interpolation: s
 
 def _label(shot) -> str:
     return f"shot {shot.index}"
+
+
+def _plan_frames(plan: Plan, readers: dict, geoms: dict, crop: str):
+    """``(label, planes)`` for every output frame of the plan, in order."""
+    for shot in plan.shots:
+        label = _label(shot)
+        for planes in readers[shot.source].shot_frames(shot.source_in, shot.source_out,
+                                                       geoms[shot.source], crop, label):
+            yield label, planes
 
 
 # -- the public functions ----------------------------------------------------------------------
@@ -945,7 +960,7 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
     with _sigterm_as_interrupt():
         try:
             readers = _open_sources(plan, base, settings.fps, interpolation, pool,
-                                    fast_decode=settings.mode == "draft")
+                                    draft_size=settings.size if settings.mode == "draft" else None)
             for src, r in readers.items():
                 geoms[src] = _geometry(r.display, r.rotation, settings.size, settings.framing)
                 if r.clip is not None and not r.is_still and r.clip.rotation != r.rotation:
@@ -957,16 +972,12 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
                 try:        # the encoder is reaped before the temporary file is removed
                     step = max(1, int(round(float(settings.fps) / 2)))
                     pending = 0
-                    for shot in plan.shots:
-                        r = readers[shot.source]
-                        label = _label(shot)
-                        for planes in r.shot_frames(shot.source_in, shot.source_out,
-                                                    geoms[shot.source], settings.crop, label):
-                            enc.write(planes)
-                            pending += 1
-                            if pending >= step:
-                                prog.advance(pending, item=label)
-                                pending = 0
+                    for label, planes in _plan_frames(plan, readers, geoms, settings.crop):
+                        enc.write(planes)
+                        pending += 1
+                        if pending >= step:
+                            prog.advance(pending, item=label)
+                            pending = 0
                     if enc.frames != plan.duration_frames:  # pragma: no cover
                         raise MusyncError(f"wrote {enc.frames} frames, expected "
                                           f"{plan.duration_frames}")

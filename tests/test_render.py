@@ -589,3 +589,34 @@ def test_real_clips_render(shared_data, tmp_path):
         across = np.abs(lumas[k].astype(int) - lumas[k - 1].astype(int)).mean()
         assert across > 8, (s.index, across)
     assert res.warnings == ()
+
+
+def test_stills_fill_and_fit(media, tmp_path):
+    white = media["white"]
+    song = write_song(tmp_path / "song.wav", 0.5)
+    plan = make_plan(song, [white], [(white, 0, 15)], fps=30, size=(90, 160), aspect="9:16")
+    R.render(plan, tmp_path / "fit.mp4", framing="fit")
+    R.render(plan, tmp_path / "fill.mp4", framing="fill")
+    fit, _, info = decode_output(tmp_path / "fit.mp4")
+    fill, _, _ = decode_output(tmp_path / "fill.mp4")
+    assert len(fit) == 15 and (info["width"], info["height"]) == (90, 160)
+    assert fit[0][80, 45] > 200 and fit[0][5, 45] < 30 and fit[0][-5, 45] < 30
+    assert fill[-1].min() > 200
+
+
+def test_source_shorter_than_planned_holds_its_last_frame_and_warns(media, tmp_path):
+    import dataclasses
+
+    src = media["c30"]                               # 60 frames
+    song = write_song(tmp_path / "song.wav", 1.0)
+    plan = make_plan(song, [src], [(src, 0, 10), (src, 40, 20)], fps=30)
+    longer = tuple(dataclasses.replace(c, duration=4.0, usable_out=4.0) for c in plan.clips)
+    plan = dataclasses.replace(plan, clips=longer,
+                               shots=(plan.shots[0], dataclasses.replace(plan.shots[1], source_in=50,
+                                                                         source_out=70)))
+    with pytest.warns(UserWarning, match="ended early"):
+        res = R.render(plan, tmp_path / "out.mp4")
+    lumas, _, _ = decode_output(tmp_path / "out.mp4")
+    assert len(lumas) == 30
+    assert [read_code(y, src.size)[1] for y in lumas[10:]] == list(range(50, 60)) + [59] * 10
+    assert any("ended early" in w for w in res.warnings)
