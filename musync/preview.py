@@ -58,25 +58,55 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def _fit_text(d, text: str, font, width: int) -> str:
-    """``text``, shortened from the left with '...' until it fits ``width`` pixels."""
+def _fit_text(d, text: str, font, width: int, *, keep_end: bool = False) -> str:
+    """``text`` shortened with '...' until it fits ``width`` pixels (keeping its start, or its
+    end for file names)."""
     if d.textlength(text, font=font) <= width or len(text) <= 8:
         return text
-    while len(text) > 8 and d.textlength("..." + text, font=font) > width:
-        text = text[1:]
-    return "..." + text
+    if keep_end:
+        while len(text) > 8 and d.textlength("..." + text, font=font) > width:
+            text = text[1:]
+        return "..." + text
+    while len(text) > 8 and d.textlength(text + "...", font=font) > width:
+        text = text[:-1]
+    return text.rstrip(" ,;:") + "..."
+
+
+def _wrap(d, text: str, font, width: int, max_lines: int = 3) -> list[str]:
+    """Break ``text`` into at most ``max_lines`` lines of ``width`` pixels (at '; ', then at
+    spaces); the last line is shortened if needed."""
+    words = []
+    for part in text.replace("; ", ";\n").split("\n"):
+        words.extend((w, i == 0) for i, w in enumerate(part.split(" ")))
+    lines: list[str] = []
+    cur = ""
+    for w, starts_part in words:
+        trial = w if not cur else f"{cur} {w}"
+        if cur and (starts_part or d.textlength(trial, font=font) > width):
+            lines.append(cur)
+            cur = w
+        else:
+            cur = trial
+    if cur:
+        lines.append(cur)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines - 1] + [" ".join(lines[max_lines - 1:])]
+    return [_fit_text(d, ln, font, width) for ln in lines]
 
 
 def _draw_lines(d, lines, w: int, h: int, colour) -> None:
     """Draw ``(text, font)`` lines centred horizontally, the block centred vertically."""
     gap = max(3, h // 40)
     laid = []
-    for text, font in lines:
+    for text, font, *how in lines:
         if not text:
             continue
-        text = _fit_text(d, text, font, w - 8)
-        box = d.textbbox((0, 0), text, font=font)
-        laid.append((text, font, box))
+        if how and how[0] == "wrap":
+            parts = _wrap(d, text, font, w - 8)
+        else:
+            parts = [_fit_text(d, text, font, w - 8, keep_end=bool(how and how[0] == "end"))]
+        for part in parts:
+            laid.append((part, font, d.textbbox((0, 0), part, font=font)))
     total = sum(b[3] - b[1] for _, _, b in laid) + gap * max(0, len(laid) - 1)
     y = max(0, (h - total) // 2)
     for text, font, box in laid:
@@ -94,8 +124,9 @@ def _card_image(card: _Card, w: int, h: int, fps: Fraction, colour, total: int) 
     small = _font(max(9, min(w, h) // 16))
     seconds = float(Fraction(card.start) / fps)
     m, s = divmod(seconds, 60)
-    _draw_lines(d, [(f"{card.number}", big), (card.reason or "cut", small),
-                    (card.section, small), (card.source, small),
+    _draw_lines(d, [(f"{card.number}", big), (card.reason or "cut", small, "wrap"),
+                    (f"section {card.section}" if card.section else "", small),
+                    (card.source, small, "end"),
                     (f"{int(m)}:{s:05.2f}   frame {card.start}   {card.end - card.start} frames",
                      small)], w, h, (240, 240, 240))
     # where the shot sits in the song
