@@ -903,7 +903,9 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
         ``draft`` (default): at most :data:`DRAFT_MAX_SIDE` pixels on the long side, sources
         scaled down as they are decoded, x264 ``ultrafast``. ``final``: full size, ``fast``, CRF 20.
     size, aspect, framing, crop, crf, preset, audio_bitrate
-        See :func:`render_settings`.
+        See :func:`render_settings`. ``framing="fill"`` crops the picture to the output's aspect
+        (centred; with ``crop="motion"`` placed once per shot where the first 12 frames of the shot
+        change most); ``"fit"`` letterboxes it in black.
     overwrite : bool
         Replace an existing ``output`` (otherwise :class:`ParameterError`).
     progress : None, str or callable
