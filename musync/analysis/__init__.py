@@ -169,12 +169,12 @@ def analyze(path, *, beats_per_bar: int | None = None, use_cache: bool = True) -
         hit = cache.get_json("analysis", key)
         if hit is not None:
             try:
-                hit["audio"]["path"] = str(p)
+                hit["audio"]["path"] = str(p.resolve())
                 return Analysis.from_dict(hit)
             except (KeyError, TypeError, ValueError, ParameterError):
                 pass
     y, stream = load_audio(p, sr=_SR)
-    audio = AudioInfo(str(p), sha, float(stream.duration or y.size / _SR), int(stream.sample_rate),
+    audio = AudioInfo(str(p.resolve()), sha, float(stream.duration or y.size / _SR), int(stream.sample_rate),
                       int(stream.channels))
     a = analyze_signal(y, _SR, beats_per_bar=beats_per_bar, audio=audio, name=str(p))
     if use_cache:
