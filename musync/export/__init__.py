@@ -71,7 +71,7 @@ def format_for_path(path, format: str | None = None) -> str:
         if suffix == sfx:
             return name
     raise ParameterError(f"{path}: cannot tell the timeline format from the suffix {suffix!r}; use "
-                         f"one of {', '.join(s for s, _ in FORMATS.values())} or pass format=")
+                         f"one of {', '.join(s for s, _ in FORMATS.values())} or name the format (--format)")
 
 
 def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = False,
