@@ -17,7 +17,11 @@ Public API (each stage callable alone; each output saveable and loadable):
 Errors derive from :class:`MusyncError`.
 """
 
-from ._version import __version__
+from ._env import configure_numba_cache as _configure_numba_cache
+
+_configure_numba_cache()
+
+from ._version import __version__  # noqa: E402
 from .analysis import analyze, load_analysis, save_analysis
 from .clips import load_clips, save_clips, scan_clips
 from .errors import ExportError, MediaError, MusyncError, ParameterError, PlanError
