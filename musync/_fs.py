@@ -1,6 +1,6 @@
 """Safe output files: write to a temporary name beside the target, rename at the end.
 
-Public: :func:`atomic_output`, :func:`check_output`, :func:`write_text`.
+Public: :func:`atomic_output`, :func:`check_output`, :func:`write_text`, :func:`read_json`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import MusyncError, ParameterError
 
-__all__ = ["atomic_output", "check_output", "write_text"]
+__all__ = ["atomic_output", "check_output", "write_text", "read_json"]
 
 
 def check_output(path, *, overwrite: bool = False) -> Path:
@@ -59,3 +59,19 @@ def write_text(path, text: str, *, overwrite: bool = False) -> Path:
     with atomic_output(path, overwrite=overwrite) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def read_json(path, *, what: str, how: str):
+    """Parse the JSON file at ``path``; a missing or unparsable file raises MediaError saying it
+    is not ``what`` (e.g. "an analysis JSON file") and ``how`` to make one."""
+    import json
+
+    from .errors import MediaError
+
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MediaError(p, "file not found; check the path") from None
+    except (OSError, ValueError) as exc:
+        raise MediaError(p, f"is not a readable {what} ({exc}); {how}") from None

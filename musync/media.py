@@ -7,6 +7,7 @@ Public functions:
 - :func:`probe_audio` -- sample rate, channels and duration of a file's first audio stream.
 - :func:`load_audio` -- decode any audio (or the audio of a video) to mono float32 at a given rate.
 - :func:`file_sha256` -- content hash of a file.
+- :func:`frame_rotation_cw` -- how far a player turns a decoded PyAV frame (display matrix).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from .errors import MediaError, MusyncError
 
 __all__ = ["ffmpeg_exe", "run_ffmpeg", "probe_audio", "load_audio", "file_sha256", "AudioStream",
-           "check_input_file"]
+           "check_input_file", "frame_rotation_cw"]
 
 # Extensions libsndfile decodes natively; everything else goes through ffmpeg.
 _SOUNDFILE_EXTS = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".aifc"}
@@ -87,6 +88,16 @@ def file_sha256(path, chunk: int = 1 << 20) -> str:
                 break
             h.update(b)
     return h.hexdigest()
+
+
+def frame_rotation_cw(frame) -> int:
+    """Degrees clockwise (0, 90, 180, 270) a player turns a decoded PyAV video frame, from its
+    display matrix (PyAV reports the counter-clockwise angle)."""
+    try:
+        ccw = float(frame.rotation or 0.0)
+    except Exception:
+        return 0
+    return int(round(-ccw / 90.0)) % 4 * 90
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ import numpy as np
 from ._fs import atomic_output, check_output
 from .errors import MediaError, MusyncError, ParameterError, PlanError
 from .media import check_input_file, ffmpeg_exe, file_sha256
+from .media import frame_rotation_cw as _rotation_cw
 from .progress import make_progress
 from .types import Plan, PlanClip
 
@@ -372,14 +373,6 @@ def _motion_offset(lumas: list[np.ndarray], out: tuple[int, int], centred: tuple
 
 
 # -- reading sources ---------------------------------------------------------------------------
-
-def _rotation_cw(frame) -> int:
-    try:
-        ccw = float(frame.rotation or 0.0)
-    except Exception:
-        return 0
-    return int(round(-ccw / 90.0)) % 4 * 90
-
 
 class _Frame:
     """A decoded frame and its time (Fraction seconds)."""

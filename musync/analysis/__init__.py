@@ -191,13 +191,10 @@ def save_analysis(analysis: Analysis, path, *, overwrite: bool = False) -> Path:
 
 def load_analysis(path) -> Analysis:
     """Read an analysis JSON file written by :func:`save_analysis` or ``musync analyze --json``."""
+    from .._fs import read_json
+
     p = Path(path)
-    try:
-        d = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MediaError(p, "file not found; check the path") from None
-    except (OSError, ValueError) as exc:
-        raise MediaError(p, f"not an analysis JSON file ({exc})") from None
+    d = read_json(p, what="analysis JSON file", how="create one with `musync analyze --json`")
     if not isinstance(d, dict) or "beats" not in d:
         raise MediaError(p, "not an analysis JSON file (no 'beats'); create one with `musync analyze --json`")
     try:

@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import cache
 from ..errors import MediaError, MusyncError, ParameterError
+from ..media import frame_rotation_cw as _rotation_cw
 from ..progress import make_progress
 from ..types import ClipInfo, ClipRegion, ScanResult, SkippedClip, SubShot
 from .features import FrameAccumulator, measure
@@ -207,14 +208,6 @@ def _iter_frames(container, stream, state: dict):
         yield from stream.codec_context.decode(None)
     except av.error.FFmpegError:
         pass
-
-
-def _rotation_cw(frame) -> int:
-    try:
-        ccw = float(frame.rotation or 0.0)
-    except Exception:
-        return 0
-    return int(round(-ccw / 90.0)) % 4 * 90
 
 
 def _fps_of(stream, times: np.ndarray, vfr: bool):
@@ -665,14 +658,10 @@ def save_clips(result, path, *, overwrite: bool = False) -> Path:
 
 def load_clips(path) -> ScanResult:
     """Read a clip-library JSON file written by :func:`save_clips` or ``musync scan --json``."""
+    from .._fs import read_json
+
     p = Path(path)
-    try:
-        d = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MediaError(p, "file not found; check the path") from None
-    except (OSError, ValueError) as exc:
-        raise MediaError(p, f"is not a readable clip-library JSON file ({exc}); re-run "
-                         "`musync scan --json`") from None
+    d = read_json(p, what="clip-library JSON file", how="re-run `musync scan --json`")
     if not isinstance(d, dict):
         raise MediaError(p, "is not a clip-library JSON file; re-run `musync scan --json`")
     return ScanResult.from_dict(d)
