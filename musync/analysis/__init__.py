@@ -86,7 +86,6 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
     feat = compute_features(y, _SR)
     warnings: list[str] = []
     loud = float(np.max(np.convolve(feat.rms_db, np.ones(43) / 43, mode="same"))) if feat.rms_db.size else -120.0
-    bpb_forced = beats_per_bar
     fallback = False
     if loud < SILENCE_DB:
         fallback = True
@@ -102,13 +101,13 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
                             f"{agreement:.2f}); using a fixed "
                             f"{FALLBACK_BPM:g} BPM grid; cut by phrases and energy instead")
     if fallback:
-        bpb = bpb_forced or 4
+        bpb = beats_per_bar or 4
         beats, strength, downbeats = _fallback_grid(duration, bpb)
         tempo = FALLBACK_BPM
         down_conf = 0.0
     else:
         beats, strength, tempo = bt.beats, bt.strength, bt.tempo
-        downbeats, bpb, down_conf, _ = estimate_downbeats(feat, beats, beats_per_bar=bpb_forced)
+        downbeats, bpb, down_conf, _ = estimate_downbeats(feat, beats, beats_per_bar=beats_per_bar)
     e_times, e_vals = energy_curve(feat, duration)
     sections, sec_conf = find_sections(feat, downbeats, duration, e_times, e_vals)
     climax = find_climax(e_times, e_vals, sections, downbeats)

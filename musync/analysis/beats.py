@@ -10,6 +10,8 @@ Public functions:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
@@ -114,16 +116,17 @@ def estimate_tempo(oenv: np.ndarray, fps: float, *, prior_bpm: float = 120.0,
     return tempo, clarity, agreement
 
 
+@dataclass(frozen=True)
 class BeatTrack:
-    """Result of :func:`track_beats`."""
+    """Result of :func:`track_beats`: beat times (s), strengths, tempo (BPM), pulse clarity,
+    the DP's beat period (fine frames) and tempo stability."""
 
-    def __init__(self, beats, strength, tempo, clarity, period_frames, agreement=1.0):
-        self.agreement = agreement
-        self.beats = beats
-        self.strength = strength
-        self.tempo = tempo
-        self.clarity = clarity
-        self.period_frames = period_frames
+    beats: np.ndarray
+    strength: np.ndarray
+    tempo: float
+    clarity: float
+    period_frames: float
+    agreement: float = 1.0
 
 
 def _dp_beats(local: np.ndarray, period: float, tightness: float) -> np.ndarray:

@@ -194,7 +194,6 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
         moved = [cut_frames[0]]
         for c in cut_frames[1:-1]:
             m = c if c in lock_edges else max(moved[-1] + 1, c - settings.anticipation)
-            cut_kind.setdefault(m, cut_kind.get(c, ""))
             if m != c:
                 cut_kind[m] = cut_kind.get(c, "")
             moved.append(m)
