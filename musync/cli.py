@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from ._version import __version__
-from .errors import MusyncError
+from .errors import MusyncError, ParameterError
 
 log = logging.getLogger("musync")
 
@@ -158,20 +158,12 @@ def _parse_size(value):
 
 
 def _parse_fps(value):
-    from fractions import Fraction
+    from .timebase import parse_fps
 
     try:
-        f = Fraction(value)
-    except (ValueError, ZeroDivisionError):
-        raise click.BadParameter(f"fps must be a number or a fraction like 30000/1001, not {value!r}") from None
-    if f <= 0:
-        raise click.BadParameter("fps must be positive")
-    # common decimal spellings of the NTSC rates
-    for num in (24000, 30000, 60000):
-        exact = Fraction(num, 1001)
-        if f != exact and abs(float(f) - float(exact)) < 0.0006:
-            return exact
-    return f
+        return parse_fps(value)
+    except ParameterError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 _METRIC_ROWS = [("shots", "shots"), ("cuts_on_beat", "cuts on a beat"), ("cuts_on_downbeat", "cuts on a downbeat"),

@@ -22,7 +22,8 @@ import numpy as np
 from ..errors import ParameterError, PlanError
 from ..types import Analysis, ClipInfo, Plan, PlanClip, PlanSettings, Shot
 from .assign import assign_units, choose_in_point, source_units
-from .grid import choose_cuts, cut_candidates, energy_at, target_lengths, to_frames
+from ..timebase import parse_fps, to_frames
+from .grid import choose_cuts, cut_candidates, energy_at, target_lengths
 from .metrics import plan_metrics
 
 __all__ = ["plan", "replan", "make_settings", "STYLES", "ASPECTS", "output_size"]
@@ -69,6 +70,8 @@ def make_settings(style: str = "energy", **overrides) -> PlanSettings:
     kw = dict(STYLES[style])
     kw.update({k: v for k, v in overrides.items() if v is not None})
     kw["style"] = style
+    if "fps" in kw:
+        kw["fps"] = parse_fps(kw["fps"])
     aspect = kw.get("aspect", "16:9")
     kw["size"] = output_size(aspect, kw.get("size"))
     w = dict(_WEIGHTS)

@@ -2,7 +2,6 @@
 
 Public functions:
 
-- :func:`to_frames` -- the one place seconds become integer frames (round to nearest).
 - :func:`cut_candidates` -- candidate cut frames with scores, forced flags and reasons.
 - :func:`target_lengths` -- the ideal shot length (frames) at each candidate from the energy
   curve, the style and the arc toward the climax.
@@ -17,17 +16,12 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import ParameterError
+from ..timebase import to_frames
 from ..types import Analysis, PlanSettings
 from ._kernels import _cut_dp
 
 __all__ = ["to_frames", "Candidates", "cut_candidates", "target_lengths", "choose_cuts",
            "energy_at"]
-
-
-def to_frames(seconds, fps: Fraction) -> np.ndarray:
-    """Quantise times (s) to integer frames at ``fps``: the nearest frame, ties up."""
-    t = np.asarray(seconds, dtype=np.float64)
-    return np.floor(t * float(fps) + 0.5).astype(np.int64)
 
 
 def energy_at(analysis: Analysis, times) -> np.ndarray:
