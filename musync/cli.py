@@ -166,6 +166,21 @@ def _parse_fps(value):
         raise click.BadParameter(str(e)) from None
 
 
+def _timeline_formats() -> list[str]:
+    """The ``--format`` choices: every format in the export registry."""
+    from .export import FORMATS
+
+    return list(FORMATS)
+
+
+def _timeline_suffixes(editors: bool = False) -> str:
+    from .export import FORMATS
+
+    if not editors:
+        return ", ".join(f.suffix for f in FORMATS.values())
+    return ", ".join(f"{f.suffix} ({f.audience})" for f in FORMATS.values())
+
+
 _METRIC_ROWS = [("shots", "shots"), ("cuts_on_beat", "cuts on a beat"), ("cuts_on_downbeat", "cuts on a downbeat"),
                 ("section_boundaries_cut", "section boundaries cut"),
                 ("pace_energy_correlation", "pace vs energy (rank corr.)"),
@@ -212,7 +227,7 @@ def _print_metrics(plans: list, names: list[str]) -> None:
               help="Write N plans (PLAN-1.json ...): the chosen style, then the other styles, each with its own seed.")
 @click.option("--render", "render_out", metavar="OUT.mp4", default=None, help="Also render a draft.")
 @click.option("--export", "export_out", metavar="OUT", default=None,
-              help="Also export a timeline (.otio, .otioz, .xml, .fcpxml, .edl).")
+              help=f"Also export a timeline ({_timeline_suffixes()}).")
 @click.option("--progress", type=click.Choice(["auto", "bar", "plain", "json", "none"]), default="auto",
               show_default=True, help="Progress on stderr.")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the caches.")
@@ -292,8 +307,8 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
 @cli.command("export")
 @click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-o", "--output", required=True, metavar="OUT",
-              help="Timeline file: .otio, .otioz, .xml (Premiere/Resolve), .fcpxml (Final Cut), .edl.")
-@click.option("--format", "fmt", type=click.Choice(["otio", "otioz", "xml", "fcpxml", "edl"]), default=None,
+              help=f"Timeline file: {_timeline_suffixes(editors=True)}.")
+@click.option("--format", "fmt", type=click.Choice(_timeline_formats()), default=None,
               help="Override the format the suffix implies.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
 def export_cmd(plan_path: str, output: str, fmt, overwrite: bool) -> None:
@@ -304,7 +319,7 @@ def export_cmd(plan_path: str, output: str, fmt, overwrite: bool) -> None:
     p = load_plan(plan_path)
     _export(p, output, fmt, overwrite=overwrite)
     name = format_for_path(output, fmt)
-    info(f"wrote {output} ({len(p.shots)} shots; {FORMATS[name][1]})")
+    info(f"wrote {output} ({len(p.shots)} shots; {FORMATS[name].summary})")
 
 
 @cli.command("import")
@@ -312,7 +327,7 @@ def export_cmd(plan_path: str, output: str, fmt, overwrite: bool) -> None:
 @click.option("--plan", "plan_path", required=True, metavar="PLAN.json",
               help="The plan the timeline was exported from.")
 @click.option("-o", "--output", required=True, metavar="NEW.json", help="Where to write the new plan.")
-@click.option("--format", "fmt", type=click.Choice(["otio", "otioz", "xml", "fcpxml", "edl"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(_timeline_formats()), default=None,
               help="Override the format the suffix implies.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
 def import_cmd(edited: str, plan_path: str, output: str, fmt, overwrite: bool) -> None:

@@ -20,8 +20,11 @@ import pytest
 import musync
 from musync.errors import ExportError, ParameterError, PlanError
 from musync.export import FORMATS, build_timeline, export, import_timeline, read_timeline
-from musync.export.formats import _fcpx_time, write_edl, write_fcp7, write_fcpxml, write_otio
-from musync.export.otio import frames, path_from_url
+from musync.export.formats.edl import write_edl
+from musync.export.formats.fcp7 import write_fcp7
+from musync.export.formats.fcpxml import fcpx_time as _fcpx_time, write_fcpxml
+from musync.export.formats.otio import write_otio
+from musync.export.timeline import frames, path_from_url
 from musync.media import run_ffmpeg
 from musync.planfile import load_plan, save_plan, validate_plan
 from musync.testing import make_song
@@ -29,7 +32,7 @@ from musync.types import AudioInfo, Plan, PlanClip, PlanSettings, Shot
 
 RATES = [Fraction(30), Fraction(25), Fraction(24000, 1001), Fraction(30000, 1001)]
 RATE_IDS = ["30", "25", "23.976", "29.97"]
-SUFFIXES = [sfx for sfx, _ in FORMATS.values()]
+SUFFIXES = [f.suffix for f in FORMATS.values()]
 SONG_SECONDS = 6.0
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 

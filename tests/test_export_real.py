@@ -12,7 +12,7 @@ import pytest
 
 import musync
 from musync.export import FORMATS, import_timeline, read_timeline
-from musync.export.otio import frames, path_from_url
+from musync.export.timeline import frames, path_from_url
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SONG = DATA / "audio" / "cc_long" / "beatgame_metronome_sogolumbo.ogg"
@@ -37,7 +37,7 @@ def inputs(tmp_path_factory):
 def test_real_plan_exports_and_reads_back(inputs, tmp_path, fps):
     analysis, clips = inputs
     plan = musync.plan(analysis, clips, fps=fps, seed=1)
-    for name, (suffix, _) in FORMATS.items():
+    for name, suffix in ((n, f.suffix) for n, f in FORMATS.items()):
         out = musync.export(plan, tmp_path / f"edit{suffix}")
         tl = read_timeline(out, name, fps=fps)
         v = [t for t in tl.tracks if t.kind == "Video"][0]

@@ -6,72 +6,33 @@ Public functions:
   ``.edl`` (CMX 3600), chosen by suffix or ``format``.
 - :func:`import_timeline` -- read an edited timeline (any of those formats) back into a plan:
   clips on the timeline become locked shots, gaps become unlocked shots to re-plan.
-- :func:`build_timeline` / :func:`timeline_to_plan` -- the same, as OpenTimelineIO objects.
-- :func:`read_timeline` -- read a timeline file through the right adapter.
-- :data:`FORMATS` -- what each format carries.
+- :func:`build_timeline` -- the plan as an OpenTimelineIO timeline in memory (what every
+  format is written from); :func:`timeline_to_plan` -- an edited timeline back into a plan.
+- :func:`read_timeline` -- read a timeline file through its format's reader.
+- :data:`FORMATS` -- the registry: name -> :class:`~musync.export.registry.TimelineFormat`
+  (suffixes, editors, which markers and tracks it keeps, the adapter defects it works around);
+  :func:`format_for_path`, :func:`get_format`.
 
-What survives where (measured with opentimelineio 0.18.1 and the adapters named in
-:mod:`musync.export.formats`):
-
-========  ===========================================================================
-.otio     everything: both tracks, beat/bar/section/climax markers on the timeline, one
-          marker per cut, each shot's reason and scores in ``metadata["musync"]``
-.otioz    the same, plus the source clips and the song inside one zip (``media/``)
-.xml      FCP7 XML: V1 and A1, sequence markers (beats, bars, sections, climax) and clip
-          markers; no musync metadata. Exact at 30, 25, 23.976 and 29.97
-.fcpxml   FCPXML 1.8: V1 (primary storyline) and the song (connected below the first shot),
-          clip markers only; exact at NTSC rates through a conform workaround
-.edl      CMX 3600: V1 only (no audio), clip markers as ``* LOC`` comments (source
-          timecode, upper case), drop-frame timecode at 29.97; the title and the first
-          event's comments say what is missing
-========  ===========================================================================
+Layout: :mod:`.timeline` builds the timeline, :mod:`.importer` reads one back, :mod:`.registry`
+holds the table, and :mod:`.formats` has one module per format (writer, reader, workarounds).
 """
 
 from __future__ import annotations
 
+import io
+from contextlib import redirect_stdout
 from pathlib import Path
 
 from .._fs import atomic_output
-from ..errors import ExportError, MediaError, ParameterError
+from ..errors import ExportError, MediaError
 from ..types import Plan
-from .formats import (read_timeline, write_edl, write_fcp7, write_fcpxml, write_otio,
-                      write_otioz)
-from .otio import build_timeline, timeline_to_plan
+from . import formats as _formats  # noqa: F401  (registers every format)
+from .importer import timeline_to_plan
+from .registry import FORMATS, TimelineFormat, format_for_path, get_format
+from .timeline import build_timeline
 
 __all__ = ["export", "import_timeline", "build_timeline", "timeline_to_plan", "read_timeline",
-           "FORMATS", "format_for_path"]
-
-#: Format name -> (suffix, what the file keeps).
-FORMATS = {
-    "otio": (".otio", "everything: V1, A1, timeline markers (beats, bars, sections, climax), "
-                      "cut markers, shot metadata"),
-    "otioz": (".otioz", "like .otio, with the source clips and the song bundled inside"),
-    "xml": (".xml", "FCP7 XML (Premiere, Resolve): V1, A1, sequence and clip markers"),
-    "fcpxml": (".fcpxml", "FCPXML 1.8 (Final Cut Pro): V1, the song, clip markers only"),
-    "edl": (".edl", "CMX 3600 (any editor): V1 only, clip markers as LOC comments"),
-}
-
-_WRITERS = {"otio": write_otio, "otioz": write_otioz, "xml": write_fcp7, "fcpxml": write_fcpxml,
-            "edl": write_edl}
-_ALIASES = {"fcp7": "xml", "fcp": "xml", "premiere": "xml", "fcpx": "fcpxml", "cmx3600": "edl",
-            "cmx": "edl", "json": "otio"}
-
-
-def format_for_path(path, format: str | None = None) -> str:
-    """The format name for ``path`` (by suffix) or for an explicit ``format``."""
-    if format:
-        f = str(format).lower().lstrip(".")
-        f = _ALIASES.get(f, f)
-        if f not in FORMATS:
-            raise ParameterError(f"unknown timeline format {format!r}; choose one of "
-                                 f"{', '.join(FORMATS)}")
-        return f
-    suffix = Path(path).suffix.lower()
-    for name, (sfx, _) in FORMATS.items():
-        if suffix == sfx:
-            return name
-    raise ParameterError(f"{path}: cannot tell the timeline format from the suffix {suffix!r}; use "
-                         f"one of {', '.join(s for s, _ in FORMATS.values())} or name the format (--format)")
+           "FORMATS", "TimelineFormat", "format_for_path", "get_format"]
 
 
 def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = False,
@@ -84,6 +45,7 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
     path : str or Path
         Output file. The suffix picks the format unless ``format`` is given.
     format : {"otio", "otioz", "xml", "fcpxml", "edl"}, optional
+        Any name in :data:`FORMATS` (or an alias such as ``"fcp7"``).
     overwrite : bool
         Replace an existing file (otherwise :class:`~musync.errors.ParameterError`).
     name : str, optional
@@ -111,18 +73,49 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
     """
     from ..planfile import validate_plan
 
-    fmt = format_for_path(path, format)
+    fmt = FORMATS[format_for_path(path, format)]
     validate_plan(plan)
     tl = build_timeline(plan, name=name)
-    writer = _WRITERS[fmt]
-    with atomic_output(path, overwrite=overwrite, suffix=FORMATS[fmt][0]) as tmp:
+    with atomic_output(path, overwrite=overwrite, suffix=fmt.suffix) as tmp:
         try:
-            writer(tl, tmp, plan)
+            fmt.write(tl, tmp, plan)
         except (ExportError, MediaError):
             raise
         except Exception as exc:
-            raise ExportError(f"{path}: writing {fmt} failed ({type(exc).__name__}: {exc})") from None
+            raise ExportError(f"{path}: writing {fmt.name} failed ({type(exc).__name__}: {exc})") from None
     return Path(path)
+
+
+def read_timeline(path, format: str, *, fps=None):
+    """Read a timeline file with the reader registered for ``format``.
+
+    Parameters
+    ----------
+    path : str or Path
+    format : {"otio", "otioz", "xml", "fcpxml", "edl"}
+    fps : Fraction, optional
+        The edit's rate; required for EDLs (they carry none).
+
+    Returns
+    -------
+    opentimelineio.schema.Timeline
+        The first timeline in the file, with times at the file's own rate (NTSC FCPXML comes
+        back at the exact NTSC rate).
+    """
+    from ._common import first_timeline
+
+    fmt = get_format(format)
+    p = str(path)
+    quiet = io.StringIO()
+    try:
+        with redirect_stdout(quiet):  # some adapters print progress
+            res = fmt.read(p, fps=fps)
+    except ExportError:
+        raise
+    except Exception as exc:
+        raise ExportError(f"{p}: cannot read it as {fmt.name} ({type(exc).__name__}: {exc}); is it "
+                          "the right file and format?") from None
+    return first_timeline(res)
 
 
 def import_timeline(path, plan: Plan, format: str | None = None, *, scan_new: bool = True) -> Plan:
