@@ -148,13 +148,14 @@ def scan(clips, json_out, progress: str, no_cache: bool, recursive: bool, worker
 
 
 def _parse_size(value):
+    from .geometry import parse_size
+
     if value is None:
         return None
     try:
-        w, h = value.lower().split("x")
-        return int(w), int(h)
-    except ValueError:
-        raise click.BadParameter(f"size must look like 1280x720, not {value!r}") from None
+        return parse_size(value)
+    except ParameterError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 def _parse_fps(value):

@@ -24,9 +24,13 @@ import numpy as np
 
 from ._fs import atomic_output, check_output
 from .errors import MediaError, ParameterError
+from .geometry import even
 from .progress import make_progress
-from .render import (RenderResult, RenderSettings, _check_suffix, _Encoder, _resolve,
-                     _rgb_to_yuv420, _sigterm_as_interrupt, render_settings)
+from .render import RenderResult, RenderSettings, render_settings
+from .render.encoder import Encoder, check_video_suffix, sigterm_as_interrupt
+from .render.framing import rgb_to_yuv420
+from .render.readers import resolve_media
+from .timebase import to_frame
 from .types import Plan
 
 __all__ = ["preview", "PREVIEW_MAX_SIDE"]
@@ -147,7 +151,7 @@ def _flash_image(w: int, h: int, number: int) -> np.ndarray:
 
 
 def _yuv_bytes(rgb: np.ndarray) -> bytes:
-    return b"".join(np.ascontiguousarray(p).tobytes() for p in _rgb_to_yuv420(rgb))
+    return b"".join(np.ascontiguousarray(p).tobytes() for p in rgb_to_yuv420(rgb))
 
 
 def _cards_from_plan(plan: Plan) -> list[_Card]:
@@ -160,12 +164,12 @@ def _cards_from_song(song: Path, fps: Fraction):
     from .analysis import analyze
 
     a = analyze(song)
-    total = int(round(a.duration * fps))
+    total = to_frame(a.duration, fps)
     marks: dict[int, str] = {}
     for t in a.downbeats:
-        marks[int(round(float(t) * fps))] = "downbeat"
+        marks[to_frame(float(t), fps)] = "downbeat"
     for sec in a.sections:
-        marks[int(round(sec.start * fps))] = f"section {sec.label}" + (f" ({sec.kind})" if sec.kind else "")
+        marks[to_frame(sec.start, fps)] = f"section {sec.label}" + (f" ({sec.kind})" if sec.kind else "")
     cuts = sorted(f for f in marks if 0 < f < total)
     starts = [0] + cuts
     ends = cuts + [total]
@@ -234,7 +238,7 @@ def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = 
     t_start = time.perf_counter()
     if flash_frames < 0 or int(flash_frames) != flash_frames:
         raise ParameterError("flash_frames must be a whole number >= 0")
-    suffix = _check_suffix(output)
+    suffix = check_video_suffix(output)
     check_output(output, overwrite=overwrite)
     notes: list[str] = []
     plan = None
@@ -256,7 +260,7 @@ def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = 
         validate_plan(plan)
         if fps is not None and Fraction(fps) != Fraction(plan.fps):
             raise ParameterError(f"the plan's frame rate is {plan.fps}; a preview keeps it")
-        song = _resolve(plan.audio.path, base)
+        song = resolve_media(plan.audio.path, base)
         rate = Fraction(plan.fps)
         cards = _cards_from_plan(plan)
         total = plan.duration_frames
@@ -277,7 +281,7 @@ def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = 
         base_settings = render_settings(shape_from, mode="final", aspect=aspect)
         w, h = base_settings.size
         k = min(1.0, PREVIEW_MAX_SIDE / max(w, h))
-        size = (int(round(w * k / 2)) * 2, int(round(h * k / 2)) * 2)
+        size = (even(w * k), even(h * k))
     rs = render_settings(shape_from, mode="final", size=size, aspect=aspect, crf=30,
                          preset="ultrafast", audio_bitrate="192k")
     settings = RenderSettings("preview", rs.width, rs.height, rate, crf=30, preset="ultrafast",
@@ -286,7 +290,7 @@ def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = 
     cut_frames = [c.start for c in cards if c.start > 0]
     out_dir = Path(output).parent if str(Path(output).parent) else Path(".")
     click_path = None
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         try:
             audio_filter = None
             extra = []
@@ -306,7 +310,7 @@ def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = 
                                 "normalize=0[a]", "[a]"]
             with atomic_output(output, overwrite=overwrite) as tmp, \
                     make_progress(progress, "preview", total, unit="frames") as prog:
-                enc = _Encoder(tmp, settings, song, container_suffix=suffix,
+                enc = Encoder(tmp, settings, song, container_suffix=suffix,
                                audio_filter=audio_filter, extra_inputs=extra)
                 try:
                     for i, card in enumerate(cards):

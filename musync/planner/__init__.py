@@ -20,6 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import ParameterError, PlanError
+from ..geometry import ASPECTS, parse_size
 from ..types import Analysis, ClipInfo, Plan, PlanClip, PlanSettings, Shot
 from .assign import assign_units, choose_in_point, source_units
 from ..timebase import parse_fps, to_frames
@@ -41,18 +42,13 @@ STYLES = {
                    half_beats=False),
 }
 
-#: Output sizes (width, height) per aspect ratio.
-ASPECTS = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080), "4:5": (1080, 1350)}
-
 _WEIGHTS = {"motion": 1.0, "continuity": 1.0, "peak": 0.3, "climax": 0.6}
 
 
 def output_size(aspect: str, size=None) -> tuple[int, int]:
     """Frame size for ``aspect`` (or an explicit ``size``), rounded to even numbers."""
     if size is not None:
-        w, h = (int(v) for v in size)
-        if w < 16 or h < 16:
-            raise ParameterError(f"output size {w}x{h} is too small (at least 16x16)")
+        w, h = parse_size(size)
         return w + (w % 2), h + (h % 2)
     if aspect not in ASPECTS:
         raise ParameterError(f"aspect must be one of {', '.join(ASPECTS)}, not {aspect!r}")

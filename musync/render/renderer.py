@@ -1,0 +1,185 @@
+"""The render itself: readers -> framing -> one encoder, the song muxed once.
+
+Public names: :func:`render`, :func:`as_plan` (a plan or a plan file, with the folder relative
+paths are looked up in), :func:`check_song`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+from .._fs import atomic_output, check_output
+from ..errors import MediaError, MusyncError, ParameterError
+from ..media import file_sha256
+from ..progress import make_progress
+from ..types import Plan
+from .encoder import Encoder, check_video_suffix, sigterm_as_interrupt
+from .framing import Geometry, geometry
+from .readers import ClipReader, ReaderPool, open_sources, resolve_media
+from .settings import INTERPOLATIONS, RenderResult, render_settings
+
+__all__ = ["render", "as_plan", "check_song"]
+
+
+def as_plan(plan) -> tuple[Plan, Path | None]:
+    """``(plan, base)``: a :class:`Plan` as given (``base`` None), or a plan file loaded
+    (``base`` its folder, where relative media paths are also looked up)."""
+    if isinstance(plan, Plan):
+        return plan, None
+    if isinstance(plan, (str, os.PathLike)):
+        from ..planfile import load_plan
+
+        return load_plan(plan), Path(plan).resolve().parent
+    raise ParameterError(f"plan must be a Plan or the path of a plan file, not {type(plan).__name__}")
+
+
+def check_song(plan: Plan, base: Path | None, warn) -> Path:
+    """The plan's song file, probed; ``warn`` hears if it changed or differs in length."""
+    from ..media import probe_audio
+
+    song = resolve_media(plan.audio.path, base)
+    try:
+        stream = probe_audio(song)
+    except MediaError as exc:
+        raise MediaError(song, f"the plan's song cannot be used: {exc.problem}") from None
+    picture = float(Fraction(plan.duration_frames) / Fraction(plan.fps))
+    if stream.duration > 0 and abs(stream.duration - picture) > 1.0 / float(plan.fps):
+        warn(f"{song.name} lasts {stream.duration:.2f} s but the plan covers {picture:.2f} s; the "
+             "video keeps the whole song (re-plan if the song was edited)")
+    if plan.audio.sha256:
+        if file_sha256(song) != plan.audio.sha256:
+            warn(f"{song.name} has changed since the plan was made (content hash differs); the "
+                 "cuts may no longer sit on its beats: re-plan to be sure")
+    return song
+
+
+def _plan_frames(plan: Plan, readers: dict, geoms: dict, crop: str):
+    """``(label, planes)`` for every output frame of the plan, in order."""
+    for shot in plan.shots:
+        label = f"shot {shot.index}"
+        for planes in readers[shot.source].shot_frames(shot.source_in, shot.source_out,
+                                                       geoms[shot.source], crop, label):
+            yield label, planes
+
+
+def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing: str = "fill",
+           crop: str = "center", crf: int | None = None, preset: str | None = None,
+           audio_bitrate: str | None = None, overwrite: bool = False, progress=None,
+           interpolation: str | None = None) -> RenderResult:
+    """Render ``plan`` to ``output``: every shot on its planned frames, the song as soundtrack.
+
+    Shot ``k`` fills output frames ``[record_in, record_out)`` with source frames
+    ``[source_in, source_out)`` of its clip (rule in :mod:`musync.render`); the song is laid
+    once, from its first sample, as one AAC stream. The file is H.264 ``yuv420p`` at the plan's
+    exact frame rate.
+
+    Parameters
+    ----------
+    plan : Plan or path
+        A plan, or a plan file (relative media paths are then also looked up beside it).
+    output : path
+        ``.mp4`` (also ``.m4v``, ``.mov``, ``.mkv``). Written under a temporary name in the same
+        folder and renamed at the end; nothing is left behind on failure or interruption.
+    mode : {"draft", "final"}
+        ``draft`` (default): at most :data:`~musync.render.DRAFT_MAX_SIDE` pixels on the long
+        side, sources scaled down as they are decoded, x264 ``ultrafast``. ``final``: full size,
+        ``fast``, CRF 20.
+    size, aspect, framing, crop, crf, preset, audio_bitrate
+        See :func:`~musync.render.render_settings`. ``framing="fill"`` crops the picture to the
+        output's aspect (centred; with ``crop="motion"`` placed once per shot where the first 12
+        frames of the shot change most); ``"fit"`` letterboxes it in black.
+    overwrite : bool
+        Replace an existing ``output`` (otherwise :class:`ParameterError`).
+    progress : None, str or callable
+        ``None``/``"none"``, ``"auto"``, ``"bar"``, ``"plain"``, ``"json"`` (stderr) or a callable
+        receiving :class:`~musync.progress.ProgressEvent` (stage ``"render"``, unit ``frames``).
+    interpolation : {"area", "fast_bilinear", "bilinear", "bicubic", "lanczos"}, optional
+        Scaler; default ``area`` for drafts, ``bicubic`` for finals.
+
+    Returns
+    -------
+    RenderResult
+
+    Raises
+    ------
+    MediaError
+        The song or a source is missing or unreadable (names the shot and the file; raised
+        before anything is encoded).
+    PlanError
+        The plan breaks an invariant.
+    ParameterError
+        A bad option, or ``output`` exists and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> import musync                                              # doctest: +SKIP
+    >>> res = musync.render("plan.json", "draft.mp4")              # doctest: +SKIP
+    >>> res.frames, round(res.realtime, 1)                         # doctest: +SKIP
+    (5400, 9.3)
+    """
+    from ..planfile import validate_plan
+
+    t_start = time.perf_counter()
+    plan, base = as_plan(plan)
+    validate_plan(plan)
+    settings = render_settings(plan, mode=mode, size=size, aspect=aspect, framing=framing,
+                               crop=crop, crf=crf, preset=preset, audio_bitrate=audio_bitrate)
+    if interpolation is None:
+        interpolation = "area" if mode == "draft" else "bicubic"
+    if interpolation not in INTERPOLATIONS:
+        raise ParameterError(f"interpolation {interpolation!r} must be one of "
+                             f"{', '.join(INTERPOLATIONS)}")
+    suffix = check_video_suffix(output)
+    check_output(output, overwrite=overwrite)
+    notes: list[str] = []
+
+    def warn(msg: str) -> None:
+        notes.append(msg)
+        warnings.warn(msg, stacklevel=3)
+
+    song = check_song(plan, base, warn)
+    pool = ReaderPool()
+    readers: dict[str, ClipReader] = {}
+    geoms: dict[str, Geometry] = {}
+    with sigterm_as_interrupt():
+        try:
+            readers = open_sources(plan, base, settings.fps, interpolation, pool,
+                                   draft_size=settings.size if settings.mode == "draft" else None)
+            for src, r in readers.items():
+                geoms[src] = geometry(r.display, r.rotation, settings.size, settings.framing)
+                if r.clip is not None and not r.is_still and r.clip.rotation != r.rotation:
+                    warn(f"{r.path.name}: the plan says rotation {r.clip.rotation} but the file "
+                         f"says {r.rotation}; using the file's")
+            with atomic_output(output, overwrite=overwrite) as tmp, \
+                    make_progress(progress, "render", plan.duration_frames, unit="frames") as prog:
+                enc = Encoder(tmp, settings, song, container_suffix=suffix)
+                try:        # the encoder is reaped before the temporary file is removed
+                    step = max(1, int(round(float(settings.fps) / 2)))
+                    pending = 0
+                    for label, planes in _plan_frames(plan, readers, geoms, settings.crop):
+                        enc.write(planes)
+                        pending += 1
+                        if pending >= step:
+                            prog.advance(pending, item=label)
+                            pending = 0
+                    if enc.frames != plan.duration_frames:  # pragma: no cover
+                        raise MusyncError(f"wrote {enc.frames} frames, expected "
+                                          f"{plan.duration_frames}")
+                    enc.finish()
+                    if pending:
+                        prog.advance(pending, item="done")
+                finally:
+                    enc.kill()
+        finally:
+            for r in readers.values():
+                r.close()
+    for r in readers.values():
+        for w in r.warnings:
+            warn(w)
+    return RenderResult(Path(output), settings, plan.duration_frames,
+                        float(Fraction(plan.duration_frames) / settings.fps),
+                        time.perf_counter() - t_start, tuple(notes))
