@@ -174,6 +174,12 @@ def _timeline_formats() -> list[str]:
     return list(FORMATS)
 
 
+def _lock_policies() -> list[str]:
+    from .export.importer import LOCK_POLICIES
+
+    return list(LOCK_POLICIES)
+
+
 def _timeline_suffixes(editors: bool = False) -> str:
     from .export import FORMATS
 
@@ -330,11 +336,15 @@ def export_cmd(plan_path: str, output: str, fmt, overwrite: bool) -> None:
 @click.option("-o", "--output", required=True, metavar="NEW.json", help="Where to write the new plan.")
 @click.option("--format", "fmt", type=click.Choice(_timeline_formats()), default=None,
               help="Override the format the suffix implies.")
+@click.option("--lock", type=click.Choice(_lock_policies()), default="changed", show_default=True,
+              help="changed: lock only the shots the editor trimmed, moved, swapped or added; "
+                   "all: lock every clip on the timeline.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
-def import_cmd(edited: str, plan_path: str, output: str, fmt, overwrite: bool) -> None:
+def import_cmd(edited: str, plan_path: str, output: str, fmt, lock: str, overwrite: bool) -> None:
     """Read EDITED (a timeline changed in an editor) back into a plan.
 
-    Clips on the timeline become locked shots; gaps become unlocked shots. Fill them with
+    What the editor changed becomes locked shots, untouched shots stay proposals, gaps become
+    unlocked shots, the editor's markers become notes. Fill the rest with
     `musync plan --replan NEW.json`.
     """
     from ._fs import check_output
@@ -342,9 +352,11 @@ def import_cmd(edited: str, plan_path: str, output: str, fmt, overwrite: bool) -
     from .planfile import load_plan, save_plan
 
     check_output(output, overwrite=overwrite)
-    new = import_timeline(edited, load_plan(plan_path), fmt)
+    new = import_timeline(edited, load_plan(plan_path), fmt, lock=lock)
     save_plan(new, output, overwrite=overwrite)
     info(new.warnings[-1])
+    for note in new.markers.get("notes", []):
+        info(f"  note at frame {note['frame']}: {note['name']} ({note['on']})")
     info(f"wrote {output}; re-plan the unlocked shots with `musync plan --replan {output}`")
 
 

@@ -13,11 +13,13 @@ Public functions:
 from __future__ import annotations
 
 import json
+import math
 from fractions import Fraction
 from pathlib import Path
 
 from ._fs import write_text
 from .errors import MediaError, PlanError
+from .timebase import window_frames
 from .types import Plan
 
 __all__ = ["save_plan", "load_plan", "validate_plan", "plan_to_json"]
@@ -102,17 +104,15 @@ def validate_plan(plan: Plan, *, name: str = "plan", clips=None) -> None:
         if c is None:
             raise PlanError(f"{label}: source {s.source!r} is not one of the plan's clips; "
                             "re-plan with that clip in the clip folder")
-        lo = Fraction(c.usable_in).limit_denominator(10**6) * fps
-        if c.is_still or c.usable_out == float("inf"):
-            hi = None
+        # the frames wholly inside the usable window (one-microsecond tolerance for JSON floats)
+        if c.is_still or not math.isfinite(c.usable_out):
+            lo, hi = window_frames(c.usable_in, c.usable_in, fps)[0], None
         else:
-            hi = Fraction(c.usable_out).limit_denominator(10**6) * fps
-        # one-microsecond tolerance for the float window
-        eps = fps / 10**6
-        if s.source_in < lo - eps or (hi is not None and s.source_out > hi + eps):
-            hi_txt = "end" if hi is None else f"{float(hi):.1f}"
+            lo, hi = window_frames(c.usable_in, c.usable_out, fps)
+        if s.source_in < lo or (hi is not None and s.source_out > hi):
+            hi_txt = "end" if hi is None else str(hi)
             raise PlanError(f"{label}: source frames [{s.source_in}, {s.source_out}) leave the usable "
-                            f"window of {Path(s.source).name} (frames {float(lo):.1f} to {hi_txt})")
+                            f"window of {Path(s.source).name} (frames {lo} to {hi_txt})")
         expect = s.record_out
     if expect != plan.duration_frames:
         raise PlanError(f"{name}: shots end at frame {expect} but the song is {plan.duration_frames} "

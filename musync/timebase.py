@@ -101,11 +101,13 @@ def to_frame(seconds: float, fps) -> int:
 
     Parameters
     ----------
-    seconds : float
-        A finite time in seconds.
+    seconds : float, int or Fraction
+        A finite time in seconds; an int or Fraction is used exactly.
     fps : Fraction (or anything :func:`parse_fps` takes)
     """
     fps = fps if isinstance(fps, Fraction) else parse_fps(fps)
+    if isinstance(seconds, Rational):  # an exact time (e.g. from a timeline file): no float step
+        return math.floor(Fraction(seconds) * fps + Fraction(1, 2))
     t = float(seconds)
     if not math.isfinite(t):
         raise ParameterError(f"cannot put a non-finite time ({seconds!r}) on a frame")

@@ -154,10 +154,11 @@ def test_export_reads_back_exactly(media, tmp_path, fps, suffix):
         assert [os.path.basename(path_from_url(c.media_reference.target_url)) for c in audio] \
             == ["song.wav"]
         assert frames(audio[0].source_range.duration, fps) == plan.duration_frames
-    # and back into a plan: every shot kept and locked
+    # and back into a plan: nothing changed, so nothing is locked; --lock all locks every clip
     back = import_timeline(out, plan)
-    assert back.shots == tuple(replace(s, locked=True) for s in plan.shots)
+    assert back.shots == plan.shots and "notes" not in back.markers
     validate_plan(back)
+    assert import_timeline(out, plan, lock="all").shots == tuple(replace(s, locked=True) for s in plan.shots)
 
 
 def test_otio_keeps_metadata_and_exact_rate(media, tmp_path):
@@ -394,8 +395,8 @@ def check_edited(new, plan):
     assert (shots[1].record_in, shots[1].source_in, shots[1].source_out) == \
         (s[1].record_in + 3, s[1].source_in + 3, s[1].source_out)
     assert shots[0].locked and shots[1].locked and "trimmed" in shots[1].reason
-    # untouched shots are kept as they were, locked
-    assert shots[2] == replace(s[2], locked=True)
+    # untouched shots are kept as they were: proposals, not locks
+    assert shots[2] == s[2] and not shots[2].locked
     # swapped clip: same place and range, other file, locked
     assert shots[3].source.endswith("b.mp4") and new.clip(shots[3].source) is not None
     assert (shots[3].record_in, shots[3].source_in) == (s[3].record_in, s[3].source_in)
@@ -403,9 +404,9 @@ def check_edited(new, plan):
     # the deleted shot is a gap: unlocked, same record range, to be re-planned
     assert not shots[4].locked and (shots[4].record_in, shots[4].record_out) == (s[4].record_in, s[4].record_out)
     assert "re-plan" in shots[4].reason
-    assert shots[5:] == tuple(replace(x, locked=True) for x in s[5:])
+    assert shots[5:] == s[5:]
     assert [x.index for x in shots] == list(range(len(shots)))
-    assert sum(x.locked for x in shots) == len(s) - 1
+    assert [x.index for x in shots if x.locked] == [0, 1, 3]  # the editor's decisions only
     assert new.metrics == {} and "imported from" in new.warnings[-1]
     assert "1 swapped" in new.warnings[-1] and "1 gap" in new.warnings[-1]
     assert "2 trimmed" in new.warnings[-1] and "3 kept" in new.warnings[-1]
@@ -459,7 +460,7 @@ def test_import_follows_the_song_and_ignores_transitions(media, tmp_path):
                                        out_offset=otio.opentime.RationalTime(2, 30)))
     write_otio(tl, tmp_path / "hour.otio")
     new = import_timeline(tmp_path / "hour.otio", plan)
-    assert new.shots == tuple(replace(s, locked=True) for s in plan.shots)
+    assert new.shots == plan.shots
     assert "transition" in new.warnings[-1]
 
 
@@ -481,7 +482,10 @@ def test_cli_export_and_import(media, tmp_path, capsys):
     assert main(["import", str(tmp_path / "e.otio"), "--plan", str(tmp_path / "plan.json"),
                  "-o", str(tmp_path / "new.json")]) == 0
     new = load_plan(tmp_path / "new.json")
-    assert all(s.locked for s in new.shots) and len(new.shots) == len(plan.shots)
+    assert new.shots == plan.shots  # nothing changed in the editor: nothing locked
+    assert main(["import", str(tmp_path / "e.otio"), "--plan", str(tmp_path / "plan.json"),
+                 "-o", str(tmp_path / "all.json"), "--lock", "all"]) == 0
+    assert all(s.locked for s in load_plan(tmp_path / "all.json").shots)
     err = capsys.readouterr().err
     assert "locked" in err
     assert main(["import", str(tmp_path / "e.otio"), "--plan", str(tmp_path / "plan.json"),
@@ -554,8 +558,12 @@ def test_import_final_cut_style_fcpxml(media, tmp_path, fps):
     new = import_timeline(f, plan)
     s = plan.shots
     assert [(x.record_in, x.record_out, x.source_in, x.source, x.locked) for x in new.shots] == \
-        [(x.record_in, x.record_out, x.source_in, x.source, x.index != 4) for x in s]
-    assert new.shots[:4] == tuple(replace(x, locked=True) for x in s[:4])
+        [(x.record_in, x.record_out, x.source_in, x.source, False) for x in s]
+    assert new.shots[:4] == s[:4] and "1 gap" in new.warnings[-1]
+    assert new.shots[4].reason.startswith("gap")
+    # the editor's own marker names ("cut N") are not musync's: they come back as notes
+    assert [(m["frame"], m["name"]) for m in new.markers["notes"]] == \
+        [(x.record_in, f"cut {x.index}") for x in s if x.index != 4]
 
 
 def test_import_premiere_style_edl(media, tmp_path):
@@ -573,7 +581,7 @@ def test_import_premiere_style_edl(media, tmp_path):
     f.write_text("\n".join(lines) + "\n")
     new = import_timeline(f, plan)
     assert not new.shots[0].locked and new.shots[0].record_out == plan.shots[1].record_in
-    assert new.shots[1:] == tuple(replace(x, locked=True) for x in plan.shots[1:])
+    assert new.shots[1:] == plan.shots[1:]
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -591,4 +599,111 @@ def test_paths_with_spaces_hash_and_accents(media, tmp_path, suffix):
         assert b"my%20clips%20%232/%C3%A9t%C3%A9%20100%25.mp4" in text
     back = import_timeline(out, plan)
     assert back.shots[1].source == str(odd)
-    assert back.shots == tuple(replace(s, locked=True) for s in plan.shots)
+    assert back.shots == plan.shots
+
+
+# ---------------------------------------------------------------------------------------------
+# import keeps the editor's decisions as locks, and only those
+
+
+def test_import_locks_only_what_the_editor_changed_from_fcp7(media, tmp_path):
+    """FCP7 XML keeps no musync metadata: changes are found by comparing with the plan."""
+    fps = Fraction(25)
+    plan = make_plan(media, fps)
+    tl = build_timeline(plan)
+    v = tl.video_tracks()[0]
+    two = otio.opentime.RationalTime(2, 25)
+    c = v[5]  # slip shot 5 by two frames: same place, other picture
+    c.source_range = otio.opentime.TimeRange(c.source_range.start_time + two, c.source_range.duration)
+    write_fcp7(tl, tmp_path / "slip.xml", plan)
+    new = import_timeline(tmp_path / "slip.xml", plan)
+    assert [s.index for s in new.shots if s.locked] == [5]
+    assert new.shots[5].source_in == plan.shots[5].source_in + 2 and "trimmed" in new.shots[5].reason
+    assert [s for s in new.shots if not s.locked] == [s for s in plan.shots if s.index != 5]
+    # an earlier lock stays a lock when the shot is untouched
+    locked = replace(plan, shots=tuple(replace(s, locked=s.index == 2) for s in plan.shots))
+    again = import_timeline(tmp_path / "slip.xml", locked)
+    assert [s.index for s in again.shots if s.locked] == [2, 5]
+
+
+def _trim_out(clip, n, rate):
+    d = otio.opentime.RationalTime(n, rate)
+    clip.source_range = otio.opentime.TimeRange(clip.source_range.start_time, clip.source_range.duration - d)
+
+
+@pytest.mark.parametrize("fps", [Fraction(30), Fraction(30000, 1001)], ids=["30", "29.97"])
+def test_short_gap_between_locked_shots_is_merged_not_a_flash(media, tmp_path, fps):
+    plan = make_plan(media, fps)
+    n_min = max(1, round(plan.settings.min_shot * float(fps)))
+    tl = build_timeline(plan)
+    v = tl.video_tracks()[0]
+    rate = float(fps)
+    # trim 3 frames off shot 4's end without closing the gap, and swap shot 5's clip
+    _trim_out(v[4], 3, rate)
+    v.insert(5, otio.schema.Gap(source_range=otio.opentime.TimeRange(duration=otio.opentime.RationalTime(3, rate))))
+    swap = v[6]
+    swap.media_reference.target_url = otio.url_utils.url_from_filepath(str(media["b"]))
+    swap.metadata["musync"] = {}
+    assert 3 < n_min
+    write_otio(tl, tmp_path / "gap.otio")
+    new = import_timeline(tmp_path / "gap.otio", plan)
+    validate_plan(new)
+    # no shot shorter than the shortest shot; shot 4 covers the 3 frames again
+    assert len(new.shots) == len(plan.shots)
+    assert min(s.length for s in new.shots) == min(s.length for s in plan.shots)
+    s4 = new.shots[4]
+    assert (s4.record_in, s4.record_out, s4.source_in) == \
+        (plan.shots[4].record_in, plan.shots[4].record_out, plan.shots[4].source_in)
+    assert s4.locked and "extended over a 3-frame gap" in s4.reason
+    assert "gap of 3 frame(s)" in new.warnings[-1] and "merged into the previous shot" in new.warnings[-1]
+    assert "not filled with a flash frame" in new.warnings[-1]
+
+
+def test_short_gap_next_to_a_proposal_is_left_to_the_planner(media, tmp_path):
+    """A gap beside an untouched (unlocked) shot is re-planned together with it: no merge."""
+    fps = Fraction(30)
+    plan = make_plan(media, fps)
+    tl = build_timeline(plan)
+    v = tl.video_tracks()[0]
+    _trim_out(v[4], 3, 30.0)
+    v.insert(5, otio.schema.Gap(source_range=otio.opentime.TimeRange(duration=otio.opentime.RationalTime(3, 30))))
+    write_otio(tl, tmp_path / "gap.otio")
+    new = import_timeline(tmp_path / "gap.otio", plan)
+    assert new.shots[4].locked and new.shots[4].record_out == plan.shots[4].record_out - 3
+    assert not new.shots[5].locked and new.shots[5].length == 3 and not new.shots[6].locked
+    assert "merged" not in new.warnings[-1]
+
+
+def test_editor_markers_come_back_as_notes_and_go_out_again(media, tmp_path):
+    fps = Fraction(24000, 1001)
+    plan = make_plan(media, fps)
+    tl = build_timeline(plan)
+    rate = float(fps)
+    tl.tracks.markers.append(otio.schema.Marker(
+        name="fix colour here", color="RED",
+        marked_range=otio.opentime.TimeRange(otio.opentime.RationalTime(40, rate), otio.opentime.RationalTime(0, rate))))
+    clip = tl.video_tracks()[0][3]
+    clip.markers.append(otio.schema.Marker(
+        name="too dark", marked_range=otio.opentime.TimeRange(
+            clip.source_range.start_time + otio.opentime.RationalTime(5, rate), otio.opentime.RationalTime(0, rate))))
+    for writer, suffix in ((write_otio, ".otio"), (write_fcp7, ".xml")):
+        f = tmp_path / f"notes{suffix}"
+        writer(tl, f, plan)
+        new = import_timeline(f, plan)
+        notes = [(n["frame"], n["name"]) for n in new.markers["notes"]]
+        assert notes == sorted([(40, "fix colour here"), (plan.shots[3].record_in + 5, "too dark")]), suffix
+        assert "2 editor marker(s) kept as notes" in new.warnings[-1]
+        assert new.shots == plan.shots  # markers are not edits
+        # the notes go back out as markers and survive the next round trip, once each
+        out = export(new, tmp_path / f"again{suffix}")
+        again = import_timeline(out, new)
+        assert [(n["frame"], n["name"]) for n in again.markers["notes"]] == notes
+        save_plan(again, tmp_path / f"again{suffix}.json")
+        assert load_plan(tmp_path / f"again{suffix}.json").markers["notes"] == again.markers["notes"]
+
+
+def test_import_rejects_unknown_lock_policy(media, tmp_path):
+    plan = make_plan(media, 30)
+    out = export(plan, tmp_path / "e.otio")
+    with pytest.raises(ParameterError, match="lock must be"):
+        import_timeline(out, plan, lock="some")

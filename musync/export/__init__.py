@@ -118,7 +118,8 @@ def read_timeline(path, format: str, *, fps=None):
     return first_timeline(res)
 
 
-def import_timeline(path, plan: Plan, format: str | None = None, *, scan_new: bool = True) -> Plan:
+def import_timeline(path, plan: Plan, format: str | None = None, *, scan_new: bool = True,
+                    lock: str = "changed") -> Plan:
     """Read a timeline edited in an editor back into a plan.
 
     Parameters
@@ -132,13 +133,18 @@ def import_timeline(path, plan: Plan, format: str | None = None, *, scan_new: bo
         Override the suffix.
     scan_new : bool
         Probe clips the editor added that are not in the plan's library, and add them.
+    lock : {"changed", "all"}
+        ``changed`` (default): only shots the editor trimmed, moved, swapped or added become
+        locked; untouched shots stay as they were in ``plan``. ``all``: lock every clip.
 
     Returns
     -------
     Plan
-        Clips on the picture track become locked shots (moved, trimmed, swapped and added clips
-        come back as they are in the timeline, and say so in ``reason``); deleted shots and
-        other gaps become unlocked shots for ``musync plan --replan`` to fill. The result passes
+        The editor's decisions as locked shots (saying in ``reason`` what changed), untouched
+        shots as they were, deleted shots and other gaps as unlocked shots for
+        ``musync plan --replan`` to fill (a gap shorter than the shortest shot is merged into a
+        neighbour), and the editor's markers as ``markers["notes"]``. See
+        :func:`~musync.export.importer.timeline_to_plan`. The result passes
         :func:`~musync.planfile.validate_plan`.
     """
     p = Path(path)
@@ -146,4 +152,4 @@ def import_timeline(path, plan: Plan, format: str | None = None, *, scan_new: bo
         raise MediaError(p, "timeline file not found; check the path")
     fmt = format_for_path(p, format)
     tl = read_timeline(p, fmt, fps=plan.fps)
-    return timeline_to_plan(tl, plan, source_name=p.name, scan_new=scan_new)
+    return timeline_to_plan(tl, plan, source_name=p.name, scan_new=scan_new, lock=lock)

@@ -19,7 +19,7 @@ from fractions import Fraction
 import opentimelineio as otio
 
 from ..errors import ExportError
-from .timeline import NAMESPACE
+from .timeline import NAMESPACE, exact_rate
 
 __all__ = ["adapter", "exact_rate", "plan_fps", "conform_factor", "retime", "xml_text",
            "check_timecode_rate", "ADAPTER_PACKAGES"]
@@ -40,11 +40,6 @@ def adapter(name: str, what: str):
         pkg = ADAPTER_PACKAGES.get(name, name)
         raise ExportError(f"cannot {what}: the OpenTimelineIO adapter {name!r} is missing "
                           f"({exc}); install it with `pip install {pkg}`") from None
-
-
-def exact_rate(rate: float) -> Fraction:
-    """The fraction a float OTIO rate stands for (23.976023976... -> 24000/1001)."""
-    return Fraction(rate).limit_denominator(1001 * 1000)
 
 
 def conform_factor(fps) -> Fraction:

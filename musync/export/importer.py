@@ -1,25 +1,34 @@
-"""An edited timeline back as a plan: what the editor changed becomes locks.
+"""An edited timeline back as a plan: what the editor decided becomes locks, and only that.
 
 Public functions:
 
-- :func:`timeline_to_plan` -- read an edited timeline (any format's reader result) back into a
-  plan: clips on the timeline become locked shots, gaps become unlocked shots for the planner.
+- :func:`timeline_to_plan` -- read an edited timeline (any format reader's result) back into a
+  plan. Shots the editor trimmed, moved, swapped or added become locked; untouched shots stay
+  proposals (``lock="all"`` locks every clip); deleted shots become unlocked gaps for the planner;
+  a gap shorter than the shortest shot is merged into a neighbour instead of becoming a flash
+  frame; the editor's own markers come back as notes (``plan.markers["notes"]``).
+- :data:`LOCK_POLICIES` -- the values ``lock`` takes.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import os
 from dataclasses import replace
 from fractions import Fraction
 
 import opentimelineio as otio
 
-from ..errors import ExportError, PlanError
+from ..errors import ExportError, ParameterError, PlanError
+from ..timebase import to_frame, window_frames
 from ..types import Plan, PlanClip, Shot
-from .timeline import NAMESPACE, frames, path_from_url, rt
+from .timeline import NAMESPACE, frames, path_from_url, rt, timeline_markers
 
-__all__ = ["timeline_to_plan"]
+__all__ = ["timeline_to_plan", "LOCK_POLICIES"]
+
+#: ``changed``: lock what the editor changed (default); ``all``: lock every clip on the timeline.
+LOCK_POLICIES = ("changed", "all")
 
 
 
@@ -117,24 +126,173 @@ def _fill(plan: Plan, lo: int, hi: int) -> list[Shot]:
 
 def _fit_window(c: PlanClip, s_in: int, s_out: int, fps: Fraction) -> tuple[PlanClip, bool]:
     """Widen ``c``'s usable window to hold source frames ``[s_in, s_out)``; False if impossible."""
-    lo = Fraction(s_in) / fps
-    hi = Fraction(s_out) / fps
-    eps = Fraction(1, 10**6)
     if s_in < 0:
         return c, False
-    if not (c.is_still or not math.isfinite(c.duration)) and hi > Fraction(c.duration).limit_denominator(10**6) + eps:
+    finite = not (c.is_still or not math.isfinite(c.duration))
+    if finite and s_out > window_frames(0.0, c.duration, fps)[1]:
         return c, False
+    lo, hi = (window_frames(c.usable_in, c.usable_out, fps) if math.isfinite(c.usable_out)
+              else (window_frames(c.usable_in, c.usable_in, fps)[0], None))
     new_in, new_out = c.usable_in, c.usable_out
-    if lo < Fraction(c.usable_in).limit_denominator(10**6) - eps:
-        new_in = float(lo)
-    if math.isfinite(c.usable_out) and hi > Fraction(c.usable_out).limit_denominator(10**6) + eps:
-        new_out = float(hi)
+    if s_in < lo:
+        new_in = float(Fraction(s_in) / fps)
+    if hi is not None and s_out > hi:
+        new_out = float(Fraction(s_out) / fps)
     if (new_in, new_out) == (c.usable_in, c.usable_out):
         return c, True
     return replace(c, usable_in=min(new_in, c.usable_in), usable_out=max(new_out, c.usable_out)), True
 
 
-def timeline_to_plan(tl, plan: Plan, *, source_name: str = "timeline", scan_new: bool = True) -> Plan:
+# ---------------------------------------------------------------------------------------------
+# markers: musync's own come back as they were written; the editor's become notes
+
+_CUT_NAME = re.compile(r"^shot \d+(:|$)", re.IGNORECASE)
+
+
+def _own_marker_keys(plan: Plan) -> set[tuple[int, str]]:
+    """(record frame, lower-case name) of every timeline marker musync writes for ``plan``."""
+    fps = plan.fps
+    return {(frames(m.marked_range.start_time, fps), m.name.lower()) for m in timeline_markers(plan)
+            if (m.metadata.get(NAMESPACE) or {}).get("kind") != "note"}
+
+
+def _marker_note(m, frame: int, fps: Fraction, on: str) -> dict:
+    note = {"frame": int(frame), "name": " ".join(str(m.name or "").split()) or "marker",
+            "duration": max(0, frames(m.marked_range.duration, fps)), "on": on}
+    color = str(getattr(m, "color", "") or "")
+    if color:
+        note["color"] = color
+    comment = (m.metadata.get("fcp_xml") or {}).get("comment") if hasattr(m, "metadata") else None
+    if comment:
+        note["comment"] = str(comment)
+    return note
+
+
+def _editor_markers(tl, offset: int, plan: Plan) -> tuple[list[dict], int]:
+    """The editor's markers as notes in song frames, and how many musync markers were seen.
+
+    Timeline (stack and track) markers are in timeline frames; clip markers in the clip's source
+    frames and are moved to the record frame they sit on. musync's own markers (metadata kind,
+    or the name and frame musync writes, or a ``shot N`` cut marker) are not notes.
+    """
+    fps = plan.fps
+    own = _own_marker_keys(plan)
+    notes, n_own = [], 0
+
+    def is_own(m, frame):
+        kind = (m.metadata.get(NAMESPACE) or {}).get("kind")
+        if kind is not None and kind != "note":
+            return True
+        name = " ".join(str(m.name or "").split()).lower()
+        return bool(_CUT_NAME.match(name)) or (frame, name) in own
+
+    holders = [(tl.tracks, "timeline")] + [(t, t.name or "track") for t in tl.tracks
+                                           if isinstance(t, otio.schema.Track)]
+    for holder, on in holders:
+        for m in holder.markers:
+            f = frames(m.marked_range.start_time, fps) + offset
+            if is_own(m, f):
+                n_own += 1
+            else:
+                notes.append(_marker_note(m, f, fps, on))
+    for t in tl.tracks:
+        if not isinstance(t, otio.schema.Track):
+            continue
+        for i, c in enumerate(t):
+            if not isinstance(c, otio.schema.Clip) or not c.markers:
+                continue
+            rng = t.range_of_child_at_index(i)
+            r_in = frames(rng.start_time, fps) + offset
+            src0 = frames((c.source_range or c.trimmed_range()).start_time, fps)
+            for m in c.markers:
+                f = r_in + frames(m.marked_range.start_time, fps) - src0
+                if is_own(m, f):
+                    n_own += 1
+                else:
+                    notes.append(_marker_note(m, f, fps, c.name or t.name or "clip"))
+    notes = sorted({(n["frame"], n["name"], n["on"]): n for n in notes}.values(),
+                   key=lambda n: (n["frame"], n["name"]))
+    return notes, n_own
+
+
+# ---------------------------------------------------------------------------------------------
+# gaps shorter than the shortest shot
+
+
+def _min_frames(plan: Plan) -> int:
+    return max(1, to_frame(float(plan.settings.min_shot), plan.fps))
+
+
+def _extend(shot: Shot, lo: int, hi: int, clips: dict[str, PlanClip], fps: Fraction) -> Shot | None:
+    """``shot`` grown to cover record frames ``[lo, hi)`` next to it, if its source has the frames."""
+    if hi == shot.record_in:
+        new = replace(shot, record_in=lo, source_in=shot.source_in - (hi - lo))
+    elif lo == shot.record_out:
+        new = replace(shot, record_out=hi, source_out=shot.source_out + (hi - lo))
+    else:
+        return None
+    c = clips.get(shot.source)
+    if c is None or new.source_in < 0:
+        return None
+    lo_f, hi_f = (window_frames(c.usable_in, c.usable_out, fps) if math.isfinite(c.usable_out)
+                  else (window_frames(c.usable_in, c.usable_in, fps)[0], None))
+    if new.source_in < lo_f or (hi_f is not None and new.source_out > hi_f):
+        return None
+    return new
+
+
+def _merge_short_gaps(shots: list[Shot], gap_ranges: list[tuple[int, int]], clips, plan: Plan,
+                      notes: list[str]) -> list[Shot]:
+    """Merge every re-plan region shorter than the shortest shot into a neighbouring shot.
+
+    A region is a run of unlocked shots between locked ones that contains a gap of the edited
+    timeline. Left alone, the planner would have to fill it with a shot shorter than
+    ``settings.min_shot`` (a flash frame). The previous shot is extended over it when its
+    source has the frames, else the next shot; otherwise it stays and the warning says so.
+    """
+    fps = plan.fps
+    n_min = _min_frames(plan)
+    out = list(shots)
+    k = 0
+    while k < len(out):
+        if out[k].locked:
+            k += 1
+            continue
+        j = k
+        while j < len(out) and not out[j].locked:
+            j += 1
+        lo, hi = out[k].record_in, out[j - 1].record_out
+        has_gap = any(a < hi and b > lo for a, b in gap_ranges)
+        if not has_gap or hi - lo >= n_min:
+            k = j
+            continue
+        where = f"gap of {hi - lo} frame(s) at frame {lo} (shorter than the shortest shot, {n_min} frames)"
+        prev = out[k - 1] if k > 0 else None
+        nxt = out[j] if j < len(out) else None
+        for nb, pos in ((prev, k - 1), (nxt, j)):
+            if nb is None:
+                continue
+            grown = _extend(nb, lo, hi, clips, fps)
+            if grown is not None:
+                notes.append(f"{where} merged into the {'previous' if nb is prev else 'next'} shot "
+                             f"({os.path.basename(nb.source)}), not filled with a flash frame")
+                out[pos] = replace(grown, reason=(nb.reason + "; " if nb.reason else "")
+                                   + f"extended over a {hi - lo}-frame gap")
+                del out[k:j]
+                k = max(0, k - 1)
+                break
+        else:
+            notes.append(f"{where} left to re-plan: neither neighbour's clip has the frames to "
+                         "cover it; close it in the editor or accept a short shot")
+            k = j
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def timeline_to_plan(tl, plan: Plan, *, source_name: str = "timeline", scan_new: bool = True,
+                     lock: str = "changed") -> Plan:
     """Read an edited timeline back into a plan.
 
     Parameters
@@ -148,20 +306,28 @@ def timeline_to_plan(tl, plan: Plan, *, source_name: str = "timeline", scan_new:
     scan_new : bool
         Probe clips that are not in the plan's library (added in the editor) and add them;
         otherwise such clips raise :class:`~musync.errors.PlanError`.
+    lock : {"changed", "all"}
+        ``changed`` (default): shots the editor trimmed, moved, swapped or added become
+        **locked**; untouched shots come back exactly as they were in ``plan`` (proposals stay
+        proposals, earlier locks stay locks). ``all``: every clip on the timeline is locked.
 
     Returns
     -------
     Plan
-        Every clip on the picture track becomes a **locked** shot with the timeline's source and
-        record ranges (unchanged shots keep their reason and scores; trimmed, moved, swapped and
-        added ones say so in ``reason``). Gaps (deleted shots, the end of the song when the
-        timeline is shorter) become **unlocked** shots taken from the original plan, for
-        ``musync plan --replan`` to fill. The result passes
-        :func:`~musync.planfile.validate_plan`; ``metrics`` is emptied (they describe the old
-        edit) and ``warnings`` gets one line summarizing the import.
+        The timeline's shots with their source and record ranges (unchanged shots keep their
+        reason and scores; changed ones say what changed in ``reason``). Gaps (deleted shots,
+        the end of the song when the timeline is shorter) become **unlocked** shots taken from
+        the original plan, for ``musync plan --replan`` to fill; a gap that would leave less than
+        ``settings.min_shot`` to re-plan is merged into a neighbour instead. The editor's own
+        markers (not the beat, bar, section, climax and cut markers musync wrote) are kept as
+        ``markers["notes"]``: ``{"frame", "name", "duration", "on", "color"?}`` in song frames.
+        The result passes :func:`~musync.planfile.validate_plan`; ``metrics`` is emptied (they
+        describe the old edit) and ``warnings`` gets one line summarizing the import.
     """
     from ..planfile import validate_plan
 
+    if lock not in LOCK_POLICIES:
+        raise ParameterError(f"lock must be one of {', '.join(LOCK_POLICIES)}, not {lock!r}")
     if isinstance(tl, otio.schema.SerializableCollection):
         tls = list(tl.find_children(descended_from_type=otio.schema.Timeline, shallow_search=True)) \
             or [c for c in tl if isinstance(c, otio.schema.Timeline)]
@@ -215,6 +381,7 @@ def timeline_to_plan(tl, plan: Plan, *, source_name: str = "timeline", scan_new:
         notes.append(f"{n_transitions} transition(s) ignored; musync plans hard cuts")
 
     shots: list[Shot] = []
+    gaps: list[tuple[int, int]] = []
     counts = {"kept": 0, "trimmed": 0, "moved": 0, "swapped": 0, "added": 0, "gap": 0, "cut off": 0}
     cursor = 0
     for r_in, r_out, path, s_in, meta, name in placed:
@@ -231,6 +398,7 @@ def timeline_to_plan(tl, plan: Plan, *, source_name: str = "timeline", scan_new:
             continue
         if r_in > cursor:
             shots += _fill(plan, cursor, r_in)
+            gaps.append((cursor, r_in))
             counts["gap"] += 1
         c = _clip_for_path(path, plan, extra)
         if c is None:
@@ -247,6 +415,7 @@ def timeline_to_plan(tl, plan: Plan, *, source_name: str = "timeline", scan_new:
             notes.append(f"{name} at frame {r_in}: source frames [{s_in}, {s_out}) lie outside the "
                          "file; left unlocked for the planner")
             shots += _fill(plan, r_in, r_out)
+            gaps.append((r_in, r_out))
             counts["gap"] += 1
             cursor = r_out
             continue
@@ -257,7 +426,7 @@ def timeline_to_plan(tl, plan: Plan, *, source_name: str = "timeline", scan_new:
         kind, orig = _classify(plan, orig, c.path, s_in, s_out, r_in, r_out)
         counts[kind] += 1
         if kind == "kept":
-            shot = replace(orig, locked=True)
+            shot = replace(orig, locked=True) if lock == "all" else orig
         else:
             was = f" (was shot {orig.index})" if orig is not None else ""
             shot = Shot(0, c.path, s_in, s_out, r_in, r_out, locked=True,
@@ -268,8 +437,23 @@ def timeline_to_plan(tl, plan: Plan, *, source_name: str = "timeline", scan_new:
         cursor = r_out
     if cursor < n:
         shots += _fill(plan, cursor, n)
+        gaps.append((cursor, n))
         counts["gap"] += 1
+    shots = _merge_short_gaps(shots, gaps, clips_out, plan, notes)
     shots = [replace(s, index=k) for k, s in enumerate(shots)]
+
+    marker_notes, _ = _editor_markers(tl, offset, plan)
+    inside = [m for m in marker_notes if 0 <= m["frame"] < n]
+    if len(inside) < len(marker_notes):
+        dropped = [m for m in marker_notes if not 0 <= m["frame"] < n]
+        notes.append(f"{len(dropped)} editor marker(s) outside the song dropped: "
+                     + ", ".join(f"{m['name']!r} at frame {m['frame']}" for m in dropped[:5]))
+    markers = dict(plan.markers or {})
+    if inside:
+        markers["notes"] = inside
+        notes.append(f"{len(inside)} editor marker(s) kept as notes (plan markers 'notes')")
+    else:
+        markers.pop("notes", None)
 
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     n_locked = sum(s.locked for s in shots)
@@ -279,7 +463,8 @@ def timeline_to_plan(tl, plan: Plan, *, source_name: str = "timeline", scan_new:
         msg += "; " + "; ".join(dict.fromkeys(notes))
     warnings = tuple(w for w in plan.warnings if not w.startswith("imported from ")) + (msg,)
     clips = tuple(sorted(clips_out.values(), key=lambda c: c.path))
-    new = replace(plan, shots=tuple(shots), clips=clips, metrics={}, warnings=warnings)
+    new = replace(plan, shots=tuple(shots), clips=clips, markers=markers, metrics={},
+                  warnings=warnings)
     validate_plan(new, name=source_name)
     return new
 

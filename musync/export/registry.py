@@ -25,8 +25,9 @@ from ..errors import ParameterError
 __all__ = ["TimelineFormat", "register", "get_format", "format_for_path", "FORMATS",
            "MARKER_KINDS"]
 
-#: Marker kinds musync writes: beats, bars (downbeats), sections, the climax, one per cut.
-MARKER_KINDS = ("beat", "downbeat", "section", "climax", "cut")
+#: Marker kinds musync writes: beats, bars (downbeats), sections, the climax, one per cut, and
+#: the notes an import kept (the editor's own markers).
+MARKER_KINDS = ("beat", "downbeat", "section", "climax", "cut", "note")
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,10 @@ import opentimelineio as otio
 
 from .._version import __version__
 from ..errors import PlanError
+from ..timebase import to_frame, window_frames
 from ..types import Plan, PlanClip, Shot
 
-__all__ = ["build_timeline", "timeline_markers", "frames", "rt",
+__all__ = ["build_timeline", "timeline_markers", "frames", "rt", "exact_rate",
            "path_from_url", "url_from_path", "NAMESPACE", "CUT_MARKER_COLOR"]
 
 #: Metadata namespace for everything musync stores on OTIO objects.
@@ -38,8 +39,10 @@ NAMESPACE = "musync"
 
 #: Marker colours (OTIO ``MarkerColor`` names) by marker kind.
 MARKER_COLORS = {"beat": "CYAN", "downbeat": "RED", "section": "GREEN", "climax": "MAGENTA",
-                 "cut": "BLUE"}
+                 "cut": "BLUE", "note": "YELLOW"}
 CUT_MARKER_COLOR = MARKER_COLORS["cut"]
+_OTIO_COLORS = {"PINK", "RED", "ORANGE", "YELLOW", "GREEN", "CYAN", "BLUE", "PURPLE", "MAGENTA",
+                "BLACK", "WHITE"}
 
 _RT = otio.opentime.RationalTime
 _TR = otio.opentime.TimeRange
@@ -50,9 +53,17 @@ def rt(frame: int, fps) -> otio.opentime.RationalTime:
     return _RT(int(frame), float(Fraction(fps)))
 
 
+def exact_rate(rate: float) -> Fraction:
+    """The fraction a float OTIO rate stands for (23.976023976... -> 24000/1001)."""
+    return Fraction(rate).limit_denominator(1001 * 1000)
+
+
 def frames(t: otio.opentime.RationalTime, fps) -> int:
-    """An OTIO time as a whole number of frames at ``fps`` (rounded to the nearest frame)."""
-    return int(round(t.value * float(Fraction(fps)) / t.rate)) if t.rate else int(round(t.value))
+    """An OTIO time as a whole number of frames at ``fps``: the nearest frame, by
+    :func:`musync.timebase.to_frame` on the exact time ``value / rate``."""
+    if not t.rate:
+        return to_frame(Fraction(t.value), Fraction(1))
+    return to_frame(Fraction(t.value) / exact_rate(t.rate), Fraction(fps))
 
 
 def url_from_path(path) -> str:
@@ -94,7 +105,7 @@ def _available_range(c: PlanClip | None, fps: Fraction, needed: int) -> otio.ope
         n_plan = needed
         n = int(math.ceil(Fraction(n_plan) * rate / fps))
     else:
-        n = int(math.ceil(Fraction(c.duration).limit_denominator(10**6) * rate - Fraction(1, 10**6)))
+        n = window_frames(0.0, c.duration, rate)[1]  # the whole frames inside the clip
         # never shorter than what the plan uses (a float window may end a hair past the count)
         n = max(n, int(math.ceil(Fraction(needed) * rate / fps)))
     return _TR(_RT(0, float(rate)), _RT(n, float(rate)))
@@ -116,7 +127,8 @@ def timeline_markers(plan: Plan) -> list[otio.schema.Marker]:
     """Beats, bars (downbeats), sections and the climax as OTIO markers at the plan's rate.
 
     One marker per beat frame (named ``bar N`` on a downbeat, ``beat`` otherwise), one range
-    marker per section (``"A chorus"``), one ``climax`` marker.
+    marker per section (``"A chorus"``), one ``climax`` marker, and one per note an import kept
+    (``markers["notes"]``: the editor's own markers, with their name and colour).
     """
     fps = plan.fps
     mk = plan.markers or {}
@@ -144,6 +156,15 @@ def timeline_markers(plan: Plan) -> list[otio.schema.Marker]:
     climax = mk.get("climax")
     if climax is not None and 0 <= int(climax) < n:
         out.append(_marker("climax", int(climax), fps, kind="climax"))
+    for note in mk.get("notes", []) or []:  # the editor's own markers, kept by an import
+        f = int(note.get("frame", -1))
+        if 0 <= f < n:
+            m = _marker(str(note.get("name", "note")), f, fps, kind="note",
+                        duration=max(0, min(int(note.get("duration", 0)), n - f)))
+            color = str(note.get("color", "") or "")
+            if color.upper() in _OTIO_COLORS:
+                m.color = color.upper()
+            out.append(m)
     out.sort(key=lambda m: (m.marked_range.start_time.value, m.name))
     return out
 
@@ -221,8 +242,7 @@ def build_timeline(plan: Plan, *, name: str | None = None) -> otio.schema.Timeli
     n_song = int(plan.duration_frames)
     song_avail = n_song
     if plan.audio.duration and plan.audio.duration > 0:
-        song_avail = max(n_song, int(math.ceil(Fraction(plan.audio.duration).limit_denominator(10**6)
-                                               * fps - Fraction(1, 10**6))))
+        song_avail = max(n_song, window_frames(0.0, plan.audio.duration, fps)[1])
     sref = otio.schema.ExternalReference(target_url=url_from_path(song),
                                          available_range=_TR(rt(0, fps), rt(song_avail, fps)))
     sref.name = song.name

@@ -69,7 +69,7 @@ FCP7 = register(TimelineFormat(
     editors=("Premiere Pro", "DaVinci Resolve"),
     audience="Premiere, Resolve",
     write=write_fcp7, read=read_fcp7,
-    markers=frozenset({"beat", "downbeat", "section", "climax", "cut"}), audio=True,
+    markers=frozenset({"beat", "downbeat", "section", "climax", "cut", "note"}), audio=True,
     metadata=False, aliases=("fcp7", "fcp", "premiere", "xmeml"),
     defects=("fcp_xml leaves the sequence <format> without a frame size: the plan's is added",
              "fcp_xml declares an audio stream in every video file: removed for silent clips")))

@@ -20,7 +20,7 @@ from ..timeline import path_from_url
 
 __all__ = ["write_otio", "write_otioz", "read_otio", "read_otioz", "OTIO", "OTIOZ"]
 
-_EVERY_MARKER = frozenset({"beat", "downbeat", "section", "climax", "cut"})
+_EVERY_MARKER = frozenset({"beat", "downbeat", "section", "climax", "cut", "note"})
 
 
 def write_otio(tl: otio.schema.Timeline, path, plan=None) -> None:
