@@ -2,7 +2,8 @@
 
 Public functions:
 
-- :func:`analyze` -- decode a song and return its :class:`~musync.types.Analysis`.
+- :func:`analyze` -- decode a song (a path, a file-like object, or a signal ``y, sr``) and return
+  its :class:`~musync.types.Analysis`.
 - :func:`analyze_signal` -- the same from a mono float signal already in memory.
 - :func:`save_analysis` / :func:`load_analysis` -- the versioned JSON file.
 
@@ -128,13 +129,19 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
     return Analysis.from_dict(json.loads(json.dumps(a.to_dict())))
 
 
-def analyze(path, *, beats_per_bar: int | None = None, use_cache: bool = True) -> Analysis:
-    """Analyse the song at ``path``.
+def analyze(path, sr: int | None = None, *, beats_per_bar: int | None = None,
+            use_cache: bool = True) -> Analysis:
+    """Analyse a song: a file, a file-like object, or a signal ``(y, sr)`` already in memory.
 
     Parameters
     ----------
-    path : str or Path
-        wav/flac/ogg/mp3 (via soundfile) or anything ffmpeg decodes (m4a, aac, mp4, mov, webm...).
+    path : str, Path, binary file-like object, or ndarray
+        A file: wav/flac/ogg/mp3 (via soundfile) or anything ffmpeg decodes (m4a, aac, mp4, mov,
+        webm...). A file-like object (``open(..., "rb")``, ``io.BytesIO``, an upload) holding
+        such a file: it is read to the end, never closed. Or the samples ``y``, shape ``(n,)``
+        or ``(n, channels)`` (channels are averaged), with ``sr``.
+    sr : int, optional
+        Sample rate of ``y``; only (and always) with a signal.
     beats_per_bar : 3, 4 or None
         Force the metre; None estimates it.
     use_cache : bool
@@ -156,11 +163,22 @@ def analyze(path, *, beats_per_bar: int | None = None, use_cache: bool = True) -
     Examples
     --------
     >>> import musync, musync.testing as mt
-    >>> _ = mt.make_song(bpm=100, form=[("verse", 4), ("chorus", 4)]).write("/tmp/ex.wav")
-    >>> a = musync.analyze("/tmp/ex.wav", use_cache=False)
-    >>> round(a.tempo)
+    >>> song = mt.make_song(bpm=100, form=[("verse", 4), ("chorus", 4)])
+    >>> _ = song.write("/tmp/ex.wav")
+    >>> round(musync.analyze("/tmp/ex.wav", use_cache=False).tempo)
+    100
+    >>> round(musync.analyze(song.y, song.sr).tempo)          # a signal already in memory
+    100
+    >>> with open("/tmp/ex.wav", "rb") as f:                   # a file-like object
+    ...     round(musync.analyze(f, use_cache=False).tempo)
     100
     """
+    if isinstance(path, np.ndarray) or (sr is not None and not hasattr(path, "read")):
+        return _analyze_array(path, sr, beats_per_bar=beats_per_bar)
+    if sr is not None:
+        raise ParameterError("sr is only for a signal (analyze(y, sr)); a file carries its own rate")
+    if hasattr(path, "read"):
+        return _analyze_stream(path, beats_per_bar=beats_per_bar, use_cache=use_cache)
     p = check_input_file(path)
     sha = file_sha256(p)
     key = cache.make_key("analysis", sha, {"beats_per_bar": beats_per_bar, "algo": _ALGO})
@@ -176,6 +194,60 @@ def analyze(path, *, beats_per_bar: int | None = None, use_cache: bool = True) -
     audio = AudioInfo(str(p.resolve()), sha, float(stream.duration or y.size / _SR), int(stream.sample_rate),
                       int(stream.channels))
     a = analyze_signal(y, _SR, beats_per_bar=beats_per_bar, audio=audio, name=str(p))
+    if use_cache:
+        cache.put_json("analysis", key, a.to_dict())
+    return a
+
+
+def _analyze_array(y, sr, *, beats_per_bar) -> Analysis:
+    """``analyze(y, sr)``: a mono or multi-channel float signal in memory (never cached)."""
+    if sr is None or not float(sr) > 0 or int(sr) != sr:
+        raise ParameterError(f"analyze(y, sr) needs a positive integer sample rate, not {sr!r}")
+    y = np.asarray(y)
+    if y.ndim == 2:  # (n, channels), or (channels, n) as librosa keeps it
+        y = y.mean(axis=1 if y.shape[0] >= y.shape[1] else 0)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.number):
+        raise ParameterError(f"expected samples of shape (n,) or (n, channels), got {y.shape} {y.dtype}")
+    if np.issubdtype(y.dtype, np.integer):  # PCM: scale to [-1, 1]
+        y = y / float(np.iinfo(y.dtype).max)
+    audio = AudioInfo("<signal>", "", y.size / float(sr), int(sr), 1)
+    return analyze_signal(y.astype(np.float32), int(sr), beats_per_bar=beats_per_bar, audio=audio)
+
+
+def _analyze_stream(f, *, beats_per_bar, use_cache: bool) -> Analysis:
+    """``analyze(fileobj)``: the bytes are decoded from a private temporary file, then removed."""
+    import hashlib
+    import os
+    import tempfile
+
+    name = str(getattr(f, "name", "") or "<stream>")
+    data = f.read()
+    if not isinstance(data, (bytes, bytearray)):
+        raise ParameterError(f"{name}: analyze needs a binary file object (open it with 'rb')")
+    if not data:
+        raise MediaError(name, "is empty (0 bytes); pass a song file")
+    sha = hashlib.sha256(data).hexdigest()
+    key = cache.make_key("analysis", sha, {"beats_per_bar": beats_per_bar, "algo": _ALGO})
+    if use_cache:
+        hit = cache.get_json("analysis", key)
+        if hit is not None:
+            try:
+                hit["audio"]["path"] = name
+                return Analysis.from_dict(hit)
+            except (KeyError, TypeError, ValueError, ParameterError):
+                pass
+    fd, tmp = tempfile.mkstemp(prefix="musync-song-", suffix=Path(name).suffix or ".bin")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        y, stream = load_audio(tmp, sr=_SR)
+    except MediaError as exc:
+        raise MediaError(name, exc.problem) from None
+    finally:
+        os.unlink(tmp)
+    audio = AudioInfo(name, sha, float(stream.duration or y.size / _SR), int(stream.sample_rate),
+                      int(stream.channels))
+    a = analyze_signal(y, _SR, beats_per_bar=beats_per_bar, audio=audio, name=name)
     if use_cache:
         cache.put_json("analysis", key, a.to_dict())
     return a
