@@ -32,6 +32,9 @@ from musync.types import AudioInfo, Plan, PlanClip, PlanSettings, Shot
 
 RATES = [Fraction(30), Fraction(25), Fraction(24000, 1001), Fraction(30000, 1001)]
 RATE_IDS = ["30", "25", "23.976", "29.97"]
+ALL_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
+             Fraction(60)]
+ALL_RATE_IDS = ["23.976", "24", "25", "29.97", "30", "60"]
 SUFFIXES = [f.suffix for f in FORMATS.values()]
 SONG_SECONDS = 6.0
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
@@ -247,30 +250,86 @@ def test_fcpxml_structure(media, tmp_path, fps, frame_duration):
     assert "uid" not in root.find("project").attrib
 
 
-@pytest.mark.parametrize("fps,first,drop", [
-    (30, "001  A        V     C        00:00:00:09 00:00:00:26 00:00:00:00 00:00:00:17", False),
-    (25, "001  A        V     C        00:00:00:08 00:00:00:22 00:00:00:00 00:00:00:14", False),
-    (Fraction(24000, 1001),
-     "001  A        V     C        00:00:00:08 00:00:00:22 00:00:00:00 00:00:00:14", False),
-    (Fraction(30000, 1001),
-     "001  A        V     C        00:00:00;09 00:00:00;26 00:00:00;00 00:00:00;17", True)],
-    ids=RATE_IDS)
-def test_edl_structure(media, tmp_path, fps, first, drop):
+def shown_frame(j, fps, rate):
+    """Oracle: the clip frame (own rate) on screen for plan source frame j -- the latest frame
+    that starts before the middle of plan frame j -- by search, not by formula."""
+    mid = (Fraction(j) + Fraction(1, 2)) / Fraction(fps)
+    k = 0
+    while Fraction(k + 1) / Fraction(rate) < mid:
+        k += 1
+    return k
+
+
+def smpte(frame, rate):
+    """Oracle: SMPTE timecode text, drop-frame (';') at 29.97 and 59.94."""
+    rate = Fraction(rate)
+    nominal = round(rate)
+    if rate.denominator == 1001 and nominal % 30 == 0:
+        drop = 2 * nominal // 30
+        per10 = 600 * nominal // 1 - 9 * drop  # frames in ten DF minutes
+        d, m = divmod(frame, per10)
+        per_min = 60 * nominal - drop
+        extra = 0 if m < drop else drop * ((m - drop) // per_min)
+        frame = frame + 9 * drop * d + extra
+        sep = ";"
+    else:
+        sep = ":"
+    f = frame % nominal
+    sec = frame // nominal
+    return f"{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}{sep}{f:02d}"
+
+
+CLIP_RATES = {"a": Fraction(30), "b": Fraction(25), "c": Fraction(24000, 1001), "spare": Fraction(30)}
+
+
+@pytest.mark.parametrize("fps", ALL_RATES, ids=ALL_RATE_IDS)
+def test_edl_structure_checked_by_pycmx(media, tmp_path, fps):
+    """An independent CMX 3600 parser (pycmx) reads every event; record timecode is at the edit's
+    rate (drop-frame at 29.97 and 59.94), source timecode at each clip's own rate."""
+    import pycmx
+
+    fps = Fraction(fps)
     plan = make_plan(media, fps)
-    text = export(plan, tmp_path / "e.edl").read_text()
+    out = export(plan, tmp_path / "e.edl")
+    text = out.read_text()
     lines = text.splitlines()
     assert lines[0].startswith("TITLE: musync - song") and "NO AUDIO" in lines[0]
-    assert len(lines[0]) <= 77
+    drop = fps.denominator == 1001 and round(fps) % 30 == 0
     assert lines[1] == ("FCM: DROP FRAME" if drop else "FCM: NON-DROP FRAME")
-    events = [ln for ln in lines if re.match(r"^\d{3}  ", ln)]
-    assert len(events) == len(plan.shots)
-    assert events[0] == first
-    assert (";" in text) == drop
     assert "NOT IN THIS EDL: AUDIO TRACK A1 (song.wav)" in text
-    assert len([ln for ln in lines if ln.startswith("* LOC:")]) == len(plan.shots)
-    # last record out is the song's length in rate-correct timecode
-    rec_out = events[-1].split()[-1]
-    assert otio.opentime.from_timecode(rec_out, float(fps)).value == plan.duration_frames
+    with open(out) as f:
+        edl = pycmx.parse_cmx3600(f)
+    edits = [e for ev in edl.events for e in ev.edits]
+    assert len(edits) == len(plan.shots)
+    for e, s in zip(edits, plan.shots):
+        rate = CLIP_RATES[Path(s.source).stem]
+        assert e.clip_name == Path(s.source).name
+        assert (e.record_in, e.record_out) == (smpte(s.record_in, fps), smpte(s.record_out, fps))
+        assert (e.source_in, e.source_out) == (smpte(shown_frame(s.source_in, fps, rate), rate),
+                                               smpte(shown_frame(s.source_out, fps, rate), rate)), s
+    # no source timecode names a frame its clip's timecode cannot count
+    for e, s in zip(edits, plan.shots):
+        nominal = round(CLIP_RATES[Path(s.source).stem])
+        assert int(e.source_in[-2:]) < nominal and int(e.source_out[-2:]) < nominal
+    # and musync reads it back to the frame, with or without the plan
+    for kw in ({"plan": plan}, {}):
+        tl = read_timeline(out, "edl", fps=fps, **kw)
+        assert [g[:3] for g in video_clips(tl, fps)] == \
+            [(s.record_in, s.record_out, s.source_in) for s in plan.shots]
+
+
+def test_edl_record_rate_option(media, tmp_path):
+    """edl_source_rate="record": every timecode at the edit's rate (tools that assume one rate)."""
+    from musync.export import build_timeline as bt
+
+    fps = Fraction(25)
+    plan = make_plan(media, fps)
+    write_edl(bt(plan), tmp_path / "r.edl", plan, edl_source_rate="record")
+    first = [ln for ln in (tmp_path / "r.edl").read_text().splitlines() if re.match(r"^\d{3}  ", ln)][0]
+    s = plan.shots[0]
+    assert first.split()[-4:] == [smpte(v, fps) for v in (s.source_in, s.source_out, s.record_in, s.record_out)]
+    with pytest.raises(ExportError, match="edl_source_rate"):
+        write_edl(bt(plan), tmp_path / "x.edl", plan, edl_source_rate="clip")
 
 
 def test_edl_29_97_long_timecode_is_drop_frame(media, tmp_path):
@@ -572,9 +631,10 @@ def test_import_premiere_style_edl(media, tmp_path):
     plan = make_plan(media, fps)
     lines = ["TITLE: Sequence 01", "FCM: NON-DROP FRAME", ""]
     hour = 3600 * 25
-    for k, s in enumerate(plan.shots[1:], start=1):
-        tc = [otio.opentime.to_timecode(otio.opentime.RationalTime(v, 25), 25)
-              for v in (s.source_in, s.source_out, hour + s.record_in, hour + s.record_out)]
+    for k, s in enumerate(plan.shots[1:], start=1):  # source timecode at each clip's own rate
+        rate = CLIP_RATES[Path(s.source).stem]
+        tc = [smpte(shown_frame(v, fps, rate), rate) for v in (s.source_in, s.source_out)] + \
+             [smpte(hour + v, fps) for v in (s.record_in, s.record_out)]
         lines += [f"{k:03d}  AX       V     C        {' '.join(tc)}",
                   f"* FROM CLIP NAME: {Path(s.source).name}"]
     f = tmp_path / "premiere.edl"

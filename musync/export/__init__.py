@@ -86,7 +86,7 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
     return Path(path)
 
 
-def read_timeline(path, format: str, *, fps=None):
+def read_timeline(path, format: str, *, fps=None, plan: Plan | None = None):
     """Read a timeline file with the reader registered for ``format``.
 
     Parameters
@@ -95,6 +95,9 @@ def read_timeline(path, format: str, *, fps=None):
     format : {"otio", "otioz", "xml", "fcpxml", "edl"}
     fps : Fraction, optional
         The edit's rate; required for EDLs (they carry none).
+    plan : Plan, optional
+        The plan the file came from; an EDL's source timecodes are then read at each clip's
+        own rate.
 
     Returns
     -------
@@ -109,7 +112,7 @@ def read_timeline(path, format: str, *, fps=None):
     quiet = io.StringIO()
     try:
         with redirect_stdout(quiet):  # some adapters print progress
-            res = fmt.read(p, fps=fps)
+            res = fmt.read(p, fps=fps, plan=plan)
     except ExportError:
         raise
     except Exception as exc:
@@ -151,5 +154,5 @@ def import_timeline(path, plan: Plan, format: str | None = None, *, scan_new: bo
     if not p.exists():
         raise MediaError(p, "timeline file not found; check the path")
     fmt = format_for_path(p, format)
-    tl = read_timeline(p, fmt, fps=plan.fps)
+    tl = read_timeline(p, fmt, fps=plan.fps, plan=plan)
     return timeline_to_plan(tl, plan, source_name=p.name, scan_new=scan_new, lock=lock)

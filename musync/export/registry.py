@@ -42,7 +42,8 @@ class TimelineFormat:
     editors : tuple of str     editors that open it
     audience : str             the same in a few words, for help texts
     write : callable           ``write(timeline, path, plan, **options)``
-    read : callable            ``read(path, *, fps) -> opentimelineio.schema.Timeline``
+    read : callable            ``read(path, *, fps, plan=None) -> opentimelineio.schema.Timeline``
+                               (``plan``: the plan it came from, for formats that need it)
     markers : frozenset        marker kinds (:data:`MARKER_KINDS`) that arrive in the file
     audio : bool               the song is on the timeline
     metadata : bool            musync's shot metadata (reason, scores) survives

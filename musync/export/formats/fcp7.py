@@ -59,7 +59,7 @@ def write_fcp7(tl: otio.schema.Timeline, path, plan=None) -> None:
     Path(path).write_text(_fcp7_fixups(text, plan), encoding="utf-8")
 
 
-def read_fcp7(path, *, fps=None) -> otio.schema.Timeline:
+def read_fcp7(path, *, fps=None, plan=None) -> otio.schema.Timeline:
     return first_timeline(adapter(FCP7_ADAPTER, "read FCP7 XML").read_from_file(str(path)))
 
 

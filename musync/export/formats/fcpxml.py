@@ -193,7 +193,7 @@ def _normalize_fcpxml_for_adapter(root: ET.Element) -> Fraction:
     return k
 
 
-def read_fcpxml(path, *, fps=None) -> otio.schema.Timeline:
+def read_fcpxml(path, *, fps=None, plan=None) -> otio.schema.Timeline:
     ad = adapter(FCPXML_ADAPTER, "read FCPXML")
     root = ET.fromstring(Path(path).read_bytes())
     try:

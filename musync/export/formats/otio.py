@@ -45,11 +45,11 @@ def write_otioz(tl: otio.schema.Timeline, path, plan=None) -> None:
     otio.adapters.write_to_file(tl, str(path), adapter_name="otioz")
 
 
-def read_otio(path, *, fps=None):
+def read_otio(path, *, fps=None, plan=None):
     return otio.adapters.read_from_file(str(path), adapter_name="otio_json")
 
 
-def read_otioz(path, *, fps=None):
+def read_otioz(path, *, fps=None, plan=None):
     return otio.adapters.read_from_file(str(path), adapter_name="otioz")
 
 
