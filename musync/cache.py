@@ -1,6 +1,6 @@
 """Content-keyed cache of analysis results and clip features (JSON and npz only, never pickle).
 
-The cache lives in ``$MUSYNC_CACHE_DIR``, else ``$XDG_CACHE_HOME/musync``, else ``~/.cache/musync``.
+The cache lives in ``$MUSYNC_CACHE_DIR``, else the platform's user cache folder (:func:`cache_dir`).
 Entries are keyed by a hash of (kind, content key, parameters, musync version); writes are
 atomic, and an unreadable entry is treated as a miss.
 
@@ -25,12 +25,15 @@ __all__ = ["cache_dir", "make_key", "get_json", "put_json", "get_arrays", "put_a
 
 
 def cache_dir() -> Path:
+    """``$MUSYNC_CACHE_DIR`` if set, else the platform's user cache folder for musync
+    (``platformdirs``: ``~/.cache/musync`` or ``$XDG_CACHE_HOME/musync`` on Linux,
+    ``~/Library/Caches/musync`` on macOS, ``%LOCALAPPDATA%\\musync\\Cache`` on Windows)."""
     env = os.environ.get("MUSYNC_CACHE_DIR")
     if env:
         return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "musync"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("musync", appauthor=False))
 
 
 def make_key(kind: str, content: str, params: dict) -> str:

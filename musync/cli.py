@@ -2,11 +2,14 @@
 
 Each command parses options, calls the same functions a library user would, and prints. Errors
 raised by the library become one-line messages and exit codes:
-0 ok, 1 runtime error, 2 usage error, 3 bad input. ``--debug`` re-raises instead.
+0 ok, 1 runtime error, 2 usage error, 3 bad input, 4 output exists (pass -y), 130 interrupted
+(SIGINT), 143 terminated (SIGTERM). ``--debug`` re-raises instead. ``-q``, ``-v`` and ``--debug``
+may be given before or after the sub-command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -432,7 +435,8 @@ def preview_cmd(source: str, output: str, size, aspect, fps, no_clicks: bool, fl
 @click.argument("folder", default="musync-demo", type=click.Path(file_okay=False, path_type=str))
 @click.option("--seconds", default=48.0, show_default=True, help="Length of the example song.")
 @click.option("--no-render", is_flag=True, help="Stop after planning and exporting.")
-@click.option("-y", "--overwrite", is_flag=True, help="Re-create the example song and clips.")
+@click.option("-y", "--overwrite", is_flag=True, help="Replace the outputs of an earlier demo and "
+              "re-create the example song and clips.")
 def demo(folder: str, seconds: float, no_render: bool, overwrite: bool) -> None:
     """Make an example song and clips in FOLDER and run the whole pipeline on them:
     analyse, scan, plan, export (.otio) and render a draft."""
@@ -441,15 +445,141 @@ def demo(folder: str, seconds: float, no_render: bool, overwrite: bool) -> None:
     run_demo(folder, seconds=seconds, overwrite=overwrite, echo=click.echo, render=not no_render)
 
 
+# global options that may also be given after the sub-command (`musync plan ... -q`)
+_GLOBAL_FLAGS = {"-q", "--quiet", "--debug", "-v", "-vv", "-vvv", "--verbose"}
+
+
+def _hoist_global_flags(argv: list[str]) -> list[str]:
+    """Move -q/-v/--debug given after the sub-command in front of it (click wants them there)."""
+    head, rest = [], list(argv)
+    while rest and rest[0].startswith("-") and rest[0] != "--":
+        head.append(rest.pop(0))
+    if not rest:
+        return head
+    cmd, tail = rest[0], rest[1:]
+    moved, kept = [], []
+    for i, tok in enumerate(tail):
+        if tok == "--":
+            kept.extend(tail[i:])
+            break
+        (moved if tok in _GLOBAL_FLAGS else kept).append(tok)
+    return head + moved + [cmd] + kept
+
+
+class _CompileNotice:
+    """Say within a second that numba is compiling (first run after install), once per process."""
+
+    def __init__(self, delay: float = 0.5):
+        self.delay = delay
+        self.timer = None
+        self.said = False
+
+    def install(self) -> None:
+        try:
+            from numba.core import event
+        except ImportError:                 # pragma: no cover
+            return
+        notice = self
+
+        class Listener(event.Listener):
+            def on_start(self, ev):
+                notice._start()
+
+            def on_end(self, ev):
+                pass
+
+        self._listener = Listener()
+        event.register("numba:compile", self._listener)
+
+    def uninstall(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        lst = getattr(self, "_listener", None)
+        if lst is not None:
+            from numba.core import event
+
+            try:
+                event.unregister("numba:compile", lst)
+            except (ValueError, KeyError):
+                pass
+
+    def _start(self) -> None:
+        import threading
+
+        if self.said or self.timer is not None or _STATE["verbosity"] < 0:
+            return
+        self.timer = threading.Timer(self.delay, self._say)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _say(self) -> None:
+        self.said = True
+        echo_err("compiling musync's kernels (first run after install only; this can take a minute)...")
+
+
+def _signal_handlers():
+    """SIGINT and SIGTERM raise :class:`~musync.errors.Interrupted` in the main thread, even when
+    the parent started musync with them ignored, so every cleanup runs. A second signal during
+    cleanup is ignored (cleanup is bounded by timeouts). Returns a function restoring the old ones."""
+    import signal
+    import threading
+
+    from .errors import Interrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    fired = []
+
+    def handler(signum, frame):
+        if fired:
+            return
+        fired.append(signum)
+        raise Interrupted(signum)
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):
+            pass
+
+    def restore():
+        for sig, h in old.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, h)
+
+    return restore
+
+
+def _path_argument_error(exc) -> bool:
+    """A bad file/folder argument (missing, a folder for a file, ...): bad input, not usage."""
+    param = getattr(exc, "param", None)
+    return isinstance(exc, click.BadParameter) and param is not None and isinstance(param.type, click.Path)
+
+
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit code."""
+    from .errors import Interrupted
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _STATE.update(debug=False, verbosity=0)          # each call starts from the defaults
+    restore = _signal_handlers()
+    notice = _CompileNotice()
+    notice.install()
     try:
-        cli.main(args=argv, prog_name="musync", standalone_mode=False)
+        cli.main(args=_hoist_global_flags(argv), prog_name="musync", standalone_mode=False)
         return 0
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        cause = exc.__context__
+        if isinstance(cause, Interrupted):          # click turns a KeyboardInterrupt into Abort
+            echo_err("interrupted" if cause.signum == 2 else "terminated")
+            return cause.exit_code
         echo_err("aborted")
         return 130
     except click.ClickException as exc:
+        if _path_argument_error(exc):
+            echo_err(f"error: {exc.format_message().strip()}")
+            return 3
         exc.show()
         return exc.exit_code
     except click.exceptions.Exit as exc:
@@ -459,6 +589,9 @@ def main(argv=None) -> int:
             raise
         echo_err(f"error: {exc}")
         return exc.exit_code
+    except Interrupted as exc:
+        echo_err("interrupted" if exc.signum == 2 else "terminated")
+        return exc.exit_code
     except KeyboardInterrupt:
         echo_err("interrupted")
         return 130
@@ -467,6 +600,10 @@ def main(argv=None) -> int:
             raise
         echo_err(f"error: unexpected {type(exc).__name__}: {exc} (re-run with --debug for details)")
         return 1
+    finally:
+        notice.uninstall()
+        restore()
+        _STATE.update(debug=False, verbosity=0)
 
 
 def run() -> None:

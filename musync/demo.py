@@ -51,31 +51,37 @@ def run_demo(folder="musync-demo", *, seconds: float = 48.0, overwrite: bool = F
     from . import analyze, plan, save_analysis, save_plan, scan_clips
     from .report import plot_analysis
 
+    from ._fs import check_output
+
     folder = Path(folder)
+    names = ["analysis.json", "analysis.png", "plan.json", "edit.otio"] + (["draft.mp4"] if render else [])
+    if folder.is_dir():
+        for name in names:                   # refuse before doing any work
+            check_output(folder / name, overwrite=overwrite)
     song, clips_dir = make_example(folder, seconds=seconds, overwrite=overwrite)
     out = {"song": song, "clips": clips_dir}
     echo(f"example song and clips in {folder}/")
     a = analyze(song)
-    out["analysis"] = save_analysis(a, folder / "analysis.json", overwrite=True)
-    out["plot"] = plot_analysis(a, folder / "analysis.png", overwrite=True)
+    out["analysis"] = save_analysis(a, folder / "analysis.json", overwrite=overwrite)
+    out["plot"] = plot_analysis(a, folder / "analysis.png", overwrite=overwrite)
     echo(f"analysed: {a.tempo:.1f} BPM, {len(a.beats)} beats, {len(a.sections)} sections "
          f"({' '.join(s.label for s in a.sections)}), climax at {a.climax:.1f} s")
     clips = scan_clips([clips_dir], progress="none")
     echo(f"scanned: {len(clips)} clips")
     p = plan(a, clips)
-    out["plan"] = save_plan(p, folder / "plan.json", overwrite=True)
+    out["plan"] = save_plan(p, folder / "plan.json", overwrite=overwrite)
     m = p.metrics
     echo(f"planned: {m['shots']} shots, {100 * m['cuts_on_beat']:.0f}% of cuts on a beat, "
          f"{100 * m['section_boundaries_cut']:.0f}% of section starts cut, "
          f"pace/energy correlation {m['pace_energy_correlation']:.2f}")
     from .export import export
 
-    out["otio"] = export(p, folder / "edit.otio", overwrite=True)
+    out["otio"] = export(p, folder / "edit.otio", overwrite=overwrite)
     echo(f"exported: {out['otio']}")
     if render:
         from .render import render as _render
 
-        res = _render(p, folder / "draft.mp4", overwrite=True, progress="none")
+        res = _render(p, folder / "draft.mp4", overwrite=overwrite, progress="none")
         out["video"] = res.path
         echo(f"rendered: {res.path} ({res.duration:.1f} s of video in {res.seconds:.1f} s)")
     echo(f"done: open {folder / 'draft.mp4' if render else folder / 'plan.json'}")

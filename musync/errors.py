@@ -7,11 +7,20 @@ Library code raises these; only :mod:`musync.cli` turns them into exit codes.
 - :class:`MediaError` -- an input file that is missing, unreadable or unusable (exit code 3).
 - :class:`PlanError` -- a plan that breaks an invariant (exit code 3).
 - :class:`ExportError` -- a timeline that cannot be written or read back (exit code 1).
+- :class:`RenderError` -- the encoder or a decoder failed while rendering (exit code 1).
+- :class:`OutputExistsError` -- an output file exists and overwriting was not asked for
+  (exit code 4; pass ``-y/--overwrite`` or ``overwrite=True``).
+- :class:`Interrupted` -- SIGINT or SIGTERM arrived; raised by the CLI's signal handlers so every
+  ``finally`` runs (exit code 130 for SIGINT, 143 for SIGTERM). A ``KeyboardInterrupt``.
+
+Exit codes of the ``musync`` command: 0 ok, 1 runtime error, 2 usage error, 3 bad input,
+4 output exists, 130/143 interrupted.
 """
 
 from __future__ import annotations
 
-__all__ = ["MusyncError", "ParameterError", "MediaError", "PlanError", "ExportError"]
+__all__ = ["MusyncError", "ParameterError", "MediaError", "PlanError", "ExportError", "RenderError",
+           "OutputExistsError", "Interrupted"]
 
 
 class MusyncError(Exception):
@@ -50,3 +59,30 @@ class ExportError(MusyncError):
     """A timeline could not be written or read back."""
 
     exit_code = 1
+
+
+class RenderError(MusyncError):
+    """The encoder (ffmpeg) or a decoder failed while rendering; the message says which and why."""
+
+    exit_code = 1
+
+
+class OutputExistsError(MusyncError, FileExistsError):
+    """An output file already exists and ``overwrite`` was not given."""
+
+    exit_code = 4
+
+    def __init__(self, path):
+        self.path = str(path)
+        super().__init__(f"{self.path}: already exists; pass -y/--overwrite to replace it")
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal (SIGINT or SIGTERM) asked musync to stop; cleanup runs as for Ctrl-C."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum
+        super().__init__(f"interrupted by {signal.Signals(self.signum).name}")

@@ -46,14 +46,13 @@ def run_ffmpeg(args: list[str], *, what: str = "ffmpeg", path=None, capture: boo
     :class:`MusyncError` with the last line of ffmpeg's error output.
     """
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", *args]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    from ._proc import spawn, stop
+
+    proc = spawn(cmd, stdout=subprocess.PIPE if capture else subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         out, err = proc.communicate(timeout=timeout)
     except BaseException:
-        proc.kill()
-        proc.communicate()
+        stop(proc, grace=1.0)
         raise
     if proc.returncode != 0:
         lines = [ln for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
@@ -66,16 +65,9 @@ def run_ffmpeg(args: list[str], *, what: str = "ffmpeg", path=None, capture: boo
 
 def check_input_file(path) -> Path:
     """Validate that ``path`` names a readable, non-empty regular file; return it as a Path."""
-    p = Path(path)
-    if not p.exists():
-        raise MediaError(p, "file not found; check the path")
-    if p.is_dir():
-        raise MediaError(p, "is a folder, not a media file")
-    if not os.access(p, os.R_OK):
-        raise MediaError(p, "cannot be read (permission denied)")
-    if p.stat().st_size == 0:
-        raise MediaError(p, "file is empty (0 bytes); re-export or re-download it")
-    return p
+    from ._fs import check_input_file as _check
+
+    return _check(path, what="media file")
 
 
 def file_sha256(path, chunk: int = 1 << 20) -> str:

@@ -38,12 +38,15 @@ def save_plan(plan: Plan, path, *, overwrite: bool = False) -> Path:
 
 def load_plan(path, *, validate: bool = True) -> Plan:
     """Read a plan file; with ``validate`` (default) check every invariant."""
+    from ._fs import read_bytes
+
     p = Path(path)
     if not p.exists():
         raise MediaError(p, "plan file not found; create one with `musync plan SONG CLIPS -o plan.json`")
+    raw = read_bytes(p, what="plan file")         # a regular file of sane size: never a pipe or device
     try:
-        d = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        d = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
         raise MediaError(p, f"cannot read the plan ({exc})") from None
     except ValueError as exc:
         raise PlanError(f"{p}: not valid JSON ({exc}); fix the hand edit or re-create the plan") from None

@@ -11,7 +11,7 @@ import soundfile as sf
 
 import musync
 from musync.analysis import analyze_signal
-from musync.errors import MediaError, ParameterError
+from musync.errors import MediaError, OutputExistsError, ParameterError
 from musync.media import ffmpeg_exe
 from musync.testing import click_track, make_song, write_wav
 
@@ -152,7 +152,7 @@ def test_json_round_trip_and_cache(tmp_path):
         assert key in d
     assert set(d["audio"]) >= {"path", "sha256", "duration", "sample_rate", "channels"}
     assert musync.load_analysis(out) == a
-    with pytest.raises(ParameterError):
+    with pytest.raises(OutputExistsError):
         musync.save_analysis(a, out)  # no overwrite without asking
     b = musync.analyze(p)  # cached
     assert b == a

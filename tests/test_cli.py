@@ -63,7 +63,7 @@ def test_analyze_json_plot_and_overwrite(media, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     before = out.read_bytes()
     code, _, err = run(["analyze", str(song), "--json", str(out)], capsys)
-    assert code == 2 and "--overwrite" in err and out.read_bytes() == before
+    assert code == 4 and "--overwrite" in err and out.read_bytes() == before
     code, _, _ = run(["analyze", str(song), "--json", str(out), "-y"], capsys)
     assert code == 0
 

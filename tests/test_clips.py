@@ -21,7 +21,7 @@ import pytest
 import musync
 from musync.clips import (collect_files, format_skipped, format_table, load_clips, save_clips,
                           scan_clip, scan_clips)
-from musync.errors import MediaError, ParameterError
+from musync.errors import MediaError, OutputExistsError, ParameterError
 from musync.media import ffmpeg_exe, run_ffmpeg
 from musync.types import ClipInfo, ScanResult
 
@@ -509,7 +509,7 @@ def test_json_round_trip(scanned, tmp_path):
     assert again == result and again.skipped == result.skipped
     out = save_clips(result, tmp_path / "clips.json")
     assert load_clips(out) == result
-    with pytest.raises(ParameterError):
+    with pytest.raises(OutputExistsError):
         save_clips(result, out)                       # no overwrite without asking
     save_clips(result, out, overwrite=True)
     bad = tmp_path / "bad.json"

@@ -48,7 +48,7 @@ def test_scan_json_file_and_overwrite(folder, tmp_path, capsys):
     assert d["clips"][0]["fps"] == "25/1" and d["clips"][1]["duration"] is None
     assert [Path(s["path"]).name for s in d["skipped"]] == ["broken.mp4"]
     capsys.readouterr()
-    assert main(["scan", str(folder), "--json", str(out), "--progress", "none"]) == 2
+    assert main(["scan", str(folder), "--json", str(out), "--progress", "none"]) == 4
     assert "already exists" in capsys.readouterr().err
     assert main(["scan", str(folder), "--json", str(out), "-y", "--progress", "none"]) == 0
 

@@ -18,7 +18,7 @@ import opentimelineio as otio
 import pytest
 
 import musync
-from musync.errors import ExportError, ParameterError, PlanError
+from musync.errors import ExportError, OutputExistsError, ParameterError, PlanError
 from musync.export import FORMATS, build_timeline, export, import_timeline, read_timeline
 from musync.export.formats.edl import write_edl
 from musync.export.formats.fcp7 import write_fcp7
@@ -355,7 +355,7 @@ def test_refuses_overwrite_and_unknown_suffix(media, tmp_path):
     plan = make_plan(media, 30)
     out = export(plan, tmp_path / "e.otio")
     before = out.read_bytes()
-    with pytest.raises(ParameterError, match="already exists"):
+    with pytest.raises(OutputExistsError, match="already exists"):
         export(plan, out)
     assert out.read_bytes() == before
     export(plan, out, overwrite=True)
@@ -533,7 +533,7 @@ def test_cli_export_and_import(media, tmp_path, capsys):
     plan = make_plan(media, Fraction(30000, 1001))
     save_plan(plan, tmp_path / "plan.json")
     assert main(["export", str(tmp_path / "plan.json"), "-o", str(tmp_path / "e.xml")]) == 0
-    assert main(["export", str(tmp_path / "plan.json"), "-o", str(tmp_path / "e.xml")]) == 2
+    assert main(["export", str(tmp_path / "plan.json"), "-o", str(tmp_path / "e.xml")]) == 4
     assert main(["export", str(tmp_path / "plan.json"), "-o", str(tmp_path / "e.xml"), "-y",
                  "--format", "edl"]) == 0
     assert (tmp_path / "e.xml").read_text().startswith("TITLE:")
@@ -548,7 +548,7 @@ def test_cli_export_and_import(media, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "locked" in err
     assert main(["import", str(tmp_path / "e.otio"), "--plan", str(tmp_path / "plan.json"),
-                 "-o", str(tmp_path / "new.json")]) == 2  # exists
+                 "-o", str(tmp_path / "new.json")]) == 4  # exists
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from musync.errors import ParameterError
+from musync.errors import OutputExistsError, ParameterError
 from musync.preview import preview
 from musync.types import AudioInfo, Plan, PlanClip, PlanSettings, Shot
 
@@ -105,7 +105,7 @@ def test_preview_is_fast_and_safe(tmp_path):
     res = preview(plan, out)
     assert res.seconds < 30
     assert [p.name for p in out.parent.iterdir()] == ["p.mp4"]      # the click track is gone
-    with pytest.raises(ParameterError):
+    with pytest.raises(OutputExistsError):
         preview(plan, out)
     with pytest.raises(ParameterError):
         preview(tmp_path / "notes.txt", tmp_path / "x.mp4")

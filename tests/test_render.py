@@ -23,7 +23,7 @@ import pytest
 import importlib
 
 R = importlib.import_module("musync.render")
-from musync.errors import MediaError, ParameterError, PlanError
+from musync.errors import MediaError, OutputExistsError, ParameterError, PlanError
 from musync.planfile import save_plan
 
 from test_render_media import (decode_audio, decode_output, make_coded_clip, make_colour_clip,
@@ -404,7 +404,7 @@ def test_existing_output_is_not_overwritten(media, tmp_path):
     plan = _plan(media, tmp_path, size=(320, 180))
     out = tmp_path / "out.mp4"
     out.write_bytes(b"precious")
-    with pytest.raises(ParameterError, match="overwrite"):
+    with pytest.raises(OutputExistsError, match="overwrite"):
         R.render(plan, out)
     assert out.read_bytes() == b"precious"
     R.render(plan, out, overwrite=True)

@@ -32,7 +32,7 @@ def test_render_command(project, tmp_path, capsys):
     lumas, _, info = decode_output(out)
     assert len(lumas) == 30 and (info["width"], info["height"]) == (640, 360)
     # refuses to overwrite; -y replaces
-    assert main(["render", str(project / "plan.json"), "-o", str(out), "--progress", "none"]) == 2
+    assert main(["render", str(project / "plan.json"), "-o", str(out), "--progress", "none"]) == 4
     assert "overwrite" in capsys.readouterr().err
     assert main(["render", str(project / "plan.json"), "-o", str(out), "--final", "--size", "320x180",
                  "--framing", "fit", "--crf", "30", "--preset", "ultrafast", "--progress", "none",

@@ -442,7 +442,11 @@ def _task(job):
 
 
 def _worker_init() -> None:
+    from .._proc import die_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # the parent handles Ctrl-C and ends us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)    # not the parent's handler: just end
+    die_with_parent()                                # and end with the parent, even on SIGKILL
 
 
 def _cpu_count() -> int:

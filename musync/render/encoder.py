@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MusyncError, ParameterError
+from ..errors import Interrupted, MusyncError, ParameterError
 from ..media import ffmpeg_exe
 
 __all__ = ["Encoder", "sigterm_as_interrupt", "check_video_suffix", "VIDEO_SUFFIXES"]
@@ -158,7 +158,7 @@ def sigterm_as_interrupt():
     def handler(signum, frame):
         if not fired:
             fired.append(signum)
-            raise KeyboardInterrupt("terminated (SIGTERM)")
+            raise Interrupted(signum)
 
     try:
         old = signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,126 @@
+"""Child processes (ffmpeg) that never outlive musync, whatever signal arrives.
+
+Every child musync starts goes through :func:`spawn`:
+
+- it runs in **its own process group**, so a terminal's Ctrl-C (or a SIGINT sent to musync's
+  process group by a script) reaches only musync, which then ends the child in order, instead of
+  the child stopping on its own while musync blocks writing to its pipe;
+- on Linux it gets a **parent-death signal** (``PR_SET_PDEATHSIG``, SIGKILL): if musync itself is
+  killed with SIGKILL, the kernel ends the child too;
+- its stdin is a pipe only when the caller feeds it, otherwise ``/dev/null``.
+
+:func:`stop` ends a child: close its stdin, SIGTERM to its group, wait, then SIGKILL, then reap.
+:func:`write_all` writes to a child's stdin with a timeout, so a child that stops reading can
+never hang musync.
+
+Public: :func:`spawn`, :func:`stop`, :func:`write_all`, :func:`die_with_parent`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+__all__ = ["spawn", "stop", "write_all", "die_with_parent", "PipeTimeout"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+class PipeTimeout(OSError):
+    """A child did not read its stdin for longer than the timeout."""
+
+
+def _libc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:            # pragma: no cover
+        return None
+
+
+_LIBC = _libc()
+
+
+def _child_setup(parent_pid: int):
+    def setup():             # runs in the child between fork and exec: keep it tiny
+        if _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent_pid:     # the parent died before prctl took effect
+                os._exit(1)
+        # a child must not inherit an "ignore SIGINT/SIGTERM" from a parent started with nohup
+        # or as a background job: musync decides when it ends, through stop()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return setup
+
+
+def die_with_parent() -> None:
+    """In a worker process (e.g. a process pool's initializer): have the kernel end this process
+    when its parent dies (Linux; a no-op elsewhere)."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def spawn(cmd: list[str], *, stdin=None, stdout=None, stderr=None, **kw) -> subprocess.Popen:
+    """Start ``cmd`` as a child that cannot outlive musync (see the module docstring).
+
+    ``stdin``/``stdout``/``stderr`` are as for :class:`subprocess.Popen` (``None`` for stdin
+    means ``/dev/null``).
+    """
+    if stdin is None:
+        stdin = subprocess.DEVNULL
+    return subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=stderr,
+                            process_group=0, preexec_fn=_child_setup(os.getpid()), **kw)
+
+
+def stop(proc: subprocess.Popen, *, grace: float = 3.0) -> None:
+    """End ``proc`` (if still running) and reap it; safe to call twice."""
+    with contextlib.suppress(Exception):
+        if proc.stdin:
+            proc.stdin.close()
+    if proc.poll() is None:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        proc.wait(timeout=10)
+
+
+def write_all(proc: subprocess.Popen, data, *, timeout: float = 60.0) -> None:
+    """Write ``data`` (bytes-like) to ``proc.stdin``; raise :class:`PipeTimeout` if the child
+    reads nothing for ``timeout`` seconds, ``BrokenPipeError`` if it has gone."""
+    fd = proc.stdin.fileno()
+    view = memoryview(data).cast("B")
+    os.set_blocking(fd, False)
+    try:
+        while view:
+            try:
+                n = os.write(fd, view)
+                view = view[n:]
+                continue
+            except BlockingIOError:
+                pass
+            deadline = time.monotonic() + timeout
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise PipeTimeout(f"the child process read nothing for {timeout:.0f} s")
+                _, writable, _ = select.select([], [fd], [], min(left, 1.0))
+                if writable:
+                    break
+                if proc.poll() is not None:
+                    raise BrokenPipeError("the child process has ended")
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            os.set_blocking(fd, True)
