@@ -235,9 +235,10 @@ def _print_metrics(plans: list, names: list[str]) -> None:
               help="Keep the locked shots of PLAN.json and re-plan the rest (INPUTS are extra clips).")
 @click.option("--variants", type=click.IntRange(1, 20), default=1,
               help="Write N plans (PLAN-1.json ...): the chosen style, then the other styles, each with its own seed.")
-@click.option("--render", "render_out", metavar="OUT.mp4", default=None, help="Also render a draft.")
+@click.option("--render", "render_out", metavar="OUT.mp4", default=None,
+              help="Also render a draft (one per variant: OUT-1.mp4 ...).")
 @click.option("--export", "export_out", metavar="OUT", default=None,
-              help=f"Also export a timeline ({_timeline_suffixes()}).")
+              help=f"Also export a timeline ({_timeline_suffixes()}; one per variant: OUT-1.xml ...).")
 @click.option("--progress", type=click.Choice(["auto", "bar", "plain", "json", "none"]), default="auto",
               show_default=True, help="Progress on stderr.")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the caches.")
@@ -272,9 +273,10 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
             raise click.UsageError("give a song and at least one clip file or folder: musync plan SONG CLIPS...")
         song, clip_paths = inputs[0], list(inputs[1:])
         out = output or "plan.json"
-    outs = [out] if variants == 1 else [
-        str(Path(out).with_name(f"{Path(out).stem}-{i + 1}{Path(out).suffix or '.json'}")) for i in range(variants)]
-    for o in outs + [x for x in (render_out, export_out) if x]:
+    outs = _variant_names(out, variants, ".json")
+    render_outs = _variant_names(render_out, variants, ".mp4") if render_out else []
+    export_outs = _variant_names(export_out, variants, "") if export_out else []
+    for o in outs + render_outs + export_outs:
         check_output(o, overwrite=overwrite)
     analysis = _analyze(song, use_cache=not no_cache)
     for w in analysis.warnings:
@@ -302,16 +304,27 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
     for w in plans[0].warnings:
         warn(w)
     _print_metrics(plans, [Path(o).name for o in outs])
-    if export_out:
+    if len(plans) > 1 and (export_outs or render_outs):
+        info(f"{len(plans)} variants: one " + " and one ".join(
+            x for x, on in (("export", export_outs), ("render", render_outs)) if on) + " each")
+    for p, o, eo in zip(plans, outs, export_outs):
         from .export import export as _export
 
-        _export(plans[0], export_out, overwrite=overwrite)
-        info(f"wrote {export_out}")
-    if render_out:
+        _export(p, eo, overwrite=overwrite)
+        info(f"wrote {eo}" + (f" (from {o})" if len(plans) > 1 else ""))
+    for p, o, ro in zip(plans, outs, render_outs):
         from .render import render as _render
 
-        _render(plans[0], render_out, overwrite=overwrite, progress=progress)
-        info(f"wrote {render_out}")
+        _render(p, ro, overwrite=overwrite, progress=progress)
+        info(f"wrote {ro}" + (f" (from {o})" if len(plans) > 1 else ""))
+
+
+def _variant_names(path: str, n: int, default_suffix: str) -> list[str]:
+    """``path`` for one plan; ``stem-1.ext`` ... ``stem-N.ext`` for N variants."""
+    if n == 1:
+        return [path]
+    p = Path(path)
+    return [str(p.with_name(f"{p.stem}-{i + 1}{p.suffix or default_suffix}")) for i in range(n)]
 
 
 @cli.command("export")
@@ -429,6 +442,116 @@ def preview_cmd(source: str, output: str, size, aspect, fps, no_clicks: bool, fl
     res = _preview(source, output, size=_parse_size(size), aspect=aspect, fps=_parse_fps(fps) if fps else None,
                    clicks=not no_clicks, flash_frames=flash_frames, overwrite=overwrite, progress=progress)
     _report_render(res)
+
+
+@cli.command("review")
+@click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("clips", nargs=-1, type=click.Path(path_type=str))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: a free one).")
+@click.option("--no-browser", is_flag=True, help="Only print the URL; do not open a browser.")
+@click.option("--compare", "compare", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              metavar="PLAN2.json", help="Another plan to show beside it (repeatable), e.g. the other variants.")
+@click.option("--video", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="A draft already rendered from PLAN, to play from any shot.")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not write the caches.")
+def review_cmd(plan_path: str, clips, port: int, no_browser: bool, compare, video, no_cache: bool) -> None:
+    """Open PLAN in the review page (a local web app): see the edit on the song, lock, swap,
+    move cuts, re-plan around the locks, compare variants, save. CLIPS add clips to swap in.
+
+    The page runs on 127.0.0.1 only, guarded by a token in its URL; Ctrl-C stops it (unsaved
+    changes are written to PLAN's .unsaved.json, never dropped).
+    """
+    from .review import ReviewSession, serve
+    from .review.store import recovery_path
+
+    rec = recovery_path(plan_path)
+    if rec.exists():
+        warn(f"{rec} holds unsaved changes from an earlier review; open it with `musync review {rec}`")
+    info("loading the plan, the song's analysis and the clips ...")
+    session = ReviewSession.open(plan_path, list(clips), compare=list(compare), video=video,
+                                 use_cache=not no_cache, progress="none")
+    for w in session.warnings:
+        warn(w)
+    serve(session, port=port, open_browser=not no_browser, echo=lambda m: click.echo(m, err=True))
+
+
+@cli.command("report")
+@click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("compare", nargs=-1, type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, metavar="REPORT.html", help="The HTML file to write.")
+@click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
+def report_cmd(plan_path: str, compare, output: str, overwrite: bool) -> None:
+    """Write PLAN as one self-contained HTML page (read-only, pictures inline): the song, the
+    filmstrip with reasons, metrics and diagnostics; COMPARE plans (e.g. variants) beside it."""
+    from .review import write_report
+
+    out = write_report(plan_path, output, compare=list(compare), overwrite=overwrite)
+    size = out.stat().st_size
+    info(f"wrote {out} ({size / 1e6:.1f} MB, opens in any browser)")
+
+
+def _shot_indices(values) -> list[int]:
+    out = []
+    for v in values:
+        for part in str(v).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                if "-" in part[1:]:
+                    a, b = part.split("-", 1)
+                    out += list(range(int(a), int(b) + 1))
+                else:
+                    out.append(int(part))
+            except ValueError:
+                raise click.BadParameter(f"{part!r} is not a shot number or range (e.g. 3 15 20-24)") from None
+    return out
+
+
+@cli.command("lock")
+@click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("shots", nargs=-1, required=True)
+@click.option("--unlock", is_flag=True, help="Unlock the shots instead.")
+@click.option("-o", "--output", default=None, metavar="OUT.json",
+              help="Write the result here instead of changing PLAN (PLAN's previous version is kept otherwise).")
+@click.option("-y", "--overwrite", is_flag=True, help="Replace an existing OUT.json.")
+def lock_cmd(plan_path: str, shots, unlock: bool, output, overwrite: bool) -> None:
+    """Lock SHOTS of PLAN (numbers or ranges: 3 15 20-24) so `musync plan --replan` keeps them.
+
+    Changes PLAN in place and keeps the version it replaces in PLAN.history/.
+    """
+    from .planfile import load_plan, save_plan
+    from .review import lock_shots, save_keeping_previous
+
+    p = load_plan(plan_path)
+    idx = _shot_indices(shots)
+    new = lock_shots(p, idx, locked=not unlock)
+    if output:
+        save_plan(new, output, overwrite=overwrite)
+        where, prev = output, None
+    else:
+        where, prev = save_keeping_previous(new, plan_path)
+    n = sum(s.locked for s in new.shots)
+    info(f"{'unlocked' if unlock else 'locked'} {len(set(idx))} shot(s); {n} of {len(new.shots)} locked in {where}"
+         + (f" (previous version: {prev})" if prev else ""))
+
+
+@cli.command("diff")
+@click.argument("a_path", metavar="A.json", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("b_path", metavar="B.json", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON.")
+def diff_cmd(a_path: str, b_path: str, as_json: bool) -> None:
+    """What changed from plan A to plan B: shots added, removed, moved, re-sourced, slipped,
+    trimmed, locked; metric and setting changes. Exit code 0 either way."""
+    from .planfile import load_plan
+    from .review import diff_plans, format_diff
+
+    d = diff_plans(load_plan(a_path, validate=False), load_plan(b_path, validate=False))
+    if as_json:
+        click.echo(json.dumps(d.to_dict(), indent=1))
+    else:
+        click.echo(format_diff(d, Path(a_path).name, Path(b_path).name))
 
 
 @cli.command()
