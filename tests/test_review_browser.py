@@ -41,6 +41,7 @@ def page(media, tmp_path, driver):
     path = fresh_plan(media, tmp_path)
     session = ReviewSession(path, load_plan(path), analysis=media["analysis"], clips=media["clips"])
     with live_server(session) as url:
+        console_errors(driver)       # start with an empty log
         driver.get(url)
         wait_ready(driver)
         yield driver, session, url

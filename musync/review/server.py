@@ -155,7 +155,8 @@ def make_app(session: ReviewSession, token: str | None = None, *, port: int | No
                 if scope["path"].startswith("/api/"):
                     resp = error(msg, 403)
                 else:
-                    resp = Response(f"<!doctype html><title>musync review</title><p>{msg}</p>",
+                    resp = Response(f"<!doctype html><title>musync review</title><link rel=icon href='data:,'>"
+                                    f"<p>{msg}</p>",
                                     status_code=403, media_type="text/html")
                 return await resp(scope, receive, send)
             origin = req.headers.get("origin")
@@ -167,6 +168,9 @@ def make_app(session: ReviewSession, token: str | None = None, *, port: int | No
 
     async def index(request: Request):
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def favicon(request: Request):
+        return Response(status_code=204)
 
     async def get_plan(request: Request):
         return plan_response(session.plan)
@@ -326,6 +330,7 @@ def make_app(session: ReviewSession, token: str | None = None, *, port: int | No
 
     routes = [
         Route("/", index),
+        Route("/favicon.ico", favicon),
         Route("/api/plan", get_plan),
         Route("/api/state", get_state),
         Route("/api/song", get_song),
