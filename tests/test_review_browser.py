@@ -45,6 +45,8 @@ def page(media, tmp_path, driver):
         driver.get(url)
         wait_ready(driver)
         yield driver, session, url
+        driver.get("about:blank")    # leave the page before its server goes
+        console_errors(driver)
     session.close()
 
 
