@@ -430,7 +430,7 @@ def test_cli_plan_variants_write_one_export_each(media, tmp_path, capsys):
     # an existing output is never replaced without -y, for any of the variants
     code, _, err = run(["plan", media["song"], media["folder"] / "clips", "-o", tmp_path / "w.json", "--variants", "2",
                         "--export", tmp_path / "edit.otio"], capsys)
-    assert code == 2 and "edit-1.otio" in err and not (tmp_path / "w-1.json").exists()
+    assert code == 4 and "edit-1.otio" in err and not (tmp_path / "w-1.json").exists()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
