@@ -177,6 +177,18 @@ def _timeline_formats() -> list[str]:
     return list(FORMATS)
 
 
+def _fcpxml_versions() -> list[str]:
+    from .export.formats.fcpxml import FCPXML_VERSIONS
+
+    return list(FCPXML_VERSIONS)
+
+
+def _edl_source_rates() -> list[str]:
+    from .export.formats.edl import SOURCE_RATE_CHOICES
+
+    return list(SOURCE_RATE_CHOICES)
+
+
 def _lock_policies() -> list[str]:
     from .export.importer import LOCK_POLICIES
 
@@ -333,14 +345,20 @@ def _variant_names(path: str, n: int, default_suffix: str) -> list[str]:
               help=f"Timeline file: {_timeline_suffixes(editors=True)}.")
 @click.option("--format", "fmt", type=click.Choice(_timeline_formats()), default=None,
               help="Override the format the suffix implies.")
+@click.option("--fcpxml-version", type=click.Choice(_fcpxml_versions()), default=None,
+              help="FCPXML version for .fcpxml [default: 1.8, which every Final Cut Pro since 10.4 "
+                   "reads; 1.10 needs 10.6, 1.11 needs 10.7].")
+@click.option("--edl-source-rate", type=click.Choice(_edl_source_rates()), default=None,
+              help="EDL source timecode at each clip's own rate (default) or at the edit's rate.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
-def export_cmd(plan_path: str, output: str, fmt, overwrite: bool) -> None:
-    """Write PLAN as a timeline to finish in an editor (see docs/editors.md)."""
+def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate, overwrite: bool) -> None:
+    """Write PLAN as a timeline to finish in an editor (see the README's "Finish in your editor")."""
     from .export import FORMATS, export as _export, format_for_path
     from .planfile import load_plan
 
     p = load_plan(plan_path)
-    _export(p, output, fmt, overwrite=overwrite)
+    _export(p, output, fmt, overwrite=overwrite, fcpxml_version=fcpxml_version,
+            edl_source_rate=edl_source_rate)
     name = format_for_path(output, fmt)
     info(f"wrote {output} ({len(p.shots)} shots; {FORMATS[name].summary})")
 

@@ -24,7 +24,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from .._fs import atomic_output
-from ..errors import ExportError, MediaError
+from ..errors import ExportError, MediaError, ParameterError
 from ..types import Plan
 from . import formats as _formats  # noqa: F401  (registers every format)
 from .importer import timeline_to_plan
@@ -36,7 +36,7 @@ __all__ = ["export", "import_timeline", "build_timeline", "timeline_to_plan", "r
 
 
 def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = False,
-           name: str | None = None) -> Path:
+           name: str | None = None, **options) -> Path:
     """Write ``plan`` as a timeline an editor opens.
 
     Parameters
@@ -50,6 +50,11 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
         Replace an existing file (otherwise :class:`~musync.errors.ParameterError`).
     name : str, optional
         Timeline (sequence) name; default ``"musync - <song>"``.
+    **options
+        Format options (the format's ``options`` in :data:`FORMATS`): ``fcpxml_version``
+        (``"1.8"``, ``"1.10"``, ``"1.11"``) for ``.fcpxml``, ``edl_source_rate`` (``"source"``,
+        ``"record"``) for ``.edl``. Options of other formats are ignored, so one call can
+        carry both.
 
     Returns
     -------
@@ -74,11 +79,17 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
     from ..planfile import validate_plan
 
     fmt = FORMATS[format_for_path(path, format)]
+    known = {o for f in FORMATS.values() for o in f.options}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ParameterError(f"unknown export option(s) {', '.join(unknown)}; the formats take "
+                             f"{', '.join(sorted(known))}")
+    kw = {k: v for k, v in options.items() if k in fmt.options and v is not None}
     validate_plan(plan)
     tl = build_timeline(plan, name=name)
     with atomic_output(path, overwrite=overwrite, suffix=fmt.suffix) as tmp:
         try:
-            fmt.write(tl, tmp, plan)
+            fmt.write(tl, tmp, plan, **kw)
         except (ExportError, MediaError):
             raise
         except Exception as exc:
