@@ -22,21 +22,29 @@ from .errors import MusyncError, ParameterError
 
 log = logging.getLogger("musync")
 
-_STATE = {"debug": False, "verbosity": 0}
+_STATE = {"debug": False, "verbosity": 0, "json": False}
+
+
+def _json_line(kind: str, msg: str) -> str:
+    return json.dumps({"event": kind, "message": msg})
 
 
 def echo_err(msg: str) -> None:
+    if _STATE.get("json"):              # --progress json: stderr is a stream of JSON objects
+        kind = "error" if msg.startswith("error: ") else "status"
+        click.echo(_json_line(kind, msg.removeprefix("error: ")), err=True)
+        return
     click.echo(msg, err=True)
 
 
 def warn(msg: str) -> None:
     if _STATE["verbosity"] >= 0:
-        click.echo(f"warning: {msg}", err=True)
+        click.echo(_json_line("warning", msg) if _STATE.get("json") else f"warning: {msg}", err=True)
 
 
 def info(msg: str) -> None:
     if _STATE["verbosity"] >= 0:
-        click.echo(msg, err=True)
+        click.echo(_json_line("info", msg) if _STATE.get("json") else msg, err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -692,6 +700,16 @@ def _signal_handlers():
     return restore
 
 
+def _wants_json(argv: list[str]) -> bool:
+    """``--progress json`` anywhere before ``--``: every stderr line becomes a JSON object."""
+    for i, tok in enumerate(argv):
+        if tok == "--":
+            return False
+        if tok == "--progress=json" or (tok == "--progress" and i + 1 < len(argv) and argv[i + 1] == "json"):
+            return True
+    return False
+
+
 def _path_argument_error(exc) -> bool:
     """A bad file/folder argument (missing, a folder for a file, ...): bad input, not usage."""
     param = getattr(exc, "param", None)
@@ -703,7 +721,7 @@ def main(argv=None) -> int:
     from .errors import Interrupted
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    _STATE.update(debug=False, verbosity=0)          # each call starts from the defaults
+    _STATE.update(debug=False, verbosity=0, json=_wants_json(argv))    # each call starts afresh
     restore = _signal_handlers()
     notice = _CompileNotice()
     notice.install()
@@ -721,6 +739,9 @@ def main(argv=None) -> int:
         if _path_argument_error(exc):
             echo_err(f"error: {exc.format_message().strip()}")
             return 3
+        if _STATE.get("json"):
+            echo_err(f"error: {exc.format_message().strip()}")
+            return exc.exit_code
         exc.show()
         return exc.exit_code
     except click.exceptions.Exit as exc:
@@ -744,7 +765,7 @@ def main(argv=None) -> int:
     finally:
         notice.uninstall()
         restore()
-        _STATE.update(debug=False, verbosity=0)
+        _STATE.update(debug=False, verbosity=0, json=False)
 
 
 def run() -> None:

@@ -4,9 +4,11 @@ A library function takes ``progress=`` and passes it to :func:`make_progress`, w
 
 - ``None`` or ``"none"`` -- silent (the library default);
 - ``"auto"`` -- a bar on stderr when stderr is a terminal, otherwise silent;
-- ``"bar"`` -- a bar on stderr, redrawn in place;
+- ``"bar"`` -- a bar on stderr, redrawn in place (drawn by ``tqdm``);
 - ``"plain"`` -- plain lines on stderr, at most about one every few seconds (good for logs);
-- ``"json"`` -- one JSON object per event on stderr (good for wrappers and GUIs);
+- ``"json"`` -- one JSON object per event on stderr (good for wrappers and GUIs):
+  ``{"event": "progress", "stage", "done", "total", "item", "status", "elapsed", "unit"}``; the
+  CLI then writes its other messages as ``{"event": "info"|"warning"|"error", "message"}``;
 - a callable -- called with a :class:`ProgressEvent` after every step.
 
 Public: :class:`ProgressEvent`, :class:`Progress`, :func:`make_progress`, :data:`PROGRESS_MODES`.
@@ -25,7 +27,6 @@ Examples
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -94,7 +95,7 @@ class Progress:
         self._plain_interval = plain_interval
         self._t0 = time.perf_counter()
         self._last_plain = -1e9
-        self._bar_drawn = False
+        self._bar = None
         self._closed = False
 
     def __enter__(self) -> "Progress":
@@ -118,15 +119,18 @@ class Progress:
                 self._last_plain = ev.elapsed
                 self._write(self._plain_line(ev) + "\n")
         elif self.mode == "json":
-            self._write(json.dumps(ev.to_dict()) + "\n")
+            self._write(json.dumps({"event": "progress", **ev.to_dict()}) + "\n")
 
     def close(self) -> None:
         """Finish the output (ends the bar's line). Safe to call twice."""
         if self._closed:
             return
         self._closed = True
-        if self.mode == "bar" and self._bar_drawn:
-            self._write("\n")
+        if self._bar is not None:
+            try:
+                self._bar.close()
+            except (OSError, ValueError):
+                pass
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -157,21 +161,18 @@ class Progress:
         return "  ".join(p for p in parts if p)
 
     def _draw_bar(self, ev: ProgressEvent) -> None:
-        cols = shutil.get_terminal_size((80, 20)).columns
-        rate, eta = self._rate_eta(ev)
-        total = ev.total or max(ev.done, 1)
-        head = f"{ev.stage} {ev.done}/{ev.total}" if ev.total else f"{ev.stage} {ev.done}"
-        tail = "  ".join(p for p in (f"{100 * ev.fraction:3.0f}%", rate, eta) if p)
-        width = max(10, min(40, cols - len(head) - len(tail) - 8))
-        filled = int(round(width * min(1.0, ev.done / total)))
-        bar = "#" * filled + "-" * (width - filled)
-        line = f"{head} [{bar}] {tail}"
-        room = cols - len(line) - 3
-        if ev.item and room > 8:
-            item = ev.item if len(ev.item) <= room else "..." + ev.item[-(room - 3):]
-            line += "  " + item
-        self._write("\r" + line[: cols - 1].ljust(cols - 1))
-        self._bar_drawn = True
+        try:
+            if self._bar is None:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=self.total or None, desc=self.stage, unit=f" {self.unit}" if self.unit
+                                 else "it", file=self._stream, dynamic_ncols=True, leave=True,
+                                 mininterval=0.2)
+            self._bar.update(ev.done - self._bar.n)
+            if ev.item:
+                self._bar.set_postfix_str(ev.item + (f" [{ev.status}]" if ev.status else ""), refresh=False)
+        except (OSError, ValueError):
+            pass  # a closed or broken stderr must not break the work
 
 
 def _fmt_seconds(s: float) -> str:

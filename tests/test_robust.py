@@ -305,3 +305,23 @@ def test_write_all_times_out_on_a_child_that_stops_reading():
 def test_interrupted_is_a_keyboard_interrupt():
     e = Interrupted(signal.SIGTERM)
     assert isinstance(e, KeyboardInterrupt) and e.exit_code == 143
+
+
+def test_progress_json_is_only_json(tmp_path):
+    import json as _json
+
+    from musync.testing import make_song
+
+    song = tmp_path / "s.wav"
+    make_song(bpm=120, form=[("verse", 4)], seed=2).write(song)
+    r = subprocess.run([sys.executable, "-m", "musync", "preview", str(song), "-o", str(tmp_path / "p.mp4"),
+                        "--progress", "json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    events = [_json.loads(line) for line in r.stderr.splitlines() if line.strip()]
+    kinds = {e["event"] for e in events}
+    assert "progress" in kinds and "info" in kinds
+    r = subprocess.run([sys.executable, "-m", "musync", "preview", str(song), "-o", str(tmp_path / "p.mp4"),
+                        "--progress", "json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 4
+    events = [_json.loads(line) for line in r.stderr.splitlines() if line.strip()]
+    assert events[-1]["event"] == "error" and "already exists" in events[-1]["message"]
