@@ -45,8 +45,10 @@ def test_render_progress_json(project, tmp_path, capsys):
     out = tmp_path / "p.mp4"
     assert main(["render", str(project / "plan.json"), "-o", str(out), "--progress", "json",
                  "--aspect", "9:16"]) == 0
-    lines = [json.loads(x) for x in capsys.readouterr().err.splitlines() if x.startswith("{")]
+    events = [json.loads(x) for x in capsys.readouterr().err.splitlines() if x.strip()]   # all JSON
+    lines = [e for e in events if e["event"] == "progress"]
     assert lines[-1]["done"] == lines[-1]["total"] == 30 and lines[-1]["stage"] == "render"
+    assert events[-1]["event"] == "info" and "wrote" in events[-1]["message"]
     _, _, info = decode_output(out)
     assert (info["width"], info["height"]) == (360, 640)
 
