@@ -72,20 +72,35 @@ def load_plan(path, *, validate: bool = True) -> Plan:
     return plan
 
 
+#: The longest song a plan may describe.
+_MAX_HOURS = 24
+
+
 def validate_plan(plan: Plan, *, name: str = "plan", clips=None) -> None:
     """Check the plan's invariants; raise PlanError naming the first broken shot.
 
     - shots are in record order and tile ``[0, duration_frames)`` with no gap or overlap;
     - every shot is at least one frame and ``source_out - source_in == record_out - record_in``;
-    - every source is a known clip and its range lies in the clip's usable window.
+    - every source is a known clip and its range lies in the clip's usable window;
+    - the frame rate, the output size and the length are possible.
 
     ``clips`` (a sequence of PlanClip or ClipInfo) overrides ``plan.clips`` as the known clips.
     """
+    from .errors import ParameterError
+    from .geometry import parse_size
+    from .timebase import MAX_FPS
+
     fps = Fraction(plan.fps)
-    if fps <= 0:
-        raise PlanError(f"{name}: fps must be positive, not {plan.fps}")
+    if fps <= 0 or fps > MAX_FPS:
+        raise PlanError(f"{name}: fps must be in (0, {MAX_FPS}], not {plan.fps}")
+    try:
+        parse_size(plan.size)
+    except ParameterError as exc:
+        raise PlanError(f"{name}: {exc}; fix the plan's \"size\" or re-plan with --size") from None
     if plan.duration_frames <= 0:
         raise PlanError(f"{name}: duration_frames must be positive")
+    if plan.duration_frames > _MAX_HOURS * 3600 * fps:
+        raise PlanError(f"{name}: duration_frames {plan.duration_frames} is more than {_MAX_HOURS} hours")
     if not plan.shots:
         raise PlanError(f"{name}: the plan has no shots")
     known = {c.path: c for c in (clips if clips is not None else plan.clips)}

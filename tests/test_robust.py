@@ -325,3 +325,27 @@ def test_progress_json_is_only_json(tmp_path):
     assert r.returncode == 4
     events = [_json.loads(line) for line in r.stderr.splitlines() if line.strip()]
     assert events[-1]["event"] == "error" and "already exists" in events[-1]["message"]
+
+
+@pytest.fixture(scope="module")
+def small_plan_file(tmp_path_factory):
+    from musync import analyze, plan as make_plan, save_plan
+    from musync.testing import make_song, synthetic_clip_infos
+
+    root = tmp_path_factory.mktemp("small")
+    make_song(bpm=120, form=[("verse", 4), ("chorus", 4)], seed=4).write(root / "s.wav")
+    p = make_plan(analyze(root / "s.wav"), synthetic_clip_infos(6, seed=4))
+    return save_plan(p, root / "plan.json")
+
+
+@pytest.mark.parametrize("size", [[0, 0], [100000, 100000], [-2, 720], [1280]])
+def test_impossible_plan_sizes_are_refused(small_plan_file, tmp_path, capsys, size):
+    import json as _json
+
+    d = _json.loads(Path(small_plan_file).read_text())
+    d["size"] = size
+    (tmp_path / "plan.json").write_text(_json.dumps(d))
+    code = main(["export", str(tmp_path / "plan.json"), "-o", str(tmp_path / "e.otio")])
+    err = capsys.readouterr().err
+    assert code == 3 and "size" in err and not (tmp_path / "e.otio").exists(), err
+    assert main(["export", str(small_plan_file), "-o", str(tmp_path / "ok.otio")]) == 0
