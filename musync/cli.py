@@ -197,6 +197,18 @@ def _edl_source_rates() -> list[str]:
     return list(SOURCE_RATE_CHOICES)
 
 
+def _editor_names() -> list[str]:
+    from .export.editors import EDITORS
+
+    return list(EDITORS)
+
+
+def _collect_codecs() -> list[str]:
+    from .export.collect import COLLECT_CODECS
+
+    return list(COLLECT_CODECS)
+
+
 def _lock_policies() -> list[str]:
     from .export.importer import LOCK_POLICIES
 
@@ -358,16 +370,42 @@ def _variant_names(path: str, n: int, default_suffix: str) -> list[str]:
                    "reads; 1.10 needs 10.6, 1.11 needs 10.7].")
 @click.option("--edl-source-rate", type=click.Choice(_edl_source_rates()), default=None,
               help="EDL source timecode at each clip's own rate (default) or at the edit's rate.")
+@click.option("--collect", "collect", metavar="FOLDER", default=None,
+              help="Gather the song (as WAV) and every clip into FOLDER; clips the editor cannot "
+                   "read are converted frame for frame, the timeline points at FOLDER.")
+@click.option("--editor", type=click.Choice(_editor_names()), default=None,
+              help="The one editor the file is for [default: every editor the format is for].")
+@click.option("--collect-codec", type=click.Choice(_collect_codecs()), default="h264", show_default=True,
+              help="Intermediate for converted clips: H.264 .mp4 or ProRes 422 HQ .mov.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
-def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate, overwrite: bool) -> None:
-    """Write PLAN as a timeline to finish in an editor (see the README's "Finish in your editor")."""
-    from .export import FORMATS, export as _export, format_for_path
+def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate, collect, editor,
+               collect_codec, overwrite: bool) -> None:
+    """Write PLAN as a timeline to finish in an editor (see the README's "Finish in your editor").
+
+    Without --collect, each file the editor will not open is named in a warning.
+    """
+    from ._fs import check_output
+    from .export import FORMATS, export as _export, format_for_path, media_warnings
+    from .export.collect import collect_media
     from .planfile import load_plan
 
     p = load_plan(plan_path)
+    name = format_for_path(output, fmt)
+    check_output(output, overwrite=overwrite)
+    if collect:
+        def report(done, total, path):
+            info(f"collect {done}/{total}: {Path(path).name}")
+
+        p, files = collect_media(p, collect, name, editor=editor, codec=collect_codec,
+                                 overwrite=overwrite, progress=report)
+        for f in files:
+            info(f"  {f.action:9s} {Path(f.original).name} -> {f.collected}"
+                 + (f" ({f.reason})" if f.reason else ""))
+    else:
+        for w in media_warnings(p, name, editor):
+            warn(w)
     _export(p, output, fmt, overwrite=overwrite, fcpxml_version=fcpxml_version,
             edl_source_rate=edl_source_rate)
-    name = format_for_path(output, fmt)
     info(f"wrote {output} ({len(p.shots)} shots; {FORMATS[name].summary})")
 
 

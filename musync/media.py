@@ -24,7 +24,7 @@ import numpy as np
 from .errors import MediaError, MusyncError
 
 __all__ = ["ffmpeg_exe", "run_ffmpeg", "probe_audio", "load_audio", "file_sha256", "AudioStream",
-           "check_input_file", "frame_rotation_cw"]
+           "check_input_file", "frame_rotation_cw", "probe_codecs", "Codecs"]
 
 # Extensions libsndfile decodes natively; everything else goes through ffmpeg.
 _SOUNDFILE_EXTS = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".aifc"}
@@ -189,3 +189,28 @@ def load_audio(path, *, sr: int = 22050) -> tuple[np.ndarray, AudioStream]:
     if y.size == 0:
         raise MediaError(p, "contains no audio samples (header only?); re-export the file")
     return y, stream
+
+
+@dataclass(frozen=True)
+class Codecs:
+    """What a file holds, by the decoder names FFmpeg gives them (``h264``, ``vp9``, ``aac``...)."""
+
+    video: str | None
+    audio: str | None
+    pix_fmt: str | None = None
+
+
+def probe_codecs(path) -> Codecs:
+    """The codecs of the first video and first audio stream of ``path`` (None when absent)."""
+    import av
+
+    p = check_input_file(path)
+    try:
+        with av.open(str(p)) as container:
+            v = next((s for s in container.streams if s.type == "video"), None)
+            a = next((s for s in container.streams if s.type == "audio"), None)
+            return Codecs(v.codec_context.name if v is not None else None,
+                          a.codec_context.name if a is not None else None,
+                          (v.codec_context.pix_fmt if v is not None else None))
+    except Exception as exc:
+        raise MediaError(p, f"cannot read its streams ({type(exc).__name__}); is it a media file?") from None

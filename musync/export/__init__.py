@@ -9,6 +9,8 @@ Public functions:
 - :func:`build_timeline` -- the plan as an OpenTimelineIO timeline in memory (what every
   format is written from); :func:`timeline_to_plan` -- an edited timeline back into a plan.
 - :func:`read_timeline` -- read a timeline file through its format's reader.
+- :func:`media_warnings` -- one line per file the target editor will not open;
+  :func:`collect_media` -- gather (and convert) the media into a folder the editor opens.
 - :data:`FORMATS` -- the registry: name -> :class:`~musync.export.registry.TimelineFormat`
   (suffixes, editors, which markers and tracks it keeps, the adapter defects it works around);
   :func:`format_for_path`, :func:`get_format`.
@@ -24,19 +26,23 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from .._fs import atomic_output
-from ..errors import ExportError, MediaError, ParameterError
+from ..errors import ExportError, MediaError, OutputExistsError, ParameterError
 from ..types import Plan
 from . import formats as _formats  # noqa: F401  (registers every format)
+from .collect import collect_media
+from .editors import EDITORS, media_warnings
 from .importer import timeline_to_plan
 from .registry import FORMATS, TimelineFormat, format_for_path, get_format
 from .timeline import build_timeline
 
 __all__ = ["export", "import_timeline", "build_timeline", "timeline_to_plan", "read_timeline",
-           "FORMATS", "TimelineFormat", "format_for_path", "get_format"]
+           "FORMATS", "TimelineFormat", "format_for_path", "get_format", "media_warnings",
+           "collect_media", "EDITORS"]
 
 
 def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = False,
-           name: str | None = None, **options) -> Path:
+           name: str | None = None, collect=None, editor: str | None = None,
+           collect_codec: str = "h264", **options) -> Path:
     """Write ``plan`` as a timeline an editor opens.
 
     Parameters
@@ -55,6 +61,14 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
         (``"1.8"``, ``"1.10"``, ``"1.11"``) for ``.fcpxml``, ``edl_source_rate`` (``"source"``,
         ``"record"``) for ``.edl``. Options of other formats are ignored, so one call can
         carry both.
+    collect : str or Path, optional
+        A folder to gather the song and every clip into, in forms the editor opens (see
+        :func:`~musync.export.collect.collect_media`); the timeline then points there.
+    editor : str, optional
+        The one editor the file is for (``premiere``, ``resolve``, ``finalcut``, ``kdenlive``);
+        default: every editor the format is for (:data:`~musync.export.editors.FORMAT_EDITORS`).
+    collect_codec : {"h264", "prores"}
+        The intermediate ``collect`` converts unreadable clips to.
 
     Returns
     -------
@@ -86,6 +100,13 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
                              f"{', '.join(sorted(known))}")
     kw = {k: v for k, v in options.items() if k in fmt.options and v is not None}
     validate_plan(plan)
+    if collect is not None:
+        from .collect import collect_media
+
+        if not overwrite and Path(path).exists():  # refuse before the (slow) collect
+            raise OutputExistsError(path)
+        plan, _ = collect_media(plan, collect, fmt.name, editor=editor, codec=collect_codec,
+                                overwrite=overwrite)
     tl = build_timeline(plan, name=name)
     with atomic_output(path, overwrite=overwrite, suffix=fmt.suffix) as tmp:
         try:

@@ -51,6 +51,8 @@ def _video_track(tl: otio.schema.Timeline) -> tuple[otio.schema.Track, list[str]
 
 def _song_offset(tl: otio.schema.Timeline, plan: Plan) -> tuple[int, list[str]]:
     """Song frame minus timeline frame, from where the song sits on the audio tracks."""
+    from .collect import original_path
+
     fps = plan.fps
     song = os.path.basename(plan.audio.path)
     for t in tl.tracks:
@@ -62,7 +64,8 @@ def _song_offset(tl: otio.schema.Timeline, plan: Plan) -> tuple[int, list[str]]:
                 continue
             ref = c.media_reference
             url = getattr(ref, "target_url", "") or ""
-            if os.path.basename(path_from_url(url)) == song or c.name == song:
+            here = original_path(path_from_url(url)) if url else ""
+            if os.path.basename(here) == song or c.name == song:
                 rng = t.range_of_child_at_index(i)
                 start = c.source_range.start_time if c.source_range else rt(0, fps)
                 avail = getattr(ref, "available_range", None)
@@ -82,6 +85,9 @@ def _song_offset(tl: otio.schema.Timeline, plan: Plan) -> tuple[int, list[str]]:
 
 
 def _clip_for_path(path: str, plan: Plan, extra: dict[str, PlanClip]) -> PlanClip | None:
+    from .collect import original_path
+
+    path = original_path(path) if path else path  # a file of a --collect folder: its original
     known = {c.path: c for c in plan.clips}
     known.update(extra)
     if path in known:
