@@ -5,7 +5,8 @@ Entries are keyed by a hash of (kind, content key, parameters, musync version); 
 atomic, and an unreadable entry is treated as a miss.
 
 Public functions: :func:`cache_dir`, :func:`make_key`, :func:`get_json`, :func:`put_json`,
-:func:`get_arrays`, :func:`put_arrays`, :func:`clear`.
+:func:`get_arrays`, :func:`put_arrays`, :func:`entry_path` (for entries written by their owner,
+such as proxy videos), :func:`clear`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import numpy as np
 
 from ._version import __version__
 
-__all__ = ["cache_dir", "make_key", "get_json", "put_json", "get_arrays", "put_arrays", "clear"]
+__all__ = ["cache_dir", "make_key", "get_json", "put_json", "get_arrays", "put_arrays", "entry_path",
+           "clear"]
 
 
 def cache_dir() -> Path:
@@ -45,6 +47,14 @@ def make_key(kind: str, content: str, params: dict) -> str:
 
 def _path(kind: str, key: str, ext: str) -> Path:
     return cache_dir() / kind / f"{key}{ext}"
+
+
+def entry_path(kind: str, key: str, ext: str) -> Path:
+    """Where the entry ``key`` of ``kind`` with suffix ``ext`` (e.g. ``".mp4"``) lives; the
+    caller writes it atomically (its folder is created here)."""
+    p = _path(kind, key, ext)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
 
 
 def _atomic_write(path: Path, write) -> None:

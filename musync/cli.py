@@ -125,8 +125,10 @@ def analyze(song: str, json_out, plot_out, no_cache: bool, beats_per_bar: str, o
 @click.option("-r", "--recursive", is_flag=True, help="Also scan sub-folders.")
 @click.option("-j", "--workers", type=click.IntRange(min=1), default=None,
               help="Clips scanned in parallel (default: one per core).")
+@click.option("--proxies", is_flag=True, help="Also make the clips' proxies (small copies drafts decode fast).")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace existing output files.")
-def scan(clips, json_out, progress: str, no_cache: bool, recursive: bool, workers, overwrite: bool) -> None:
+def scan(clips, json_out, progress: str, no_cache: bool, recursive: bool, workers, proxies: bool,
+         overwrite: bool) -> None:
     """Probe, validate and measure CLIPS (files and folders of video and images).
 
     Prints one row per usable clip and the skipped files with reasons. Names starting with
@@ -156,6 +158,18 @@ def scan(clips, json_out, progress: str, no_cache: bool, recursive: bool, worker
             warn(f"{c.name}: {w}")
     if json_out:
         _write_json(result.to_dict(), json_out, overwrite)
+    if proxies:
+        _make_proxies([c.path for c in result if not c.is_still], progress)
+
+
+def _make_proxies(paths, progress: str) -> None:
+    from .render import build_proxies
+
+    rep = build_proxies(paths, progress=progress)
+    for path, err in rep.failed.items():
+        warn(f"no proxy for {path}: {err}")
+    info(f"proxies: {len(rep.built)} made, {len(rep.proxies) - len(rep.built)} up to date "
+         f"({rep.frames_built} frames in {rep.seconds:.1f} s)")
 
 
 def _parse_size(value):
@@ -445,7 +459,8 @@ def _report_render(res) -> None:
         warn(w)
     st = res.settings
     info(f"wrote {res.path}: {st.width}x{st.height} at {st.fps} fps, {res.frames} frames "
-         f"({res.duration:.1f} s) in {res.seconds:.1f} s ({res.realtime:.1f}x realtime)")
+         f"({res.duration:.1f} s) in {res.seconds:.1f} s ({res.realtime:.1f}x realtime)"
+         + (f"; {res.proxies} sources from proxies" if res.proxies else ""))
 
 
 @cli.command("render")
@@ -465,11 +480,14 @@ def _report_render(res) -> None:
 @click.option("--preset", type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
                                              "slow", "slower", "veryslow"]), default=None,
               help="x264 speed preset [default: ultrafast draft, fast final].")
+@click.option("--proxies/--no-proxies", default=None,
+              help="Read the clips' proxies, making missing ones once [default: yes for --draft; "
+              "--final always reads the originals].")
 @click.option("--progress", type=click.Choice(["auto", "bar", "plain", "json", "none"]), default="auto",
               show_default=True, help="Progress on stderr.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
 def render_cmd(plan_path: str, output: str, draft: bool, size, aspect, framing: str, crop: str, crf, preset,
-               progress: str, overwrite: bool) -> None:
+               proxies, progress: str, overwrite: bool) -> None:
     """Render PLAN (a plan file) to a video: every shot on its planned frames, the song as the soundtrack."""
     import warnings
 
@@ -479,7 +497,7 @@ def render_cmd(plan_path: str, output: str, draft: bool, size, aspect, framing: 
         warnings.simplefilter("ignore")      # they are in the result, printed below
         res = _render(plan_path, output, mode="draft" if draft else "final", size=_parse_size(size),
                       aspect=aspect, framing=framing, crop=crop, crf=crf, preset=preset,
-                      overwrite=overwrite, progress=progress)
+                      overwrite=overwrite, progress=progress, proxies=proxies)
     _report_render(res)
 
 

@@ -93,19 +93,22 @@ def check_frames(out, cuts, fps, framing="fill"):
     return info
 
 
+@pytest.mark.parametrize("proxies", [False, True], ids=["originals", "proxies"])
 @pytest.mark.parametrize("fps", [Fraction(30), Fraction(25), NTSC], ids=["30", "25", "29.97"])
 @pytest.mark.parametrize("size,framing", [((320, 180), "fill"), ((180, 320), "fill"),
                                           ((320, 180), "fit"), ((180, 320), "fit")],
                          ids=["16:9-fill", "9:16-fill", "16:9-fit", "9:16-fit"])
-def test_every_frame_comes_from_the_planned_source_frame(media, tmp_path, fps, size, framing):
+def test_every_frame_comes_from_the_planned_source_frame(media, tmp_path, fps, size, framing,
+                                                         proxies):
     cuts = cut_list(media, fps)
     total = sum(c[2] for c in cuts)
     song = write_song(tmp_path / "song.wav", total / float(fps))
     aspect = "16:9" if size[0] > size[1] else "9:16"
     plan = make_plan(song, coded(media), cuts, fps=fps, size=size, aspect=aspect)
     out = tmp_path / "out.mp4"
-    res = R.render(plan, out, framing=framing)
+    res = R.render(plan, out, framing=framing, proxies=proxies)
     assert res.frames == total and res.settings.size == size
+    assert res.proxies == (len(coded(media)) if proxies else 0)
     info = check_frames(out, cuts, fps, framing)
     assert (info["width"], info["height"]) == size
     assert info["pix_fmt"] == "yuv420p" and info["codec"] == "h264"
@@ -317,10 +320,20 @@ def test_each_source_is_opened_once(media, tmp_path, monkeypatch):
         return real_open(path, *a, **kw)
 
     monkeypatch.setattr(av, "open", counting_open)
-    R.render(plan, tmp_path / "out.mp4")
+    R.render(plan, tmp_path / "out.mp4", proxies=False)
     monkeypatch.setattr(av, "open", real_open)
     assert sorted(opened) == ["c30.mp4", "odd.mp4", "vfr.mp4"]
     check_frames(tmp_path / "out.mp4", cuts, fps)
+    # a draft from proxies (made first where missing) opens each proxy once, and once they
+    # exist, no source at all
+    R.render(plan, tmp_path / "p1.mp4")
+    opened.clear()
+    monkeypatch.setattr(av, "open", counting_open)
+    res = R.render(plan, tmp_path / "p2.mp4")
+    monkeypatch.setattr(av, "open", real_open)
+    assert res.proxies == 3 and len(opened) == 3 and len(set(opened)) == 3
+    assert not {"c30.mp4", "odd.mp4", "vfr.mp4"} & set(opened)
+    check_frames(tmp_path / "p2.mp4", cuts, fps)
 
 
 def test_missing_source_fails_before_encoding_naming_shot_and_file(media, tmp_path):
@@ -459,7 +472,7 @@ def test_exception_midway_leaves_nothing(media, tmp_path, monkeypatch):
     before = set(_children())
 
     def boom(ev):
-        if ev.done >= 40:
+        if ev.stage == "render" and ev.done >= 40:
             raise RuntimeError("stop here")
 
     with pytest.raises(RuntimeError, match="stop here"):
@@ -524,7 +537,8 @@ def test_progress_callback_and_json(media, tmp_path, capsys):
     events = []
     R.render(plan, tmp_path / "a.mp4", progress=events.append)
     assert events and events[-1].done == events[-1].total == plan.duration_frames
-    assert all(e.stage == "render" and e.unit == "frames" for e in events)
+    assert all(e.stage in ("proxies", "render") and e.unit == "frames" for e in events)
+    events = [e for e in events if e.stage == "render"]
     assert [e.done for e in events] == sorted(e.done for e in events)
     R.render(plan, tmp_path / "b.mp4", progress="json")
     err = capsys.readouterr().err

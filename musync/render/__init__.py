@@ -7,11 +7,14 @@ Public functions:
 - :func:`plan_clip` -- the plan as a moviepy ``VideoClip`` (exact frames), for composing titles
   or effects in moviepy; :func:`write_clip` writes any moviepy clip at an exact rational rate
   with the song muxed in.
+- :func:`build_proxies` / :func:`proxy_for` -- small, fast-to-decode copies of the clips
+  (:mod:`.proxies`), made once in the cache; drafts read them (making any that are missing),
+  finals always read the originals.
 
 The rooms: :mod:`.settings` (what a render writes), :mod:`.readers` (decoding sources by the
 frame rule below), :mod:`.framing` (scale, turn, crop, letterbox), :mod:`.encoder` (the one
-ffmpeg pipe, also used by :mod:`musync.preview`), :mod:`.renderer` (:func:`render`) and
-:mod:`.compose` (moviepy).
+ffmpeg pipe, also used by :mod:`musync.preview`), :mod:`.proxies`, :mod:`.renderer`
+(:func:`render`) and :mod:`.compose` (moviepy).
 
 How the frames are made
 -----------------------
@@ -46,8 +49,10 @@ shared by its shots; at most a few decoders are kept open at a time), every read
 
 from .compose import plan_clip, write_clip
 from .encoder import VIDEO_SUFFIXES
+from .proxies import PROXY_MAX_SIDE, Proxy, ProxyReport, build_proxies, proxy_for
 from .renderer import render
 from .settings import DRAFT_MAX_SIDE, RenderResult, RenderSettings, render_settings
 
 __all__ = ["render", "render_settings", "RenderSettings", "RenderResult", "plan_clip",
-           "write_clip", "DRAFT_MAX_SIDE", "VIDEO_SUFFIXES"]
+           "write_clip", "build_proxies", "proxy_for", "Proxy", "ProxyReport", "DRAFT_MAX_SIDE",
+           "PROXY_MAX_SIDE", "VIDEO_SUFFIXES"]

@@ -24,21 +24,22 @@ from ..timebase import to_frame
 from .encoder import Encoder, check_video_suffix, sigterm_as_interrupt
 from .framing import geometry, yuv420_to_rgb
 from .readers import ReaderPool, open_sources, resolve_media
-from .renderer import as_plan
+from .renderer import as_plan, source_proxies, use_proxies
 from .settings import DEFAULTS, RenderSettings, render_settings
 
 __all__ = ["plan_clip", "write_clip"]
 
 
 def plan_clip(plan, *, mode: str = "final", size=None, aspect=None, framing: str = "fill",
-              interpolation: str = "bicubic"):
+              interpolation: str = "bicubic", proxies: bool | None = None):
     """The plan as a moviepy ``VideoClip`` with exact frames (RGB), for composing in moviepy.
 
     Frame ``n`` of the clip (``clip.get_frame(n / plan.fps)``) is output frame ``n`` of the plan.
     The song is attached as ``clip.audio`` (an ``AudioFileClip``). The clip holds open decoders:
     call ``clip.close()`` when done (or use it as a context manager). Write it with
     :func:`write_clip`, not ``write_videofile`` (which rounds the frame rate and leaves files
-    behind on failure).
+    behind on failure). ``mode="draft"`` reads the sources' proxies (``proxies`` as for
+    :func:`musync.render`).
 
     Examples
     --------
@@ -58,7 +59,8 @@ def plan_clip(plan, *, mode: str = "final", size=None, aspect=None, framing: str
     settings = render_settings(plan, mode=mode, size=size, aspect=aspect, framing=framing)
     song = resolve_media(plan.audio.path, base)
     pool = ReaderPool()
-    readers = open_sources(plan, base, settings.fps, interpolation, pool)
+    found = source_proxies(plan, base) if use_proxies(mode, proxies) else {}
+    readers = open_sources(plan, base, settings.fps, interpolation, pool, proxies=found)
     geoms = {src: geometry(r.display, r.rotation, settings.size, framing)
              for src, r in readers.items()}
     starts = [s.record_in for s in plan.shots]

@@ -7,6 +7,8 @@ Public names:
 - :class:`ReaderPool` -- keeps at most a few decoders open at a time.
 - :func:`open_sources` -- one reader per source of a plan, every file checked before encoding.
 - :func:`resolve_media` -- the file a plan's path names (relative paths: beside the plan file).
+- :func:`decode_video`, :func:`stamp`, :func:`picture_shape` -- decoding as every reader does it
+  (also used to make proxies, so a proxy holds exactly the frames a reader sees).
 
 Source frame ``j`` is the latest decoded frame whose time after the clip's first decodable frame
 is less than ``(j + 1/2) / fps`` (exact fractions). The reader decodes forward while the next
@@ -29,7 +31,8 @@ from ..media import check_input_file, frame_rotation_cw
 from ..types import Plan, PlanClip
 from .framing import Geometry, finish_planes, frame_planes, motion_offset, turn
 
-__all__ = ["ClipReader", "ReaderPool", "Frame", "open_sources", "resolve_media", "MAX_OPEN"]
+__all__ = ["ClipReader", "ReaderPool", "Frame", "open_sources", "resolve_media", "shots_by_source",
+           "needed_by", "decode_video", "stamp", "picture_shape", "MAX_OPEN", "STILL_SUFFIXES"]
 
 #: Decoders kept open at once (each holds reference frames); readers beyond this are reopened.
 MAX_OPEN = 4
@@ -37,7 +40,41 @@ MAX_OPEN = 4
 _FORWARD_SECONDS = Fraction(3, 2)
 # frames of a shot looked at to place a motion-weighted crop
 _MOTION_LOOKAHEAD = 12
-_STILL_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+STILL_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def decode_video(container, stream, on_damaged):
+    """The decoded frames of ``stream``, in decoding order; a packet that does not decode is
+    skipped and reported to ``on_damaged()``."""
+    import av
+
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:
+            on_damaged()
+            continue
+        yield from frames
+
+
+def stamp(f, stream, n_synth: int) -> "Frame":
+    """``f`` with its exact time (Fraction seconds). A frame without a timestamp is the
+    ``n_synth``-th such frame, counted at the stream's nominal rate."""
+    if f.pts is not None:
+        return Frame(f, Fraction(f.pts) * stream.time_base, f.pts)
+    rate = stream.average_rate or stream.guessed_rate or 30
+    return Frame(f, Fraction(n_synth - 1) / Fraction(rate), ("n", n_synth))
+
+
+def picture_shape(f, stream) -> tuple[tuple[int, int], int]:
+    """``(display size, rotation)`` of a decoded frame: the upright size with square pixels
+    (sample aspect ratio applied) and the degrees clockwise a player turns the picture."""
+    rotation = frame_rotation_cw(f)
+    w, h = f.width, f.height
+    sar = getattr(stream.codec_context, "sample_aspect_ratio", None) or \
+        getattr(stream, "sample_aspect_ratio", None)
+    dw = int(round(w * float(sar))) if sar and float(sar) > 0 else w
+    return ((h, dw) if rotation in (90, 270) else (dw, h)), rotation
 
 
 class Frame:
@@ -59,8 +96,10 @@ class ClipReader:
     """
 
     def __init__(self, path: Path, clip: PlanClip | None, fps: Fraction, interpolation: str,
-                 pool: "ReaderPool", draft_size: tuple[int, int] | None = None):
+                 pool: "ReaderPool", draft_size: tuple[int, int] | None = None, proxy=None):
         self.path = path
+        self.proxy = proxy              # a musync.render.proxies.Proxy: decode that instead
+        self.file = proxy.path if proxy is not None else path
         self.draft_size = draft_size
         self.clip = clip
         self.fps = fps
@@ -77,7 +116,8 @@ class ClipReader:
         self._cache_planes = None
         self._reformatter = None
         self.t0: Fraction | None = None
-        self.rotation = 0
+        self.rotation = 0               # of the decoded picture (0 for a proxy: upright)
+        self.source_rotation = 0        # of the source file
         self.display = (0, 0)
         self.is_still = False
         self.still_frame = None
@@ -94,16 +134,14 @@ class ClipReader:
             raise MediaError(self.path, "no video frame can be decoded; the file is damaged or "
                              "not a video; restore it or re-plan without it")
         self.t0 = first.t
-        f = first.frame
-        self.rotation = frame_rotation_cw(f)
-        w, h = f.width, f.height
-        sar = getattr(self.stream.codec_context, "sample_aspect_ratio", None) or \
-            getattr(self.stream, "sample_aspect_ratio", None)
-        dw = int(round(w * float(sar))) if sar and float(sar) > 0 else w
-        self.display = (h, dw) if self.rotation in (90, 270) else (dw, h)
+        self.display, self.rotation = picture_shape(first.frame, self.stream)
+        self.source_rotation = self.rotation
+        if self.proxy is not None:      # frame it as the original: same display size
+            self.display, self.source_rotation = self.proxy.display, self.proxy.rotation
+            self._errors += self.proxy.damaged      # found in the source when it was made
         nxt = self._next_frame()
         self.is_still = nxt is None and (self.clip is None or self.clip.is_still or
-                                         self.path.suffix.lower() in _STILL_SUFFIXES)
+                                         self.path.suffix.lower() in STILL_SUFFIXES)
         if self.is_still:
             self.still_frame = first
             self.release()
@@ -118,7 +156,7 @@ class ClipReader:
             self.pool.touch(self)
             return
         try:
-            self.container = av.open(str(self.path))
+            self.container = av.open(str(self.file))
         except Exception as exc:
             raise MediaError(self.path, f"cannot be opened ({type(exc).__name__}: {exc}); "
                              "restore the file or re-plan without it") from None
@@ -160,15 +198,10 @@ class ClipReader:
 
     # decoding
     def _decode(self):
-        import av
+        def damaged():
+            self._errors += 1
 
-        for packet in self.container.demux(self.stream):
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError:
-                self._errors += 1
-                continue
-            yield from frames
+        return decode_video(self.container, self.stream, damaged)
 
     def _next_frame(self) -> Frame | None:
         if self._eof:
@@ -178,15 +211,9 @@ class ClipReader:
         except StopIteration:
             self._eof = True
             return None
-        if f.pts is not None:
-            t = Fraction(f.pts) * self.stream.time_base
-            key = f.pts
-        else:   # no timestamps: count frames at the nominal rate
-            rate = self.stream.average_rate or self.stream.guessed_rate or 30
+        if f.pts is None:
             self._n_synth += 1
-            t = Fraction(self._n_synth - 1) / Fraction(rate)
-            key = ("n", self._n_synth)
-        return Frame(f, t, key)
+        return stamp(f, self.stream, self._n_synth)
 
     def _seek(self, bound: Fraction) -> None:
         """Position the decoder so that the frame before ``bound`` comes out first or soon."""
@@ -335,26 +362,41 @@ def resolve_media(path: str, base: Path | None) -> Path:
     return p
 
 
-def open_sources(plan: Plan, base: Path | None, fps: Fraction, interpolation: str,
-                 pool: ReaderPool, draft_size=None) -> dict[str, ClipReader]:
-    """One reader per source file; every file is checked before any encoding starts."""
+def shots_by_source(plan: Plan) -> dict[str, list]:
+    """The shots of ``plan`` grouped by source, in order of first use."""
     users: dict[str, list] = {}
     for s in plan.shots:
         users.setdefault(s.source, []).append(s)
+    return users
+
+
+def needed_by(shots) -> str:
+    """``shot 3 (record frames 120-180)`` or ``shots 3, 7, 9``: for error messages."""
+    idx = [str(s.index) for s in shots]
+    if len(idx) == 1:
+        return f"shot {idx[0]} (record frames {shots[0].record_in}-{shots[0].record_out})"
+    return f"shots {', '.join(idx[:8])}{', ...' if len(idx) > 8 else ''}"
+
+
+def open_sources(plan: Plan, base: Path | None, fps: Fraction, interpolation: str,
+                 pool: ReaderPool, draft_size=None, proxies=None) -> dict[str, ClipReader]:
+    """One reader per source file; every file is checked before any encoding starts.
+
+    ``proxies`` maps a plan's source path to the :class:`~musync.render.proxies.Proxy` to
+    decode instead of the file (the file itself must still exist).
+    """
     readers: dict[str, ClipReader] = {}
+    proxies = proxies or {}
     try:
-        for src, shots in users.items():
+        for src, shots in shots_by_source(plan).items():
             path = resolve_media(src, base)
-            r = ClipReader(path, plan.clip(src), fps, interpolation, pool, draft_size)
+            r = ClipReader(path, plan.clip(src), fps, interpolation, pool, draft_size,
+                           proxy=proxies.get(src))
             readers[src] = r
             try:
                 r.probe()
             except MediaError as exc:
-                idx = [str(s.index) for s in shots]
-                which = (f"shot {idx[0]} (record frames {shots[0].record_in}-{shots[0].record_out})"
-                         if len(idx) == 1 else
-                         f"shots {', '.join(idx[:8])}{', ...' if len(idx) > 8 else ''}")
-                raise MediaError(path, f"needed by {which}: {exc.problem}") from None
+                raise MediaError(path, f"needed by {needed_by(shots)}: {exc.problem}") from None
     except BaseException:
         for r in readers.values():
             r.close()

@@ -1,7 +1,8 @@
 """The render itself: readers -> framing -> one encoder, the song muxed once.
 
 Public names: :func:`render`, :func:`as_plan` (a plan or a plan file, with the folder relative
-paths are looked up in), :func:`check_song`.
+paths are looked up in), :func:`check_song`, :func:`use_proxies` and :func:`source_proxies`
+(which sources a draft reads from their proxies).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from ..progress import make_progress
 from ..types import Plan
 from .encoder import Encoder, check_video_suffix, sigterm_as_interrupt
 from .framing import Geometry, geometry
-from .readers import ClipReader, ReaderPool, open_sources, resolve_media
+from .readers import ClipReader, ReaderPool, needed_by, open_sources, resolve_media, shots_by_source
 from .settings import INTERPOLATIONS, RenderResult, render_settings
 
-__all__ = ["render", "as_plan", "check_song"]
+__all__ = ["render", "as_plan", "check_song", "use_proxies", "source_proxies"]
 
 
 def as_plan(plan) -> tuple[Plan, Path | None]:
@@ -57,6 +58,56 @@ def check_song(plan: Plan, base: Path | None, warn) -> Path:
     return song
 
 
+def use_proxies(mode: str, proxies) -> bool:
+    """Whether a render in ``mode`` reads proxies (``proxies``: None = drafts do)."""
+    if proxies is None:
+        return mode == "draft"
+    if proxies and mode != "draft":
+        raise ParameterError("a final render always reads the original clips; use proxies only "
+                             "for drafts")
+    return bool(proxies)
+
+
+def source_proxies(plan: Plan, base: Path | None, *, progress=None, warn=None,
+                   build: bool = True) -> dict:
+    """The proxy of every moving source of ``plan`` (made first where missing, unless not
+    ``build``): ``{plan source path: Proxy}``.
+
+    A source that is missing or cannot be decoded raises :class:`MediaError` naming its shots;
+    one whose proxy cannot be made for another reason is left out (read from the original) and
+    ``warn`` hears why.
+    """
+    from ..media import check_input_file
+    from .proxies import build_proxies, proxy_for
+
+    users = shots_by_source(plan)
+    paths: dict[str, Path] = {}
+    for src, shots in users.items():
+        clip = plan.clip(src)
+        if clip is not None and clip.is_still:
+            continue
+        path = resolve_media(src, base)
+        try:
+            check_input_file(path)
+        except MediaError as exc:
+            raise MediaError(path, f"needed by {needed_by(shots)}: {exc.problem}") from None
+        paths[src] = path
+    if not build:
+        found = {src: proxy_for(p, compute_hash=False) for src, p in paths.items()}
+        return {src: px for src, px in found.items() if px is not None}
+    try:
+        report = build_proxies(list(paths.values()), progress=progress, errors="raise")
+    except MediaError as exc:
+        src = next((s for s, p in paths.items() if str(p) == exc.path), None)
+        if src is None:
+            raise
+        raise MediaError(exc.path, f"needed by {needed_by(users[src])}: {exc.problem}") from None
+    for err in report.failed.values():
+        if warn is not None:
+            warn(f"{err}; the draft reads the original")
+    return {src: report.proxies[str(p)] for src, p in paths.items() if str(p) in report.proxies}
+
+
 def _plan_frames(plan: Plan, readers: dict, geoms: dict, crop: str):
     """``(label, planes)`` for every output frame of the plan, in order."""
     for shot in plan.shots:
@@ -69,7 +120,7 @@ def _plan_frames(plan: Plan, readers: dict, geoms: dict, crop: str):
 def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing: str = "fill",
            crop: str = "center", crf: int | None = None, preset: str | None = None,
            audio_bitrate: str | None = None, overwrite: bool = False, progress=None,
-           interpolation: str | None = None) -> RenderResult:
+           interpolation: str | None = None, proxies: bool | None = None) -> RenderResult:
     """Render ``plan`` to ``output``: every shot on its planned frames, the song as soundtrack.
 
     Shot ``k`` fills output frames ``[record_in, record_out)`` with source frames
@@ -96,9 +147,15 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
         Replace an existing ``output`` (otherwise :class:`ParameterError`).
     progress : None, str or callable
         ``None``/``"none"``, ``"auto"``, ``"bar"``, ``"plain"``, ``"json"`` (stderr) or a callable
-        receiving :class:`~musync.progress.ProgressEvent` (stage ``"render"``, unit ``frames``).
+        receiving :class:`~musync.progress.ProgressEvent` (stage ``"render"``, unit ``frames``;
+        before it, stage ``"proxies"`` while missing proxies are made).
     interpolation : {"area", "fast_bilinear", "bilinear", "bicubic", "lanczos"}, optional
         Scaler; default ``area`` for drafts, ``bicubic`` for finals.
+    proxies : bool, optional
+        Read the sources' proxies (:mod:`musync.render.proxies`), making the missing ones
+        first. Default: yes for a draft, and a final always reads the originals (``True`` with
+        ``mode="final"`` is a ParameterError). A source whose proxy cannot be made is read
+        from the original, with a warning.
 
     Returns
     -------
@@ -133,6 +190,7 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
     if interpolation not in INTERPOLATIONS:
         raise ParameterError(f"interpolation {interpolation!r} must be one of "
                              f"{', '.join(INTERPOLATIONS)}")
+    with_proxies = use_proxies(mode, proxies)
     suffix = check_video_suffix(output)
     check_output(output, overwrite=overwrite)
     notes: list[str] = []
@@ -145,15 +203,19 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
     pool = ReaderPool()
     readers: dict[str, ClipReader] = {}
     geoms: dict[str, Geometry] = {}
+    found: dict = {}
     with sigterm_as_interrupt():
         try:
+            found = source_proxies(plan, base, progress=progress, warn=warn) \
+                if with_proxies else {}
             readers = open_sources(plan, base, settings.fps, interpolation, pool,
-                                   draft_size=settings.size if settings.mode == "draft" else None)
+                                   draft_size=settings.size if settings.mode == "draft" else None,
+                                   proxies=found)
             for src, r in readers.items():
                 geoms[src] = geometry(r.display, r.rotation, settings.size, settings.framing)
-                if r.clip is not None and not r.is_still and r.clip.rotation != r.rotation:
+                if r.clip is not None and not r.is_still and r.clip.rotation != r.source_rotation:
                     warn(f"{r.path.name}: the plan says rotation {r.clip.rotation} but the file "
-                         f"says {r.rotation}; using the file's")
+                         f"says {r.source_rotation}; using the file's")
             with atomic_output(output, overwrite=overwrite) as tmp, \
                     make_progress(progress, "render", plan.duration_frames, unit="frames") as prog:
                 enc = Encoder(tmp, settings, song, container_suffix=suffix)
@@ -182,4 +244,4 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
             warn(w)
     return RenderResult(Path(output), settings, plan.duration_frames,
                         float(Fraction(plan.duration_frames) / settings.fps),
-                        time.perf_counter() - t_start, tuple(notes))
+                        time.perf_counter() - t_start, tuple(notes), len(found))
