@@ -481,3 +481,54 @@ def test_review_refuses_a_busy_port(media, tmp_path, capsys):
     finally:
         s.close()
     assert code == 2 and "not free" in err
+
+
+# -- pictures ---------------------------------------------------------------------------------------
+
+def test_thumbnail_shows_the_right_frame_and_is_cached(tmp_path, monkeypatch):
+    import io
+
+    from musync.review import pictures
+
+    from PIL import Image
+
+    from musync import cache
+    from musync.media import run_ffmpeg
+    from musync.review.pictures import thumbnail
+
+    clip = tmp_path / "ramp.mp4"   # frame n has luma 16 + 3 n: every frame a different grey
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", "nullsrc=s=96x54:r=30:d=2,geq=lum='16+3*N':cb=128:cr=128",
+                "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-g", "12", "-pix_fmt", "yuv420p", str(clip)])
+
+    def ffmpeg_grey(k):   # the oracle: ffmpeg's own decode of frame k, by number
+        raw = run_ffmpeg(["-i", str(clip), "-vf", f"select=eq(n\\,{k})", "-frames:v", "1", "-f", "rawvideo",
+                          "-pix_fmt", "gray", "pipe:1"])
+        return float(np.frombuffer(raw, np.uint8).mean())
+
+    monkeypatch.setenv("MUSYNC_CACHE_DIR", str(tmp_path / "cache"))
+    made = {}
+    for k in (0, 17, 45):
+        made[k] = data = thumbnail(clip, k / 30, height=54)
+        grey = float(np.asarray(Image.open(io.BytesIO(data)).convert("L")).mean())
+        assert abs(grey - ffmpeg_grey(k)) < 1.5, k
+        assert abs(grey - ffmpeg_grey(k + 1)) > 2.0     # an off-by-one frame would show
+    assert len(list((cache.cache_dir() / "thumbs").glob("*.jpg"))) == 3
+
+    def no_decode(*a, **k):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(pictures, "_decode_video", no_decode)
+    assert thumbnail(clip, 17 / 30, height=54) == made[17]
+    with pytest.raises(musync.MediaError):
+        thumbnail(tmp_path / "missing.mp4", 0.0)
+
+
+def test_waveform_is_the_peak_envelope(tmp_path):
+    from musync.review.pictures import waveform
+    from musync.testing import write_wav
+
+    sr = 8000
+    y = np.concatenate([np.zeros(sr), 0.5 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr)])
+    peaks = waveform(write_wav(tmp_path / "s.wav", y, sr), bins=100)
+    assert peaks.shape == (100,)
+    assert np.all(peaks[:48] < 0.01) and np.all(peaks[52:] > 0.95)

@@ -359,6 +359,7 @@ def make_app(session: ReviewSession, token: str | None = None, *, port: int | No
                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts), Middleware(Guard)])
     app.state.token = token
     app.state.session = session
+    app.state.prepare_song = get_song_sync
     return app
 
 
@@ -374,11 +375,16 @@ def _bind(port: int) -> socket.socket:
     return sock
 
 
-def warm_thumbnails(session: ReviewSession, server=None) -> None:
-    """Make the current plan's shot thumbnails ahead of the page (they are cached), so the
-    filmstrip fills at once; stops early when the server stops."""
+def warm_up(session: ReviewSession, server=None, app=None) -> None:
+    """Prepare what the page asks for first: the song's waveform, then the current plan's shot
+    thumbnails (both cached), so the page draws at once; stops early when the server stops."""
     from .pictures import thumbnail
 
+    if app is not None:
+        try:
+            app.state.prepare_song()
+        except (MusyncError, OSError):
+            pass
     plan = session.plan
     for s in plan.shots:
         if server is not None and server.should_exit:
@@ -420,7 +426,7 @@ def serve(session: ReviewSession, *, port: int = 0, open_browser: bool = True, e
                     pass
 
     threading.Thread(target=announce, daemon=True).start()
-    threading.Thread(target=warm_thumbnails, args=(session, server), daemon=True).start()
+    threading.Thread(target=warm_up, args=(session, server, app), daemon=True).start()
 
     def stop(signum, frame):
         raise KeyboardInterrupt
