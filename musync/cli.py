@@ -47,6 +47,50 @@ def info(msg: str) -> None:
         click.echo(_json_line("info", msg) if _STATE.get("json") else msg, err=True)
 
 
+class _TableChoice(click.Choice):
+    """A ``click.Choice`` whose values are a library table, read when help or parsing needs them
+    (so a new style, aspect, format or mode is a row in the library, not an edit here, and
+    ``musync -h`` does not import the planner)."""
+
+    def __init__(self, table, **kw):
+        self._table = table
+        super().__init__([], **kw)
+
+    @property
+    def choices(self):
+        return tuple(self._table())
+
+    @choices.setter
+    def choices(self, value):  # click's __init__ assigns; the table is the source of truth
+        pass
+
+
+def _styles():
+    from .planner import STYLES
+
+    return list(STYLES)
+
+
+def _aspects():
+    from .geometry import ASPECTS
+
+    return list(ASPECTS)
+
+
+def _progress_modes():
+    from .progress import PROGRESS_MODES
+
+    return list(PROGRESS_MODES)
+
+
+def _render_table(name):
+    def table():
+        from .render import settings
+
+        return list(getattr(settings, name))
+    return table
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="musync")
 @click.option("-v", "--verbose", count=True, help="More output (repeat for debug logging).")
@@ -119,7 +163,7 @@ def analyze(song: str, json_out, plot_out, no_cache: bool, beats_per_bar: str, o
 @cli.command()
 @click.argument("clips", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--json", "json_out", metavar="OUT", help="Write the clip records as JSON ('-' for stdout).")
-@click.option("--progress", type=click.Choice(["auto", "bar", "plain", "json", "none"]), default="auto",
+@click.option("--progress", type=_TableChoice(_progress_modes), default="auto",
               show_default=True, help="Progress on stderr: a bar on a terminal (auto), lines, JSON lines.")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the clip cache.")
 @click.option("-r", "--recursive", is_flag=True, help="Also scan sub-folders.")
@@ -267,11 +311,11 @@ def _print_metrics(plans: list, names: list[str]) -> None:
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=str))
 @click.option("-o", "--output", metavar="PLAN.json", help="Where to write the plan [default: plan.json, "
               "or the re-planned file itself with -y].")
-@click.option("--style", type=click.Choice(["energy", "downbeats", "every-beat", "phrase"]), default=None,
+@click.option("--style", type=_TableChoice(_styles), default=None,
               help="Pacing preset [default: energy].")
 @click.option("--seed", type=int, default=None, help="Random seed (same inputs + seed = same plan).")
 @click.option("--fps", "fps", default=None, help="Output frame rate, e.g. 30, 25, 24000/1001 [default: 30].")
-@click.option("--aspect", type=click.Choice(["16:9", "9:16", "1:1", "4:5"]), default=None, help="Output aspect.")
+@click.option("--aspect", type=_TableChoice(_aspects), default=None, help="Output aspect.")
 @click.option("--size", default=None, metavar="WxH", help="Output size, e.g. 1280x720 (overrides --aspect's).")
 @click.option("--anticipation", type=click.IntRange(0, 12), default=None, help="Cut N frames before the beat.")
 @click.option("--order", type=click.Choice(["auto", "source"]), default=None, help="'source' keeps file order.")
@@ -285,7 +329,7 @@ def _print_metrics(plans: list, names: list[str]) -> None:
               help="Also render a draft (one per variant: OUT-1.mp4 ...).")
 @click.option("--export", "export_out", metavar="OUT", default=None,
               help=f"Also export a timeline ({_timeline_suffixes()}; one per variant: OUT-1.xml ...).")
-@click.option("--progress", type=click.Choice(["auto", "bar", "plain", "json", "none"]), default="auto",
+@click.option("--progress", type=_TableChoice(_progress_modes), default="auto",
               show_default=True, help="Progress on stderr.")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the caches.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace existing output files.")
@@ -353,6 +397,11 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
     if len(plans) > 1 and (export_outs or render_outs):
         info(f"{len(plans)} variants: one " + " and one ".join(
             x for x, on in (("export", export_outs), ("render", render_outs)) if on) + " each")
+    if export_outs:
+        from .export import format_for_path, media_warnings
+
+        for w in media_warnings(plans[0], format_for_path(export_outs[0])):
+            warn(w)
     for p, o, eo in zip(plans, outs, export_outs):
         from .export import export as _export
 
@@ -377,19 +426,19 @@ def _variant_names(path: str, n: int, default_suffix: str) -> list[str]:
 @click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-o", "--output", required=True, metavar="OUT",
               help=f"Timeline file: {_timeline_suffixes(editors=True)}.")
-@click.option("--format", "fmt", type=click.Choice(_timeline_formats()), default=None,
+@click.option("--format", "fmt", type=_TableChoice(_timeline_formats), default=None,
               help="Override the format the suffix implies.")
-@click.option("--fcpxml-version", type=click.Choice(_fcpxml_versions()), default=None,
+@click.option("--fcpxml-version", type=_TableChoice(_fcpxml_versions), default=None,
               help="FCPXML version for .fcpxml [default: 1.8, which every Final Cut Pro since 10.4 "
                    "reads; 1.10 needs 10.6, 1.11 needs 10.7].")
-@click.option("--edl-source-rate", type=click.Choice(_edl_source_rates()), default=None,
+@click.option("--edl-source-rate", type=_TableChoice(_edl_source_rates), default=None,
               help="EDL source timecode at each clip's own rate (default) or at the edit's rate.")
 @click.option("--collect", "collect", metavar="FOLDER", default=None,
               help="Gather the song (as WAV) and every clip into FOLDER; clips the editor cannot "
                    "read are converted frame for frame, the timeline points at FOLDER.")
-@click.option("--editor", type=click.Choice(_editor_names()), default=None,
+@click.option("--editor", type=_TableChoice(_editor_names), default=None,
               help="The one editor the file is for [default: every editor the format is for].")
-@click.option("--collect-codec", type=click.Choice(_collect_codecs()), default="h264", show_default=True,
+@click.option("--collect-codec", type=_TableChoice(_collect_codecs), default="h264", show_default=True,
               help="Intermediate for converted clips: H.264 .mp4 or ProRes 422 HQ .mov.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
 def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate, collect, editor,
@@ -428,9 +477,9 @@ def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate
 @click.option("--plan", "plan_path", required=True, metavar="PLAN.json",
               help="The plan the timeline was exported from.")
 @click.option("-o", "--output", required=True, metavar="NEW.json", help="Where to write the new plan.")
-@click.option("--format", "fmt", type=click.Choice(_timeline_formats()), default=None,
+@click.option("--format", "fmt", type=_TableChoice(_timeline_formats), default=None,
               help="Override the format the suffix implies.")
-@click.option("--lock", type=click.Choice(_lock_policies()), default="changed", show_default=True,
+@click.option("--lock", type=_TableChoice(_lock_policies), default="changed", show_default=True,
               help="changed: lock only the shots the editor trimmed, moved, swapped or added; "
                    "all: lock every clip on the timeline.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -469,21 +518,20 @@ def _report_render(res) -> None:
 @click.option("--draft/--final", "draft", default=True, show_default=True,
               help="Draft: at most 640 px, fast to look at. Final: full size, better quality.")
 @click.option("--size", default=None, metavar="WxH", help="Output size [default: the plan's].")
-@click.option("--aspect", type=click.Choice(["16:9", "9:16", "1:1", "4:5"]), default=None,
+@click.option("--aspect", type=_TableChoice(_aspects), default=None,
               help="Output aspect (keeps the plan's long side) [default: the plan's].")
-@click.option("--framing", type=click.Choice(["fill", "fit"]), default="fill", show_default=True,
+@click.option("--framing", type=_TableChoice(_render_table("FRAMINGS")), default="fill", show_default=True,
               help="fill: crop to the frame; fit: letterbox.")
-@click.option("--crop", type=click.Choice(["center", "motion"]), default="center", show_default=True,
+@click.option("--crop", type=_TableChoice(_render_table("CROPS")), default="center", show_default=True,
               help="Where a fill crop sits: centred, or toward where the motion is.")
 @click.option("--crf", type=click.IntRange(0, 51), default=None, help="x264 quality, lower is better "
               "[default: 28 draft, 20 final].")
-@click.option("--preset", type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
-                                             "slow", "slower", "veryslow"]), default=None,
+@click.option("--preset", type=_TableChoice(_render_table("PRESETS")), default=None,
               help="x264 speed preset [default: ultrafast draft, fast final].")
 @click.option("--proxies/--no-proxies", default=None,
               help="Read the clips' proxies, making missing ones once [default: yes for --draft; "
               "--final always reads the originals].")
-@click.option("--progress", type=click.Choice(["auto", "bar", "plain", "json", "none"]), default="auto",
+@click.option("--progress", type=_TableChoice(_progress_modes), default="auto",
               show_default=True, help="Progress on stderr.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
 def render_cmd(plan_path: str, output: str, draft: bool, size, aspect, framing: str, crop: str, crf, preset,
@@ -505,12 +553,12 @@ def render_cmd(plan_path: str, output: str, draft: bool, size, aspect, framing: 
 @click.argument("source", metavar="PLAN|SONG", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-o", "--output", required=True, metavar="OUT.mp4", help="Video file (.mp4, .m4v, .mov, .mkv).")
 @click.option("--size", default=None, metavar="WxH", help="Output size [default: long side 480 px].")
-@click.option("--aspect", type=click.Choice(["16:9", "9:16", "1:1", "4:5"]), default=None, help="Output aspect.")
+@click.option("--aspect", type=_TableChoice(_aspects), default=None, help="Output aspect.")
 @click.option("--fps", "fps", default=None, help="Frame rate for a SONG [default: 30]; a plan keeps its own.")
 @click.option("--no-clicks", is_flag=True, help="Leave the song without clicks.")
 @click.option("--flash-frames", type=click.IntRange(0, 10), default=1, show_default=True,
               help="White frames at each cut.")
-@click.option("--progress", type=click.Choice(["auto", "bar", "plain", "json", "none"]), default="auto",
+@click.option("--progress", type=_TableChoice(_progress_modes), default="auto",
               show_default=True, help="Progress on stderr.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
 def preview_cmd(source: str, output: str, size, aspect, fps, no_clicks: bool, flash_frames: int, progress: str,

@@ -43,3 +43,23 @@ def test_cli_choices_come_from_the_registry():
     for cmd in (export_cmd, import_cmd):
         (opt,) = [p for p in cmd.params if p.name == "fmt"]
         assert list(opt.type.choices) == list(FORMATS)
+
+
+def test_cli_choices_read_the_library_tables(monkeypatch):
+    """A new style, aspect or progress mode is one row in the library, not an edit of the CLI."""
+    from musync import cli, geometry, planner, progress
+    from musync.render import settings
+
+    def choices(cmd, name):
+        (opt,) = [p for p in cmd.params if p.name == name]
+        return list(opt.type.choices)
+
+    plan_cmd = cli.cli.commands["plan"]
+    render_cmd = cli.cli.commands["render"]
+    assert choices(plan_cmd, "style") == list(planner.STYLES)
+    assert choices(plan_cmd, "aspect") == list(geometry.ASPECTS)
+    assert choices(plan_cmd, "progress") == list(progress.PROGRESS_MODES)
+    assert choices(render_cmd, "preset") == list(settings.PRESETS)
+    assert choices(render_cmd, "framing") == list(settings.FRAMINGS)
+    monkeypatch.setitem(planner.STYLES, "house", dict(planner.STYLES["energy"]))
+    assert "house" in choices(plan_cmd, "style")
