@@ -532,3 +532,22 @@ def test_waveform_is_the_peak_envelope(tmp_path):
     peaks = waveform(write_wav(tmp_path / "s.wav", y, sr), bins=100)
     assert peaks.shape == (100,)
     assert np.all(peaks[:48] < 0.01) and np.all(peaks[52:] > 0.95)
+
+
+def test_thumbnail_reads_the_proxy_when_there_is_one(tmp_path, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from musync.media import run_ffmpeg
+    from musync.render import proxies
+    from musync.review.pictures import thumbnail
+
+    monkeypatch.setenv("MUSYNC_CACHE_DIR", str(tmp_path / "cache"))
+    for name, grey in (("src", 60), ("proxy", 200)):
+        run_ffmpeg(["-y", "-f", "lavfi", "-i", f"color=c=0x{grey:02x}{grey:02x}{grey:02x}:s=64x36:r=30:d=1",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(tmp_path / f"{name}.mp4")])
+    fake = proxies.Proxy(tmp_path / "proxy.mp4", tmp_path / "src.mp4", "0" * 64, (64, 36), (64, 36), 0, 30)
+    monkeypatch.setattr(proxies, "proxy_for", lambda path, compute_hash=True: fake)
+    grey = float(np.asarray(Image.open(io.BytesIO(thumbnail(tmp_path / "src.mp4", 0.5, height=36))).convert("L")).mean())
+    assert abs(grey - 200) < 6

@@ -6,7 +6,9 @@ Public functions:
 - :func:`waveform` -- the song's peak envelope in ``bins`` bins (cached by content).
 
 Thumbnails are keyed by the file's path, size and modification time, the frame time and the
-height, and live in ``<cache>/thumbs``: a changed clip never shows a stale picture.
+height, and live in ``<cache>/thumbs``: a changed clip never shows a stale picture. They are
+decoded from the clip's proxy when one has been made (``musync scan --proxies`` or the first
+draft render), else from the clip itself.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import cache
-from ..errors import MediaError
+from ..errors import MediaError, MusyncError
 
 __all__ = ["thumbnail", "waveform", "THUMB_HEIGHT"]
 
@@ -91,6 +93,16 @@ def _decode_video(path: Path, t: float, height: int, display):
         return img
 
 
+def _proxy(path: Path):
+    """The clip's proxy when one has been made (see :mod:`musync.render.proxies`), else None."""
+    try:
+        from ..render.proxies import proxy_for
+
+        return proxy_for(path, compute_hash=False)
+    except (ImportError, MusyncError, OSError):
+        return None
+
+
 def thumbnail(path, t: float = 0.0, *, height: int = THUMB_HEIGHT, display=None, still: bool = False) -> bytes:
     """JPEG bytes of the frame of ``path`` shown ``t`` seconds after its first frame.
 
@@ -115,9 +127,14 @@ def thumbnail(path, t: float = 0.0, *, height: int = THUMB_HEIGHT, display=None,
         return out.read_bytes()
     except OSError:
         pass
+    src, shown = p, display
+    if not still:
+        px = _proxy(p)
+        if px is not None:   # frame k of a proxy is frame k of the source, upright, square pixels
+            src, shown = px.path, px.size
     with _DECODE:
         try:
-            img = _decode_still(p, height) if still else _decode_video(p, t, height, display)
+            img = _decode_still(p, height) if still else _decode_video(src, t, height, shown)
         except MediaError:
             raise
         except Exception as exc:
