@@ -24,12 +24,22 @@ memory of the process tree (sampled every 20 ms):
 - ``moviepy (naive)`` with ``--moviepy``: ``VideoFileClip`` per source, ``subclipped``,
   ``resized``, ``concatenate_videoclips``, ``write_videofile`` -- for comparison only.
 
+Proxies (a second table, same run, a fresh cache folder): ``proxy build`` --
+``build_proxies(sources of the plan)`` as ``musync scan --proxies`` does it, timed per minute of
+footage; ``draft from proxies`` -- ``render(plan)`` once the proxies exist (the second and later
+drafts, ``--repeat`` times); ``first draft`` -- ``render(plan)`` with no proxies yet (it makes
+them, then renders); ``1000 cuts`` from proxies. Each is compared with the draft from the
+originals (``render(plan, proxies=False)``: the draft as it was before proxies) and the floor of
+the same run. Every row also records the 1-minute load average when it started.
+
 Targets: musync within 1.5x of the filter-graph reference at the same settings; a draft of a
-3-minute song in at most 25 s on 2 cores; memory flat from 90 to 1,000 cuts.
+3-minute song in at most 25 s on 2 cores; memory flat from 90 to 1,000 cuts; a draft from
+proxies at most 0.35x the draft from the originals and 0.5x the floor.
 
 Usage::
 
     python benchmarks/render.py [--keep DIR] [--seconds 180] [--cuts 90] [--moviepy] [--markdown]
+                                [--only all|draft|final|proxies] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -166,13 +176,15 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def timed(cmd: list[str]) -> tuple[float, float, int]:
-    """Run ``cmd``; return wall seconds, CPU seconds and the peak RSS of its process tree."""
+def timed(cmd: list[str], out: list | None = None) -> tuple[float, float, int]:
+    """Run ``cmd``; return wall seconds, CPU seconds and the peak RSS of its process tree
+    (``out``, if given, receives the command's stdout)."""
     import resource
 
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE if out is not None else subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     peak = [0]
     done = threading.Event()
@@ -184,8 +196,10 @@ def timed(cmd: list[str]) -> tuple[float, float, int]:
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
-    _, err = proc.communicate()
+    stdout, err = proc.communicate()
     wall = time.perf_counter() - t0
+    if out is not None:
+        out.append(stdout.decode())
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     done.set()
     th.join()
@@ -199,6 +213,13 @@ def _musync_cmd(plan_path: Path, out: Path, **opts) -> list[str]:
     code = ("import json,sys; from musync.render import render; "
             "render(sys.argv[1], sys.argv[2], overwrite=True, **json.loads(sys.argv[3]))")
     return [sys.executable, "-c", code, str(plan_path), str(out), json.dumps(opts)]
+
+
+def _proxy_build_cmd(clips: list[Path]) -> list[str]:
+    code = ("import json, sys; from musync.render import build_proxies; "
+            "rep = build_proxies(sys.argv[1:]); assert not rep.failed, rep.failed; "
+            "print(json.dumps({'built': len(rep.built), 'frames': rep.frames_built}))")
+    return [sys.executable, "-c", code, *map(str, clips)]
 
 
 def _preview_cmd(plan_path: Path, out: Path) -> list[str]:
@@ -270,7 +291,8 @@ def main(argv=None) -> int:
     ap.add_argument("--many", type=int, default=1000, help="Cuts of the memory-flatness row.")
     ap.add_argument("--moviepy", action="store_true", help="Also time a naive moviepy render.")
     ap.add_argument("--skip-reference", action="store_true")
-    ap.add_argument("--only", choices=["all", "draft", "final"], default="all")
+    ap.add_argument("--only", choices=["all", "draft", "final", "proxies"], default="all")
+    ap.add_argument("--repeat", type=int, default=3, help="Drafts from proxies timed.")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args(argv)
 
@@ -279,6 +301,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="musync-render-bench-") as tmpd:
         media = Path(args.keep) if args.keep else Path(tmpd) / "media"
         work = Path(tmpd)
+        # proxies (and every other cache entry) in a fresh folder of this run
+        os.environ["MUSYNC_CACHE_DIR"] = str(work / "cache")
         t = time.perf_counter()
         clips = generate(media)
         song = song_for(media, args.seconds)
@@ -292,29 +316,36 @@ def main(argv=None) -> int:
             many = build_plan(song, clips, seconds=args.seconds, cuts=args.many, seed=1)
             save_plan(many, many_path, overwrite=True)
         rows = []
+        loads = []
 
-        def row(name, settings, cmd, ref=None):
+        def row(name, settings, cmd, ref=None, table=rows, out=None):
             print(f"running {name} ...", file=sys.stderr)
-            wall, cpu, peak = timed(cmd)
-            rows.append([name, settings, fmt(wall, 1), fmt(args.seconds / wall, 1), fmt(cpu, 1),
-                         fmt(peak / 2**20, 0), fmt(wall / ref[0], 2) if ref else "-",
-                         fmt(cpu / ref[1], 2) if ref else "-"])
-            return wall, cpu
+            loads.append(os.getloadavg()[0])
+            wall, cpu, peak = timed(cmd, out)
+            table.append([name, settings, fmt(wall, 1), fmt(args.seconds / wall, 1), fmt(cpu, 1),
+                          fmt(peak / 2**20, 0), fmt(wall / ref[0], 2) if ref else "-",
+                          fmt(cpu / ref[1], 2) if ref else "-", fmt(loads[-1], 1)])
+            return wall, cpu, peak
 
         out = work / "out.mp4"
         ref_d = ref_f = None
         do_draft, do_final = args.only in ("all", "draft"), args.only in ("all", "final")
-        if not args.skip_reference and do_draft:
-            ref_d = row("filter graph", "640x360 ultrafast crf28",
+        do_proxies = args.only in ("all", "proxies")
+        draft_size = "640x360 ultrafast crf28"
+        if not args.skip_reference and (do_draft or do_proxies):
+            ref_d = row("filter graph", draft_size,
                         filter_graph_cmd(plan, out, (640, 360), "ultrafast", 28, "area"))
-            row("floor", "640x360 ultrafast crf28",
-                floor_cmd(clips[0], args.seconds, out, song, (640, 360), "ultrafast", 28, "area"))
-        if do_draft:
-            row("musync preview", "480x270 ultrafast crf30", _preview_cmd(plan_path, out))
-            row("musync draft", "640x360 ultrafast crf28", _musync_cmd(plan_path, out), ref_d)
-            if args.many:
-                row(f"musync draft, {args.many} cuts", "640x360 ultrafast crf28",
-                    _musync_cmd(many_path, out), ref_d)
+            floor = row("floor", draft_size,
+                        floor_cmd(clips[0], args.seconds, out, song, (640, 360), "ultrafast", 28,
+                                  "area"))
+        if do_draft or do_proxies:
+            if do_draft:
+                row("musync preview", "480x270 ultrafast crf30", _preview_cmd(plan_path, out))
+            originals = row("musync draft (originals)", draft_size,
+                            _musync_cmd(plan_path, out, proxies=False), ref_d)
+            if args.many and do_draft:
+                row(f"musync draft, {args.many} cuts (originals)", draft_size,
+                    _musync_cmd(many_path, out, proxies=False), ref_d)
             if args.moviepy:
                 row("moviepy (naive)", "640x360 ultrafast crf28",
                     moviepy_cmd(plan_path, out, (640, 360)), ref_d)
@@ -330,14 +361,61 @@ def main(argv=None) -> int:
             row("musync 720p", f"1280x720 {FINAL_PRESET} crf{FINAL_CRF}",
                 _musync_cmd(plan_path, out, mode="final", size=[1280, 720], preset=FINAL_PRESET,
                             crf=FINAL_CRF, interpolation="bilinear"), ref_f)
+        prows = []
+        if do_proxies:
+            prows = _proxy_rows(args, clips, plan_path, many_path, out, originals,
+                                None if args.skip_reference else floor)
 
     title = (f"render: {args.seconds:.0f} s song, {args.cuts} cuts from {len(clips)} clips "
              f"(1080p/720p H.264), {os.cpu_count()} cores, {platform.python_version()}, "
-             f"load {os.getloadavg()[0]:.1f}")
+             f"load {min(loads):.1f}-{max(loads):.1f}")
     print(format_table(["run", "output", "wall s", "x realtime", "CPU s", "peak MB",
-                        "wall vs graph", "CPU vs graph"],
+                        "wall vs graph", "CPU vs graph", "load"],
                        rows, title=title, markdown=args.markdown))
+    if prows:
+        print()
+        print(format_table(["run", "wall s", "CPU s", "peak MB", "wall vs draft", "CPU vs draft",
+                            "wall vs floor", "CPU vs floor", "load"], prows,
+                           title="proxies: the same plan, the draft from the originals and the "
+                                 "floor of the same run as references", markdown=args.markdown))
     return 0
+
+
+def _proxy_rows(args, clips, plan_path, many_path, out, originals, floor) -> list:
+    """The proxy table: build time per minute of footage, later drafts, the first draft."""
+    import shutil
+
+    from musync import cache
+
+    rows = []
+
+    def row(name, cmd, capture=None):
+        print(f"running {name} ...", file=sys.stderr)
+        load = os.getloadavg()[0]
+        wall, cpu, peak = timed(cmd, capture)
+
+        def vs(ref, i, v):
+            return fmt(v / ref[i], 2) if ref else "-"
+
+        rows.append([name, fmt(wall, 1), fmt(cpu, 1), fmt(peak / 2**20, 0),
+                     vs(originals, 0, wall), vs(originals, 1, cpu), vs(floor, 0, wall),
+                     vs(floor, 1, cpu), fmt(load, 1)])
+        return wall, cpu
+
+    shutil.rmtree(cache.cache_dir(), ignore_errors=True)
+    got: list = []
+    wall, cpu = row("proxy build (scan --proxies)", _proxy_build_cmd(clips), got)
+    built = json.loads(got[0].strip().splitlines()[-1])
+    minutes = built["frames"] / FPS / 60
+    rows.append([f"  per minute of footage ({built['built']} clips, {minutes:.1f} min)",
+                 fmt(wall / minutes, 1), fmt(cpu / minutes, 1)] + ["-"] * 6)
+    for i in range(args.repeat):
+        row(f"draft from proxies #{i + 2}", _musync_cmd(plan_path, out))
+    if args.many:
+        row(f"draft from proxies, {args.many} cuts", _musync_cmd(many_path, out))
+    shutil.rmtree(cache.cache_dir(), ignore_errors=True)
+    row("first draft (makes the proxies)", _musync_cmd(plan_path, out))
+    return rows
 
 
 if __name__ == "__main__":

@@ -558,19 +558,24 @@ def render_cmd(plan_path: str, output: str, draft: bool, size, aspect, framing: 
 @click.option("--no-clicks", is_flag=True, help="Leave the song without clicks.")
 @click.option("--flash-frames", type=click.IntRange(0, 10), default=1, show_default=True,
               help="White frames at each cut.")
+@click.option("--pictures/--cards", default=None,
+              help="--pictures: every shot shows its clip (proxies made where missing); --cards: "
+              "plain cards [default: pictures where the clip's proxy exists].")
 @click.option("--progress", type=_TableChoice(_progress_modes), default="auto",
               show_default=True, help="Progress on stderr.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
-def preview_cmd(source: str, output: str, size, aspect, fps, no_clicks: bool, flash_frames: int, progress: str,
-                overwrite: bool) -> None:
-    """Preview the cuts of PLAN (a plan file) or SONG (its bar grid) without decoding any clip.
+def preview_cmd(source: str, output: str, size, aspect, fps, no_clicks: bool, flash_frames: int, pictures,
+                progress: str, overwrite: bool) -> None:
+    """Preview the cuts of PLAN (a plan file) or SONG (its bar grid) without decoding any original clip.
 
-    Each shot is a plain card with its number and reason; every cut flashes white and clicks.
+    Each shot is its clip's picture from the clip's proxy (or a plain card) under its number and
+    reason; every cut flashes white and clicks.
     """
     from .preview import preview as _preview
 
     res = _preview(source, output, size=_parse_size(size), aspect=aspect, fps=_parse_fps(fps) if fps else None,
-                   clicks=not no_clicks, flash_frames=flash_frames, overwrite=overwrite, progress=progress)
+                   clicks=not no_clicks, flash_frames=flash_frames, pictures=pictures, overwrite=overwrite,
+                   progress=progress)
     _report_render(res)
 
 

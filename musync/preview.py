@@ -3,9 +3,10 @@
 Public function:
 
 - :func:`preview` -- write a preview video of a plan (or of a plan file, or of a song's bar grid)
-  without decoding a single source clip: each shot is a plain card showing its number, the
-  planner's reason, its section and its source; the first frame of every cut is a white flash and
-  the song carries a click at the same instant. A 3-minute song previews in seconds.
+  without decoding a single original clip: each shot is its clip's picture from the clip's proxy
+  (where one exists; see :mod:`musync.render.proxies`) or a plain card, with its number, the
+  planner's reason and its section; the first frame of every cut is a white flash and the song
+  carries a click at the same instant. A 3-minute song previews in seconds.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class _Card:
     reason: str
     section: str
     source: str
+    shot: object = None     # the plan's Shot (None for a song's bar grid)
 
 
 def _font(size: int):
@@ -155,7 +157,7 @@ def _yuv_bytes(rgb: np.ndarray) -> bytes:
 
 
 def _cards_from_plan(plan: Plan) -> list[_Card]:
-    return [_Card(s.record_in, s.record_out, s.index, s.reason, s.section, Path(s.source).name)
+    return [_Card(s.record_in, s.record_out, s.index, s.reason, s.section, Path(s.source).name, s)
             for s in plan.shots]
 
 
@@ -194,55 +196,88 @@ def _click_track(cut_frames, fps: Fraction, sr: int, n: int) -> np.ndarray:
     return np.clip(y, -1.0, 1.0)
 
 
-def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = True,
-            flash_frames: int = 1, overwrite: bool = False, progress=None) -> RenderResult:
-    """Write a preview of ``source``: plain numbered cards, a flash and a click at every cut.
+def _band(card: _Card, w: int, h: int):
+    """The label laid over a shot's picture: Y, U, V planes of a strip for the bottom of the
+    frame and its opacity per pixel (one value per 2x2 block for the chroma planes)."""
+    from PIL import Image, ImageDraw
 
-    No source clip is opened. Cut ``k`` (the start of every shot but the first) shows
-    ``flash_frames`` white frames at exactly its first frame(s) and the song carries a short click
-    at exactly that instant, so one can hear and see whether the cuts land on the music.
+    bh = even(max(16, h // 5))
+    img = Image.new("RGB", (w, bh), (0, 0, 0))
+    alpha = Image.new("L", (w, bh), 150)
+    d = ImageDraw.Draw(img)
+    font = _font(max(9, min(w, h) // 16))
+    text = f"{card.number}  {card.reason or 'cut'}"
+    if card.section:
+        text += f"  [{card.section}]"
+    text += f"  {card.source}"
+    line = _fit_text(d, text, font, w - 8)
+    box = d.textbbox((0, 0), line, font=font)
+    d.text((4 - box[0], (bh - (box[3] - box[1])) // 2 - box[1]), line, fill=(245, 245, 245),
+           font=font)
+    ImageDraw.Draw(alpha).text((4 - box[0], (bh - (box[3] - box[1])) // 2 - box[1]), line,
+                               fill=255, font=font)
+    planes = rgb_to_yuv420(np.asarray(img))
+    a = np.asarray(alpha, np.float32) / 255.0
+    a2 = a.reshape(bh // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    return [np.asarray(p, np.float32) for p in planes], (a, a2, a2)
 
-    Parameters
-    ----------
-    source : Plan, plan file path, or song path
-        With a song, the cards follow its analysis: a cut on every downbeat, sections named.
-    output : path
-        ``.mp4`` (or ``.m4v``, ``.mov``, ``.mkv``); temporary name, then renamed.
-    size : (int, int) or "WxH", optional
-        Default: the plan's aspect with the long side :data:`PREVIEW_MAX_SIDE` (480 px).
-    aspect : str, optional
-        e.g. ``"9:16"``.
-    fps : Fraction, optional
-        Only for a song (default 30); a plan keeps its own rate.
-    clicks : bool
-        Mix a click into the song at every cut (default True).
-    flash_frames : int
-        White frames at each cut (0 for none).
-    overwrite : bool
-    progress : None, str or callable
-        See :func:`musync.render`.
 
-    Returns
-    -------
-    RenderResult
-        ``settings.mode`` is ``"preview"``.
+def _with_band(planes, band):
+    """A copy of ``planes`` with ``band`` blended over their bottom rows."""
+    strip, alphas = band
+    out = []
+    for p, b, a in zip(planes, strip, alphas):
+        q = np.array(p)                        # never write into a decoder's frame
+        rows = b.shape[0]
+        q[-rows:] = (q[-rows:] * (1.0 - a) + b * a + 0.5).astype(np.uint8)
+        out.append(q)
+    return out
 
-    Examples
-    --------
-    >>> import musync                                      # doctest: +SKIP
-    >>> musync.preview("plan.json", "preview.mp4")         # doctest: +SKIP
+
+def _picture_readers(plan: Plan, base, pictures, size, progress, warn) -> dict:
+    """Readers of the shots whose picture the preview shows: ``{source: (reader, geometry)}``.
+
+    ``pictures`` None: the sources whose proxy exists (nothing else is opened, nothing made);
+    True: every source, its proxy made first where missing (stills read as they are).
     """
-    from .media import probe_audio
+    from .render.framing import geometry
+    from .render.proxies import proxy_for
+    from .render.readers import ReaderPool, open_sources
+    from .render.renderer import source_proxies
+
+    if pictures is False:
+        return {}
+    if pictures:
+        found = source_proxies(plan, base, progress=progress, warn=warn)
+        stills = {s.source for s in plan.shots
+                  if plan.clip(s.source) is not None and plan.clip(s.source).is_still}
+        only = set(found) | stills
+    else:
+        found = {}
+        for src in {s.source for s in plan.shots}:
+            path = resolve_media(src, base)
+            clip = plan.clip(src)
+            if (clip is not None and clip.is_still) or not path.is_file():
+                continue
+            try:
+                px = proxy_for(path, compute_hash=False)
+            except MediaError:
+                px = None
+            if px is not None:
+                found[src] = px
+        only = set(found)
+    if not only:
+        return {}
+    readers = open_sources(plan, base, Fraction(plan.fps), "area", ReaderPool(), proxies=found,
+                           only=only)
+    return {src: (r, geometry(r.display, r.rotation, size, "fill")) for src, r in readers.items()}
+
+
+def _resolve(source, fps):
+    """``(plan, base, song, rate, cards, total, shape)`` of a plan, plan file or song."""
     from .planfile import load_plan, validate_plan
 
-    t_start = time.perf_counter()
-    if flash_frames < 0 or int(flash_frames) != flash_frames:
-        raise ParameterError("flash_frames must be a whole number >= 0")
-    suffix = check_video_suffix(output)
-    check_output(output, overwrite=overwrite)
-    notes: list[str] = []
-    plan = None
-    base = None
+    plan = base = None
     if isinstance(source, Plan):
         plan = source
     elif isinstance(source, (str, os.PathLike)):
@@ -260,19 +295,130 @@ def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = 
         validate_plan(plan)
         if fps is not None and Fraction(fps) != Fraction(plan.fps):
             raise ParameterError(f"the plan's frame rate is {plan.fps}; a preview keeps it")
-        song = resolve_media(plan.audio.path, base)
-        rate = Fraction(plan.fps)
-        cards = _cards_from_plan(plan)
-        total = plan.duration_frames
-        shape_from = plan
-    else:
-        rate = Fraction(30) if fps is None else Fraction(fps)
-        if rate <= 0:
-            raise ParameterError("fps must be positive")
-        cards, total, _a = _cards_from_song(song, rate)
-        if not cards or total <= 0:
-            raise MediaError(song, "is too short to preview")
-        shape_from = _SongShape(rate)
+        return (plan, base, resolve_media(plan.audio.path, base), Fraction(plan.fps),
+                _cards_from_plan(plan), plan.duration_frames, plan)
+    rate = Fraction(30) if fps is None else Fraction(fps)
+    if rate <= 0:
+        raise ParameterError("fps must be positive")
+    cards, total, _a = _cards_from_song(song, rate)
+    if not cards or total <= 0:
+        raise MediaError(song, "is too short to preview")
+    return None, None, song, rate, cards, total, _SongShape(rate)
+
+
+@contextlib.contextmanager
+def _click_file(output, cut_frames, rate, stream):
+    """A temporary WAV of a click at every cut beside ``output`` (None without cuts); removed
+    at the end whatever happens."""
+    if not cut_frames:
+        yield None
+        return
+    import soundfile as sf
+
+    from ._fs import TEMP_TAG
+
+    out_dir = Path(output).parent if str(Path(output).parent) else Path(".")
+    sr = int(stream.sample_rate) or 48000
+    n = int(round(stream.duration * sr)) + sr
+    fd, name = tempfile.mkstemp(prefix=f".{Path(output).stem}{TEMP_TAG}{os.getpid()}-",
+                                suffix=".part.clicks.wav", dir=out_dir)
+    os.close(fd)
+    path = Path(name)
+    try:
+        sf.write(str(path), _click_track(cut_frames, rate, sr, n), sr, subtype="PCM_16")
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _write_cards(enc, cards, settings, total, flash_frames, pictures, prog) -> None:
+    """Every frame of the preview: a card, or the shot's picture under its label; flashes."""
+    W, H = settings.size
+    rate = settings.fps
+    for i, card in enumerate(cards):
+        n = card.end - card.start
+        nflash = min(flash_frames, n) if card.start > 0 else 0
+        flash = _yuv_bytes(_flash_image(W, H, card.number)) if nflash else None
+        picture = pictures.get(card.shot.source) if card.shot is not None else None
+        if picture is None:
+            colour = _PALETTE[zlib.crc32(card.section.encode()) % len(_PALETTE)] \
+                if card.section else _PALETTE[i % len(_PALETTE)]
+            frame = _yuv_bytes(_card_image(card, W, H, rate, colour, total))
+            for k in range(n):
+                enc.write_bytes(flash if k < nflash else frame)
+        else:
+            reader, geom = picture
+            band = _band(card, W, H)
+            shot = card.shot
+            frames = reader.shot_frames(shot.source_in, shot.source_out, geom, "center",
+                                        f"shot {shot.index}")
+            for k, planes in enumerate(frames):
+                if k < nflash:
+                    enc.write_bytes(flash)
+                else:
+                    enc.write(_with_band(planes, band))
+        prog.advance(n, item=f"shot {card.number}")
+
+
+def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = True,
+            flash_frames: int = 1, pictures: bool | None = None, overwrite: bool = False,
+            progress=None) -> RenderResult:
+    """Write a preview of ``source``: numbered shots, a flash and a click at every cut.
+
+    Cut ``k`` (the start of every shot but the first) shows ``flash_frames`` white frames at
+    exactly its first frame(s) and the song carries a short click at exactly that instant, so
+    one can hear and see whether the cuts land on the music. A shot is its clip's picture (from
+    the clip's proxy, frame for frame as in a draft) under a label with its number, reason and
+    section, or, without a proxy, a plain card with the same text.
+
+    Parameters
+    ----------
+    source : Plan, plan file path, or song path
+        With a song, the cards follow its analysis: a cut on every downbeat, sections named.
+    output : path
+        ``.mp4`` (or ``.m4v``, ``.mov``, ``.mkv``); temporary name, then renamed.
+    size : (int, int) or "WxH", optional
+        Default: the plan's aspect with the long side :data:`PREVIEW_MAX_SIDE` (480 px).
+    aspect : str, optional
+        e.g. ``"9:16"``.
+    fps : Fraction, optional
+        Only for a song (default 30); a plan keeps its own rate.
+    clicks : bool
+        Mix a click into the song at every cut (default True).
+    flash_frames : int
+        White frames at each cut (0 for none).
+    pictures : bool, optional
+        None (default): pictures for the shots whose clip has a proxy already (no clip is
+        opened, nothing is made: as fast as cards); True: make the missing proxies first (with
+        progress) and show every shot's picture; False: cards only.
+    overwrite : bool
+    progress : None, str or callable
+        See :func:`musync.render`.
+
+    Returns
+    -------
+    RenderResult
+        ``settings.mode`` is ``"preview"``; ``proxies`` counts the sources shown as pictures.
+
+    Examples
+    --------
+    >>> import musync                                      # doctest: +SKIP
+    >>> musync.preview("plan.json", "preview.mp4")         # doctest: +SKIP
+    """
+    from .media import probe_audio
+
+    t_start = time.perf_counter()
+    if flash_frames < 0 or int(flash_frames) != flash_frames:
+        raise ParameterError("flash_frames must be a whole number >= 0")
+    suffix = check_video_suffix(output)
+    check_output(output, overwrite=overwrite)
+    notes: list[str] = []
+
+    def warn(msg: str) -> None:
+        notes.append(msg)
+
+    plan, base, song, rate, cards, total, shape_from = _resolve(source, fps)
     try:
         stream = probe_audio(song)
     except MediaError as exc:
@@ -286,56 +432,35 @@ def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = 
                          preset="ultrafast", audio_bitrate="192k")
     settings = RenderSettings("preview", rs.width, rs.height, rate, crf=30, preset="ultrafast",
                               audio_bitrate="192k")
-    W, H = settings.size
-    cut_frames = [c.start for c in cards if c.start > 0]
-    out_dir = Path(output).parent if str(Path(output).parent) else Path(".")
-    click_path = None
+    cut_frames = [c.start for c in cards if c.start > 0] if clicks else []
+    shown: dict = {}
     with sigterm_as_interrupt():
         try:
-            audio_filter = None
-            extra = []
-            if clicks and cut_frames:
-                import soundfile as sf
-
-                sr = int(stream.sample_rate) or 48000
-                n = int(round(stream.duration * sr)) + sr
-                fd, name = tempfile.mkstemp(prefix=f".{Path(output).stem}.", suffix=".clicks.wav",
-                                            dir=out_dir)
-                os.close(fd)
-                click_path = Path(name)
-                sf.write(str(click_path), _click_track(cut_frames, rate, sr, n), sr,
-                         subtype="PCM_16")
-                extra = [click_path]
-                audio_filter = ["[1:a][2:a]amix=inputs=2:duration=first:dropout_transition=0:"
-                                "normalize=0[a]", "[a]"]
-            with atomic_output(output, overwrite=overwrite) as tmp, \
+            if plan is not None:
+                shown = _picture_readers(plan, base, pictures, settings.size, progress, warn)
+            with _click_file(output, cut_frames, rate, stream) as click_path, \
+                    atomic_output(output, overwrite=overwrite) as tmp, \
                     make_progress(progress, "preview", total, unit="frames") as prog:
-                enc = Encoder(tmp, settings, song, container_suffix=suffix,
-                               audio_filter=audio_filter, extra_inputs=extra)
+                mix = None if click_path is None else [
+                    "[1:a][2:a]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[a]",
+                    "[a]"]
+                enc = Encoder(tmp, settings, song, container_suffix=suffix, audio_filter=mix,
+                              extra_inputs=[click_path] if click_path else [])
                 try:
-                    for i, card in enumerate(cards):
-                        colour = _PALETTE[zlib.crc32(card.section.encode()) % len(_PALETTE)] \
-                            if card.section else _PALETTE[i % len(_PALETTE)]
-                        frame = _yuv_bytes(_card_image(card, W, H, rate, colour, total))
-                        nflash = min(flash_frames, card.end - card.start) if card.start > 0 else 0
-                        if nflash:
-                            flash = _yuv_bytes(_flash_image(W, H, card.number))
-                            for _ in range(nflash):
-                                enc.write_bytes(flash)
-                        for _ in range(card.end - card.start - nflash):
-                            enc.write_bytes(frame)
-                        prog.advance(card.end - card.start, item=f"shot {card.number}")
+                    _write_cards(enc, cards, settings, total, flash_frames, shown, prog)
                     enc.finish()
                 finally:
                     enc.kill()
         finally:
-            if click_path is not None:
-                with contextlib.suppress(OSError):
-                    click_path.unlink()
+            for reader, _ in shown.values():
+                reader.close()
+    for reader, _ in shown.values():
+        notes.extend(reader.warnings)
     for msg in notes:
         warnings.warn(msg, stacklevel=2)
     return RenderResult(Path(output), settings, total, float(Fraction(total) / rate),
-                        time.perf_counter() - t_start, tuple(notes))
+                        time.perf_counter() - t_start, tuple(notes),
+                        sum(1 for r, _ in shown.values() if r.proxy is not None))
 
 
 class _SongShape:

@@ -132,3 +132,49 @@ def test_preview_is_exported():
 
     assert musync.preview is preview
     assert musync.render is importlib.import_module("musync.render").render
+
+
+def test_shots_show_their_pictures_from_proxies(tmp_path, monkeypatch):
+    from musync.render import build_proxies
+    from test_render_media import make_coded_clip, make_plan, read_code
+
+    fps = Fraction(30)
+    a = make_coded_clip(tmp_path / "a.mp4", clip_id=3, fps=25, n_frames=50)
+    b = make_coded_clip(tmp_path / "b.mp4", clip_id=6, fps=30, size=(90, 160), rotation=90)
+    c = make_coded_clip(tmp_path / "c.mp4", clip_id=9, fps=30, n_frames=40)
+    cuts = [(a, 4, 20), (b, 10, 15), (c, 0, 12), (a, 20, 13)]
+    total = sum(n for _, _, n in cuts)
+    song = write_song(tmp_path / "song.wav", total / 30)
+    plan = make_plan(song, [a, b, c], cuts, fps=fps, size=(1280, 720))
+    build_proxies([a.path, b.path])                    # c has none: it stays a card
+    opened = []
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda p, *x, **k: (opened.append(Path(str(p))), real_open(p, *x, **k))[1])
+    res = preview(plan, tmp_path / "p.mp4")
+    monkeypatch.setattr(av, "open", real_open)
+    assert res.proxies == 2
+    assert not {p.name for p in opened} & {"a.mp4", "b.mp4", "c.mp4"}     # proxies only
+    lumas, _, info = decode_output(tmp_path / "p.mp4")
+    assert len(lumas) == total and (info["width"], info["height"]) == (480, 270)
+    cut_frames = [20, 35, 47]
+    assert _flashes(lumas) == cut_frames
+    rec = 0
+    for src, sin, n in cuts:
+        for k in range(n):
+            got = read_code(lumas[rec], src.size)
+            if rec in cut_frames:
+                pass                                   # the flash
+            elif src is c:
+                assert got is None or got[0] != c.clip_id      # a card, not the picture
+            else:
+                assert got == (src.clip_id, src.frame_for(sin + k, fps)), (rec, got)
+            rec += 1
+    # cards only, and all pictures (the missing proxy made first)
+    preview(plan, tmp_path / "cards.mp4", pictures=False)
+    cards, _, _ = decode_output(tmp_path / "cards.mp4")
+    assert np.abs(cards[2].astype(int) - cards[15].astype(int)).mean() < 1          # still
+    assert np.abs(lumas[2].astype(int) - lumas[15].astype(int)).mean() > 1          # moving
+    res = preview(plan, tmp_path / "all.mp4", pictures=True, flash_frames=0)
+    assert res.proxies == 3
+    every, _, _ = decode_output(tmp_path / "all.mp4")
+    assert read_code(every[40], c.size) == (9, c.frame_for(5, fps))

@@ -86,3 +86,11 @@ def test_preview_command(project, tmp_path, capsys):
                  "--fps", "25", "--no-clicks", "--progress", "none"]) == 0
     _, _, info = decode_output(tmp_path / "song.mp4")
     assert info["rate"] == 25
+    # --pictures makes the clips' proxies and shows them; --cards never opens a clip
+    out = tmp_path / "pictures.mp4"
+    assert main(["preview", str(project / "plan.json"), "-o", str(out), "--pictures",
+                 "--progress", "none"]) == 0
+    assert "2 sources from proxies" in capsys.readouterr().err
+    assert main(["preview", str(project / "plan.json"), "-o", str(out), "--cards", "-y",
+                 "--progress", "none"]) == 0
+    assert "from proxies" not in capsys.readouterr().err

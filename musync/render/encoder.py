@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import Interrupted, MusyncError, ParameterError
+from .._proc import spawn
+from ..errors import Interrupted, ParameterError, RenderError
 from ..media import ffmpeg_exe
 
 __all__ = ["Encoder", "sigterm_as_interrupt", "check_video_suffix", "VIDEO_SUFFIXES"]
@@ -87,9 +88,9 @@ class Encoder:
         cmd += ["-f", fmt, str(out_path)]
         self.cmd = cmd
         self._err = tempfile.TemporaryFile()      # unlinked at once: nothing is left behind
-        # its own process group: a terminal's Ctrl-C reaches only us, and we end the child
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     stderr=self._err, process_group=0)
+        # its own process group (a terminal's Ctrl-C reaches only us, and we end the child) and
+        # ended by the kernel if this process dies without cleaning up
+        self.proc = spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._err)
         self.frames = 0
 
     def _error(self) -> str:
@@ -111,7 +112,7 @@ class Encoder:
                 stdin.write(memoryview(p).cast("B"))
         except (BrokenPipeError, ValueError, OSError):
             self.proc.wait()
-            raise MusyncError(f"the encoder stopped: {self._error()}") from None
+            raise RenderError(f"the encoder stopped: {self._error()}") from None
         self.frames += 1
 
     def write_bytes(self, data) -> None:
@@ -120,7 +121,7 @@ class Encoder:
             self.proc.stdin.write(data)
         except (BrokenPipeError, ValueError, OSError):
             self.proc.wait()
-            raise MusyncError(f"the encoder stopped: {self._error()}") from None
+            raise RenderError(f"the encoder stopped: {self._error()}") from None
         self.frames += 1
 
     def finish(self) -> None:
@@ -131,7 +132,7 @@ class Encoder:
             pass
         rc = self.proc.wait()
         if rc != 0:
-            raise MusyncError(f"encoding failed: {self._error()}")
+            raise RenderError(f"encoding failed: {self._error()}")
 
     def kill(self) -> None:
         """End the child (if still running) and reap it. Safe to call twice."""

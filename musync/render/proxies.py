@@ -53,7 +53,7 @@ import numpy as np
 
 from .. import cache
 from .._fs import atomic_output
-from ..errors import MediaError, MusyncError, ParameterError
+from ..errors import MediaError, MusyncError, ParameterError, RenderError
 from ..geometry import even
 from ..media import check_input_file, file_sha256
 from ..progress import make_progress
@@ -339,7 +339,7 @@ def _transcode(src: Path, tmp: Path, stop: threading.Event, tick) -> dict:
         def emit(fr):
             rel = (fr.t - first.t) / writer.time_base
             if rel.denominator != 1:
-                raise MusyncError(f"{src.name}: frame times do not fit its time base")
+                raise RenderError(f"{src.name}: frame times do not fit its time base")
             writer.write(_picture(fr, *geometry, reformatter), int(rel))
             tick()
 
@@ -393,8 +393,8 @@ def _verify(src: Path, tmp: Path, info: dict) -> None:
         w, h = s.codec_context.width, s.codec_context.height
     if got != want or [w, h] != info["size"]:
         bad = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-        raise MusyncError(f"{src.name}: the proxy does not match its source (frame {bad} of "
-                          f"{len(want)}); the original is used")
+        raise RenderError(f"{src.name}: the proxy does not match its source (frame {bad} of "
+                          f"{len(want)})")
 
 
 def _build_one(src: Path, sha: str, stop: threading.Event, tick) -> Proxy:
@@ -517,7 +517,7 @@ def _run(jobs, report: ProxyReport, progress, n_workers: int, errors: str) -> No
                     elif isinstance(exc, MusyncError):
                         report.failed[name] = exc
                     elif isinstance(exc, Exception):
-                        report.failed[name] = MusyncError(
+                        report.failed[name] = RenderError(
                             f"{p.name}: no proxy could be made ({type(exc).__name__}: {exc})")
                     else:
                         raise exc

@@ -379,8 +379,10 @@ def needed_by(shots) -> str:
 
 
 def open_sources(plan: Plan, base: Path | None, fps: Fraction, interpolation: str,
-                 pool: ReaderPool, draft_size=None, proxies=None) -> dict[str, ClipReader]:
-    """One reader per source file; every file is checked before any encoding starts.
+                 pool: ReaderPool, draft_size=None, proxies=None,
+                 only=None) -> dict[str, ClipReader]:
+    """One reader per source file (of the sources in ``only``, if given); every file is checked
+    before any encoding starts.
 
     ``proxies`` maps a plan's source path to the :class:`~musync.render.proxies.Proxy` to
     decode instead of the file (the file itself must still exist).
@@ -389,6 +391,8 @@ def open_sources(plan: Plan, base: Path | None, fps: Fraction, interpolation: st
     proxies = proxies or {}
     try:
         for src, shots in shots_by_source(plan).items():
+            if only is not None and src not in only:
+                continue
             path = resolve_media(src, base)
             r = ClipReader(path, plan.clip(src), fps, interpolation, pool, draft_size,
                            proxy=proxies.get(src))

@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .._fs import atomic_output, check_output
-from ..errors import MediaError, MusyncError, ParameterError
+from ..errors import MediaError, ParameterError, RenderError
 from ..media import file_sha256
 from ..progress import make_progress
 from ..types import Plan
@@ -229,7 +229,7 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
                             prog.advance(pending, item=label)
                             pending = 0
                     if enc.frames != plan.duration_frames:  # pragma: no cover
-                        raise MusyncError(f"wrote {enc.frames} frames, expected "
+                        raise RenderError(f"wrote {enc.frames} frames, expected "
                                           f"{plan.duration_frames}")
                     enc.finish()
                     if pending:
