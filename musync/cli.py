@@ -180,7 +180,7 @@ def scan(clips, json_out, progress: str, no_cache: bool, recursive: bool, worker
     """
     from . import scan_clips
     from ._fs import check_output
-    from .clips import format_skipped, format_table
+    from .clips import format_flags, format_groups, format_skipped, format_table
     from .errors import MediaError
 
     if json_out and json_out != "-":
@@ -195,6 +195,9 @@ def scan(clips, json_out, progress: str, no_cache: bool, recursive: bool, worker
         raise
     out = click.echo if json_out != "-" else echo_err
     out(format_table(result))
+    for extra in (format_flags(result), format_groups(result.groups)):
+        if extra:
+            out(extra)
     if result.skipped:
         out(format_skipped(result.skipped))
     for c in result:

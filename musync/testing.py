@@ -7,6 +7,12 @@ Public functions:
   beats, downbeats, sections with repeat labels, and per-section energy. Options for metre,
   pickup, tempo drift, humanised timing.
 - :func:`write_wav` -- save a float signal as 16-bit PCM WAV.
+- :func:`synthetic_clip_infos` / :func:`make_clip_files` -- clip records and small clip files.
+- Media with known content, for the scan's content flags, fingerprints, quality and framing:
+  :func:`make_footage` (textured footage with a moving subject and its box per frame),
+  :func:`make_test_pattern`, :func:`make_text_card` (titles, slates, rolling credits),
+  :func:`make_flat_clip`, :func:`derive_clip` (re-encoded, greyscale, cropped, excerpted,
+  letterboxed, upscaled or blocky copies) and :func:`write_video` (numpy frames to a file).
 
 Everything is deterministic for a given ``seed``.
 """
@@ -19,7 +25,9 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["click_track", "make_song", "SyntheticSong", "write_wav", "SECTION_STYLES",
-           "synthetic_clip_infos", "make_clip_files"]
+           "synthetic_clip_infos", "make_clip_files", "write_video", "make_test_pattern",
+           "TEST_PATTERNS", "make_footage", "FootageTruth", "make_text_card", "text_lines",
+           "make_flat_clip", "derive_clip", "DERIVATIONS"]
 
 
 @dataclass(frozen=True)
@@ -314,3 +322,315 @@ def _hsv_hex(h: float, s: float, v: float) -> str:
 
     r, g, b = colorsys.hsv_to_rgb(h / 360.0, s, v)
     return f"{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Media with known content (what the scan should see in the picture)
+
+
+@dataclass(frozen=True)
+class FootageTruth:
+    """What :func:`make_footage` put in the picture: the subject's box in every frame.
+
+    ``boxes`` is ``(n, 4)``: ``x, y, w, h`` of the subject in pixels of the written frame, one row per
+    frame (frame ``i`` shows at ``i / fps`` seconds).
+    """
+
+    path: Path
+    size: tuple
+    fps: int
+    boxes: np.ndarray
+
+
+def write_video(path, frames, *, size, fps=30, crf: int = 18, codec: str = "libx264",
+                pix_fmt: str = "yuv420p", preset: str = "veryfast", extra=()) -> Path:
+    """Encode ``frames`` (an iterable of ``(h, w, 3)`` uint8 RGB arrays of ``size = (w, h)``) with
+    the ffmpeg binary into ``path``. The child process never outlives the call."""
+    import subprocess
+
+    from .media import ffmpeg_exe
+
+    p = Path(path)
+    w, h = int(size[0]), int(size[1])
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
+           "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-", "-c:v", codec]
+    if codec == "libx264":
+        cmd += ["-preset", preset, "-crf", str(crf)]
+    cmd += ["-pix_fmt", pix_fmt, *extra, str(p)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        for f in frames:
+            f = np.ascontiguousarray(f, dtype=np.uint8)
+            if f.shape != (h, w, 3):
+                raise ValueError(f"frame of shape {f.shape}; expected {(h, w, 3)}")
+            proc.stdin.write(f.tobytes())
+        proc.stdin.close()
+        err = proc.stderr.read()
+        proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed writing {p}: {err.decode('utf-8', 'replace')[-300:]}")
+    return p
+
+
+#: lavfi sources :func:`make_test_pattern` knows.
+TEST_PATTERNS = ("smptebars", "smptehdbars", "pal75bars", "pal100bars", "testsrc", "rgbtestsrc",
+                 "colorchart", "yuvtestsrc")
+
+
+def make_test_pattern(path, *, kind: str = "smptebars", seconds: float = 3.0, size=(640, 360),
+                      fps: int = 30, scroll: float = 0.0, crf: int = 18) -> Path:
+    """A test pattern from ffmpeg's lavfi sources (``kind`` in :data:`TEST_PATTERNS`), optionally
+    scrolling sideways (``scroll`` = fraction of the width per frame, as some test clips do)."""
+    from .media import run_ffmpeg
+
+    if kind not in TEST_PATTERNS:
+        raise ValueError(f"unknown test pattern {kind!r}; one of {', '.join(TEST_PATTERNS)}")
+    w, h = size
+    if kind == "colorchart":                      # fixed-size source: scaled to the size asked
+        src = f"{kind}=r={fps}:d={seconds}"
+        vf = f"scale={w}:{h}:flags=neighbor,"
+    else:
+        src = f"{kind}=s={w}x{h}:r={fps}:d={seconds}"
+        vf = ""
+    vf += f"scroll=h={scroll}," if scroll else ""
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", src, "-vf", vf + "format=yuv420p", "-c:v", "libx264",
+                "-preset", "veryfast", "-crf", str(crf), str(path)], what="making a test pattern")
+    return Path(path)
+
+
+def _font(px: int):
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=max(6, int(px)))
+
+
+def _texture(h: int, w: int, rng, *, octaves: int = 5, colour: bool = True) -> np.ndarray:
+    """A natural-looking random picture (1/f noise, coloured): float (h, w, 3) in [0, 1]."""
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    f = np.sqrt(fx * fx + fy * fy)
+    f[0, 0] = 1.0
+    amp = 1.0 / f ** 1.25
+    amp[0, 0] = 0.0
+    chans = []
+    for _ in range(3 if colour else 1):
+        spec = amp * np.exp(2j * np.pi * rng.uniform(size=amp.shape))
+        img = np.fft.irfft2(spec, s=(h, w))
+        img = (img - img.mean()) / (img.std() + 1e-9)
+        chans.append(img)
+    if not colour:
+        chans = chans * 3
+    base = np.stack(chans, axis=-1)
+    tint = rng.uniform(0.25, 0.75, size=3)
+    mix = 0.6 * base[..., :1] + 0.4 * base         # mostly shared luminance structure
+    img = tint + 0.16 * mix
+    # a horizon and a few hard-edged objects (buildings, trunks), as real scenes have
+    yy, xx = np.mgrid[0:h, 0:w]
+    horizon = h * rng.uniform(0.3, 0.6) + 0.05 * h * np.sin(xx / w * rng.uniform(2, 8))
+    img[yy < horizon] = img[yy < horizon] * 0.6 + 0.4 * rng.uniform(0.4, 0.9, size=3)
+    for _ in range(int(rng.integers(3, 8))):
+        x0, y0 = rng.uniform(0, w), rng.uniform(0.2 * h, h)
+        bw, bh = rng.uniform(0.02, 0.15) * w, rng.uniform(0.1, 0.5) * h
+        m = (xx >= x0) & (xx < x0 + bw) & (yy >= y0 - bh) & (yy < y0)
+        img[m] = img[m] * 0.5 + 0.5 * rng.uniform(0.05, 0.8, size=3)
+    return np.clip(img, 0.0, 1.0)
+
+
+def make_footage(path, *, seconds: float = 3.0, size=(640, 360), fps: int = 30, seed: int = 0,
+                 subject_start=(0.8, 0.5), subject_end=(0.7, 0.45), subject_size: float = 0.18,
+                 pan=(0.0, 0.0), grain: float = 0.01, subject: bool = True,
+                 crf: int = 20) -> FootageTruth:
+    """Footage-like video with a known subject: a textured landscape (1/f noise), a slow camera
+    pan (``pan`` in frame widths/heights per second), sensor grain, and a moving, textured,
+    bright subject (an ellipse) travelling from ``subject_start`` to ``subject_end`` (centre,
+    as fractions of the frame) with a small wobble. Returns the subject's box per frame."""
+    rng = np.random.default_rng(seed)
+    w, h = int(size[0]), int(size[1])
+    n = max(1, int(round(seconds * fps)))
+    margin_x = int(abs(pan[0]) * w * seconds) + 8
+    margin_y = int(abs(pan[1]) * h * seconds) + 8
+    bg = _texture(h + 2 * margin_y, w + 2 * margin_x, rng)
+    sub_tex = _texture(h, h, rng)
+    sub_col = np.clip(1.15 - bg.mean(axis=(0, 1)) + rng.uniform(-0.1, 0.1, size=3), 0.3, 1.0)
+    r = subject_size * h
+    yy, xx = np.mgrid[0:h, 0:w]
+    boxes = np.zeros((n, 4))
+
+    def frames():
+        for i in range(n):
+            t = i / fps
+            ox = margin_x + int(round(pan[0] * w * t))
+            oy = margin_y + int(round(pan[1] * h * t))
+            img = bg[oy:oy + h, ox:ox + w].copy()
+            if subject:
+                a = i / max(n - 1, 1)
+                cx = w * (subject_start[0] + a * (subject_end[0] - subject_start[0]))
+                cy = h * (subject_start[1] + a * (subject_end[1] - subject_start[1]))
+                cx += 0.02 * w * np.sin(2 * np.pi * 1.3 * t)
+                cy += 0.03 * h * np.sin(2 * np.pi * 2.1 * t + 1.0)
+                rx, ry = 0.8 * r, r * (1.0 + 0.08 * np.sin(2 * np.pi * 3 * t))
+                e = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2
+                inside = e <= 1.0
+                shade = sub_col * (0.8 + 0.6 * (sub_tex[(yy % h), (xx % h)][..., :1] - 0.5))
+                img[inside] = np.clip(shade[inside], 0, 1)
+                img[(e > 0.85) & inside] *= 0.35                  # a dark rim
+                x0, x1 = max(0.0, cx - rx), min(float(w), cx + rx)
+                y0, y1 = max(0.0, cy - ry), min(float(h), cy + ry)
+                boxes[i] = (x0, y0, x1 - x0, y1 - y0)
+            if grain:
+                img = img + rng.normal(0.0, grain, size=img.shape)
+            yield (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+    p = write_video(path, frames(), size=(w, h), fps=fps, crf=crf)
+    return FootageTruth(p, (w, h), int(fps), boxes)
+
+
+def _text_frame(w: int, h: int, lines, *, background, colour, font_px: int, offset: float,
+                rng_bg=None, align: str = "center", line_gap: float = 1.5) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    if isinstance(background, np.ndarray):
+        img = Image.fromarray(background)
+    elif background == "gradient":
+        g = np.linspace(0.15, 0.45, h)[:, None, None] * np.array([0.6, 0.7, 1.0])[None, None, :]
+        img = Image.fromarray((np.broadcast_to(g, (h, w, 3)) * 255).astype(np.uint8))
+    else:
+        img = Image.new("RGB", (w, h), background)
+    d = ImageDraw.Draw(img)
+    font = _font(font_px)
+    step = int(font_px * line_gap)
+    total = step * len(lines)
+    y = (h - total) / 2 - offset
+    for line in lines:
+        tw = d.textlength(line, font=font)
+        x = (w - tw) / 2 if align == "center" else 0.08 * w
+        if -step < y < h:
+            d.text((x, y), line, fill=colour, font=font)
+        y += step
+    return np.asarray(img)
+
+
+_WORDS = ("the", "with", "our", "lives", "night", "river", "presents", "a", "film", "by", "music",
+          "director", "produced", "camera", "story", "light", "summer", "edit", "sound", "of", "and",
+          "city", "starring", "written", "coming", "soon", "only", "in", "theatres", "to")
+
+
+def text_lines(n: int, *, seed: int = 0, words=(2, 5), upper: bool = False) -> list[str]:
+    """``n`` lines of random words (deterministic for ``seed``)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        k = int(rng.integers(words[0], words[1] + 1))
+        s = " ".join(str(rng.choice(_WORDS)) for _ in range(k))
+        out.append(s.upper() if upper else s.capitalize())
+    return out
+
+
+def make_text_card(path, lines=("THE END",), *, seconds: float = 3.0, size=(640, 360),
+                   fps: int = 30, background="black", colour="white", font_size: float = 0.1,
+                   scroll: float = 0.0, fade: float = 0.0, footage_seed: int | None = None,
+                   align: str = "center", crf: int = 18) -> Path:
+    """A title/text card: ``lines`` of text on a ``background`` (a colour name or RGB tuple,
+    ``"gradient"``, or ``"footage"``: a still textured picture from ``footage_seed``), the font
+    ``font_size`` times the frame height. ``scroll`` > 0 rolls the text upwards like end credits
+    (fraction of the frame height per second); ``fade`` seconds of fade in and out."""
+    w, h = int(size[0]), int(size[1])
+    n = max(1, int(round(seconds * fps)))
+    bg = background
+    if background == "footage":
+        tex = _texture(h, w, np.random.default_rng(footage_seed or 0))
+        bg = (0.8 * tex * 255).astype(np.uint8)
+    font_px = int(round(font_size * h))
+
+    def frames():
+        base = None
+        for i in range(n):
+            t = i / fps
+            # rolling credits start with the first line at 60 % of the height
+            start = 0.1 * h + len(lines) * int(font_px * 1.5) / 2.0
+            off = scroll * h * t - start if scroll else 0.0
+            if base is None or scroll:
+                base = _text_frame(w, h, lines, background=bg, colour=colour, font_px=font_px,
+                                   offset=off, align=align)
+            img = base
+            if fade:
+                a = min(1.0, t / fade, (seconds - t) / fade)
+                img = (base.astype(np.float32) * max(a, 0.0)).astype(np.uint8)
+            yield img
+
+    return write_video(path, frames(), size=(w, h), fps=fps, crf=crf)
+
+
+def make_flat_clip(path, *, colour=(0, 0, 0), noise: float = 0.0, seconds: float = 2.0,
+                   size=(640, 360), fps: int = 30, seed: int = 0, crf: int = 18) -> Path:
+    """A flat frame of one ``colour`` (RGB 0-255), with optional Gaussian noise (0-1 units)."""
+    w, h = int(size[0]), int(size[1])
+    rng = np.random.default_rng(seed)
+    n = max(1, int(round(seconds * fps)))
+    base = np.broadcast_to(np.asarray(colour, dtype=np.float32) / 255.0, (h, w, 3))
+
+    def frames():
+        for _ in range(n):
+            img = base + (rng.normal(0, noise, size=(h, w, 3)) if noise else 0.0)
+            yield (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+    return write_video(path, frames(), size=(w, h), fps=fps, crf=crf)
+
+
+#: What :func:`derive_clip` can make from a source clip.
+DERIVATIONS = ("reencode", "grey", "crop", "excerpt", "letterbox", "pillarbox", "upscale", "blocky")
+
+
+def derive_clip(src, dst, kind: str, *, start: float = 0.0, duration: float | None = None,
+                crop: float = 0.8, size=None, low=(176, 144), crf: int = 28) -> Path:
+    """Make a related copy of ``src`` with the ffmpeg binary.
+
+    ``kind``: ``reencode`` (another codec setting and size), ``grey`` (greyscale copy), ``crop``
+    (the centre ``crop`` share of each side), ``excerpt`` (``duration`` seconds from ``start``),
+    ``letterbox`` / ``pillarbox`` (the picture fitted into ``size`` with black bars: 2.39:1 bars
+    top and bottom, or a 4:3 picture between bars at the sides), ``upscale`` (shrunk to ``low``,
+    then blown back up to ``size``), ``blocky`` (very low bit rate). ``start``/``duration`` trim
+    any kind."""
+    from .media import run_ffmpeg
+
+    if kind not in DERIVATIONS:
+        raise ValueError(f"unknown derivation {kind!r}; one of {', '.join(DERIVATIONS)}")
+    args = ["-y"]
+    if start:
+        args += ["-ss", f"{start:.3f}"]
+    args += ["-i", str(src)]
+    if duration is not None:
+        args += ["-t", f"{duration:.3f}"]
+    w, h = size if size else (None, None)
+    vf = []
+    enc = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18"]
+    if kind == "reencode":
+        vf.append(f"scale={w or 'trunc(iw*0.75/2)*2'}:{h or 'trunc(ih*0.75/2)*2'}")
+        enc = ["-c:v", "mpeg4", "-q:v", "5"]
+    elif kind == "grey":
+        vf.append("hue=s=0")
+    elif kind == "crop":
+        vf.append(f"crop=trunc(iw*{crop}/2)*2:trunc(ih*{crop}/2)*2")
+    elif kind in ("letterbox", "pillarbox"):
+        w, h = size or (640, 360)
+        if kind == "letterbox":
+            ph = int(round(w / 2.39 / 2)) * 2
+            vf += [f"scale={w}:{ph}", f"pad={w}:{h}:0:(oh-ih)/2:black"]
+        else:
+            pw = int(round(h * 4 / 3 / 2)) * 2
+            vf += [f"scale={pw}:{h}", f"pad={w}:{h}:(ow-iw)/2:0:black"]
+    elif kind == "upscale":
+        w, h = size or (640, 360)
+        vf += [f"scale={low[0]}:{low[1]}:flags=area", f"scale={w}:{h}:flags=bicubic"]
+    elif kind == "blocky":
+        enc = ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(max(crf, 40)),
+               "-x264-params", "deblock=-6,-6"]
+    vf.append("format=yuv420p")
+    args += ["-vf", ",".join(vf), *enc, "-an", str(dst)]
+    run_ffmpeg(args, what=f"making a {kind} copy")
+    return Path(dst)

@@ -4,7 +4,9 @@ Every type here is a frozen dataclass with ``to_dict()`` / ``from_dict()`` givin
 form (lists instead of arrays). Analysis works in float seconds.
 
 Public types: :class:`AudioInfo`, :class:`Section`, :class:`Analysis`; the clip library:
-:class:`ClipInfo`, :class:`SubShot`, :class:`ClipRegion`, :class:`SkippedClip`, :class:`ScanResult`.
+:class:`ClipInfo`, :class:`SubShot`, :class:`ClipRegion`, :class:`SkippedClip`, :class:`ScanResult`,
+and what the scan sees in the picture: :class:`ContentFlag`, :class:`Quality`, :class:`HeroRange`,
+:class:`FramePrints`, :class:`Fingerprint`, :class:`DuplicateGroup`, :class:`DuplicateMember`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numpy as np
 
 __all__ = ["AudioInfo", "Section", "Analysis", "ANALYSIS_VERSION",
            "ClipInfo", "ClipRegion", "SubShot", "SkippedClip", "ScanResult", "CLIPS_VERSION",
+           "ContentFlag", "Quality", "HeroRange", "FramePrints", "Fingerprint", "DuplicateMember",
+           "DuplicateGroup",
            "Shot", "PlanClip", "PlanSettings", "Plan", "PLAN_VERSION"]
 
 #: Version of the analysis JSON schema (``"version"`` key).
@@ -288,7 +292,8 @@ class SubShot:
     """One continuous shot inside a clip's usable window (clips with internal cuts hold several).
 
     ``brightness`` and ``motion`` are on the same scales as :class:`ClipInfo`'s; ``palette`` is
-    the mean CIE Lab colour.
+    the mean CIE Lab colour; ``quality`` is :attr:`Quality.score` over the range and ``interest``
+    its visual interest (contrast, colour and detail, [0, 1]); both None when not measured.
     """
 
     start: float
@@ -296,6 +301,8 @@ class SubShot:
     brightness: float
     motion: float
     palette: tuple[float, float, float]
+    quality: float | None = None
+    interest: float | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "start", _rt(self.start))
@@ -303,20 +310,258 @@ class SubShot:
         object.__setattr__(self, "brightness", round(float(self.brightness), _FEATURE_NDIGITS))
         object.__setattr__(self, "motion", round(float(self.motion), _FEATURE_NDIGITS))
         object.__setattr__(self, "palette", _lab(self.palette))
+        for name in ("quality", "interest"):
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, round(float(v), 3))
 
     @property
     def duration(self) -> float:
         return self.end - self.start
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": _r(self.start), "end": _time_json(self.end),
-                "brightness": self.brightness, "motion": self.motion,
-                "palette": list(self.palette)}
+        d = {"start": _r(self.start), "end": _time_json(self.end),
+             "brightness": self.brightness, "motion": self.motion,
+             "palette": list(self.palette)}
+        if self.quality is not None:
+            d["quality"] = self.quality
+        if self.interest is not None:
+            d["interest"] = self.interest
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "SubShot":
         return cls(float(d["start"]), _time_from_json(d["end"]), float(d["brightness"]),
-                   float(d["motion"]), tuple(d["palette"]))
+                   float(d["motion"]), tuple(d["palette"]),
+                   None if d.get("quality") is None else float(d["quality"]),
+                   None if d.get("interest") is None else float(d["interest"]))
+
+
+@dataclass(frozen=True)
+class ContentFlag:
+    """A span ``[start, end)`` of a clip that shows something other than footage, and why.
+
+    ``kind`` is one of ``test_pattern``, ``text`` (title cards, slates, captions), ``credits``
+    (rolling text), ``black``, ``flat`` (one colour, no picture) or ``letterbox`` (bars around the
+    picture: informational, see :attr:`ClipInfo.picture`). ``reason`` says what was seen;
+    ``score`` in [0, 1] how clearly. See :mod:`musync.clips.content`.
+    """
+
+    start: float
+    end: float
+    kind: str
+    reason: str = ""
+    score: float = 1.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "start", _rt(self.start))
+        object.__setattr__(self, "end", _rt(self.end))
+        object.__setattr__(self, "score", round(float(self.score), 3))
+
+    @property
+    def excludes(self) -> bool:
+        """True for kinds the planner keeps out of the edit while other material exists."""
+        return self.kind != "letterbox"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": _r(self.start), "end": _time_json(self.end), "kind": self.kind,
+                "reason": self.reason, "score": self.score}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ContentFlag":
+        return cls(float(d["start"]), _time_from_json(d["end"]), str(d["kind"]),
+                   str(d.get("reason", "")), float(d.get("score", 1.0)))
+
+
+@dataclass(frozen=True)
+class Quality:
+    """How good a clip (or a range of it) looks, independent of the output size.
+
+    All values in [0, 1]. ``score`` combines the others (see :mod:`musync.clips.quality`);
+    resolution enters at plan time through :func:`musync.clips.quality.upscale_factor`.
+
+    Attributes
+    ----------
+    score : float       overall picture quality (1 best)
+    sharpness : float   fine detail against coarse detail (1 crisp, 0 soft)
+    detail : float      effective resolution as a share of the picture's pixel size (1 native;
+                        0.25 for a picture blown up 4x before it was stored)
+    blockiness : float  compression blocks at the 8-pixel grid (0 clean, 1 very blocky)
+    shake : float       jitter of the camera (0 steady, 1 violent)
+    flicker : float     frame-to-frame brightness flicker (0 none)
+    exposure : float    1 well exposed; lower for clipped highlights, crushed or murky pictures
+    """
+
+    score: float
+    sharpness: float = 1.0
+    detail: float = 1.0
+    blockiness: float = 0.0
+    shake: float = 0.0
+    flicker: float = 0.0
+    exposure: float = 1.0
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, round(float(getattr(self, f.name)), 3))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Quality":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: float(v) for k, v in d.items() if k in known})
+
+
+@dataclass(frozen=True)
+class HeroRange:
+    """One of a clip's most striking ranges (quality x visual interest x motion), ``[start, end)``."""
+
+    start: float
+    end: float
+    score: float
+    reason: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "start", _rt(self.start))
+        object.__setattr__(self, "end", _rt(self.end))
+        object.__setattr__(self, "score", round(float(self.score), 3))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": _r(self.start), "end": _r(self.end), "score": self.score,
+                "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "HeroRange":
+        return cls(float(d["start"]), float(d["end"]), float(d["score"]), str(d.get("reason", "")))
+
+
+@dataclass(frozen=True, eq=False)
+class FramePrints(_ArrayEq):
+    """A tiny fingerprint per second, to check that a decoder returns the right picture.
+
+    ``frames[i]`` is the index (0-based, in presentation order, counting every decoded frame) of
+    the first analysed frame at or after ``i`` seconds from the first frame; ``times[i]`` its time
+    in seconds from the first frame; ``thumbs[i]`` its 8x8 luma thumbnail as 128 hex digits (row
+    by row, two per cell). The thumbnail is defined in
+    :func:`musync.clips.features.frame_thumbnail`; compare with
+    :func:`musync.clips.fingerprint.thumb_distance`.
+    """
+
+    frames: np.ndarray
+    times: np.ndarray
+    thumbs: tuple[str, ...]
+
+    def __post_init__(self):
+        fr = np.asarray(self.frames, dtype=np.int64).reshape(-1)
+        fr.setflags(write=False)
+        object.__setattr__(self, "frames", fr)
+        object.__setattr__(self, "times", _arr_r(self.times, _NDIGITS))
+        object.__setattr__(self, "thumbs", tuple(str(t) for t in self.thumbs))
+        if not (fr.size == self.times.size == len(self.thumbs)):
+            raise ValueError("frame prints need as many frames, times and thumbnails")
+
+    def thumb(self, i: int) -> np.ndarray:
+        """Thumbnail ``i`` as a uint8 (8, 8) array."""
+        return np.frombuffer(bytes.fromhex(self.thumbs[i]), dtype=np.uint8).reshape(8, 8)
+
+    def at(self, t: float) -> int:
+        """Index of the print at or before ``t`` seconds (0 before the first)."""
+        return max(0, int(np.searchsorted(self.times, float(t) + 1e-9, side="right")) - 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"frames": [int(v) for v in self.frames], "times": _rl(self.times),
+                "thumbs": list(self.thumbs)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FramePrints":
+        return cls(d.get("frames", []), d.get("times", []), tuple(d.get("thumbs", ())))
+
+
+@dataclass(frozen=True, eq=False)
+class Fingerprint(_ArrayEq):
+    """Perceptual hashes of a clip, about four samples a second (for duplicate groups).
+
+    ``times`` are seconds from the first frame; ``grey[i]`` is the 64-bit DCT hash of the grey
+    picture inside any bars (16 hex digits); ``windows[i]`` the hashes of the centred crop windows
+    of :data:`musync.clips.fingerprint.WINDOWS` (concatenated, 16 hex digits each); ``colour[i]``
+    the opponent colour (R-G, (R+G)/2-B) of the frame's four quarters as 8 signed bytes (16 hex
+    digits, value / 254 + ... see :meth:`colour_array`). Samples of flat frames are left out.
+    """
+
+    times: np.ndarray
+    grey: tuple[str, ...]
+    windows: tuple[str, ...]
+    colour: tuple[str, ...]
+
+    def __post_init__(self):
+        object.__setattr__(self, "times", _arr_r(self.times, 3))
+        for name in ("grey", "windows", "colour"):
+            object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
+        if not (self.times.size == len(self.grey) == len(self.windows) == len(self.colour)):
+            raise ValueError("a fingerprint needs as many times, hashes and colours")
+
+    def grey_array(self) -> np.ndarray:
+        return np.array([int(h, 16) for h in self.grey], dtype=np.uint64)
+
+    def window_array(self) -> np.ndarray:
+        n = len(self.windows[0]) // 16 if self.windows else 0
+        return np.array([[int(w[16 * k:16 * k + 16], 16) for k in range(n)] for w in self.windows],
+                        dtype=np.uint64).reshape(len(self.windows), n)
+
+    def colour_array(self) -> np.ndarray:
+        """(s, 8) float opponent colours in about [-0.5, 0.5]."""
+        raw = np.array([np.frombuffer(bytes.fromhex(c), dtype=np.int8) for c in self.colour],
+                       dtype=np.float64).reshape(len(self.colour), 8)
+        return raw / 254.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"times": _rl(self.times, 3), "grey": list(self.grey), "windows": list(self.windows),
+                "colour": list(self.colour)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Fingerprint":
+        return cls(d.get("times", []), tuple(d.get("grey", ())), tuple(d.get("windows", ())),
+                   tuple(d.get("colour", ())))
+
+
+@dataclass(frozen=True)
+class DuplicateMember:
+    """A clip of a duplicate group: its path, how it relates to the group's longest copy, and the
+    share of its fingerprint samples that matched."""
+
+    path: str
+    relation: str
+    match: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "relation": self.relation, "match": round(float(self.match), 3)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DuplicateMember":
+        return cls(str(d["path"]), str(d.get("relation", "")), float(d.get("match", 1.0)))
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """Clips that show the same shot (re-encodes, greyscale copies, crops, excerpts): one source
+    for reuse and adjacency. See :func:`musync.clips.fingerprint.find_duplicates`."""
+
+    members: tuple[DuplicateMember, ...]
+
+    def __post_init__(self):
+        object.__setattr__(self, "members", tuple(self.members))
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(m.path for m in self.members)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"members": [m.to_dict() for m in self.members]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DuplicateGroup":
+        return cls(tuple(DuplicateMember.from_dict(m) for m in d.get("members", [])))
 
 
 @dataclass(frozen=True)
@@ -388,6 +633,21 @@ class ClipInfo(_ArrayEq):
     coded_size : (int, int)    stored frame size before rotation and pixel aspect ratio
     file_size : int            bytes
     params : dict              the scan options the measurements were made with
+    flags : tuple of ContentFlag
+                               what is not footage (test patterns, text, credits, black, flat) and
+                               letterbox bars, per time range with the reason
+    picture : (x, y, w, h)     the real picture inside letterbox/pillarbox bars, display pixels
+                               (the whole frame when there are none)
+    quality : Quality or None  picture quality of the usable window
+    heroes : tuple of HeroRange
+                               the most striking ranges, best first
+    roi_times : ndarray (r,)   times of the region-of-interest track (about 2 a second)
+    roi : ndarray (r, 4)       region of interest ``x, y, w, h`` as fractions of the display frame
+                               (where the motion and the detail are)
+    prints : FramePrints or None
+                               the per-second frame fingerprint (seek verification)
+    fingerprint : Fingerprint or None
+                               perceptual hashes for duplicate groups
     """
 
     path: str
@@ -420,6 +680,14 @@ class ClipInfo(_ArrayEq):
     coded_size: tuple[int, int] = (0, 0)
     file_size: int = 0
     params: dict = field(default_factory=dict)
+    flags: tuple[ContentFlag, ...] = ()
+    picture: tuple[int, int, int, int] = ()
+    quality: Quality | None = None
+    heroes: tuple[HeroRange, ...] = ()
+    roi_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    roi: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    prints: FramePrints | None = None
+    fingerprint: Fingerprint | None = None
 
     def __post_init__(self):
         from fractions import Fraction
@@ -441,6 +709,14 @@ class ClipInfo(_ArrayEq):
         set_(self, "subshots", tuple(self.subshots))
         set_(self, "regions", tuple(self.regions))
         set_(self, "warnings", tuple(self.warnings))
+        set_(self, "flags", tuple(self.flags))
+        set_(self, "heroes", tuple(self.heroes))
+        pic = tuple(int(v) for v in self.picture) or (0, 0, *self.size)
+        set_(self, "picture", pic)
+        set_(self, "roi_times", _arr_r(self.roi_times, 3))
+        roi = np.round(np.asarray(self.roi, dtype=np.float64).reshape(-1, 4), 3)
+        roi.setflags(write=False)
+        set_(self, "roi", roi)
 
     @property
     def name(self) -> str:
@@ -452,6 +728,16 @@ class ClipInfo(_ArrayEq):
     @property
     def usable_duration(self) -> float:
         return self.usable_out - self.usable_in
+
+    def flagged(self, start: float, end: float, *, kinds=None) -> list:
+        """Content flags that overlap ``[start, end)`` (seconds), excluding ones by default only
+        (``kinds`` to choose)."""
+        out = []
+        for f in self.flags:
+            if (f.kind in kinds) if kinds is not None else f.excludes:
+                if f.start < end and start < f.end:
+                    out.append(f)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -485,6 +771,14 @@ class ClipInfo(_ArrayEq):
             "regions": [r.to_dict() for r in self.regions],
             "warnings": list(self.warnings),
             "params": dict(sorted(self.params.items())),
+            "flags": [f.to_dict() for f in self.flags],
+            "picture": list(self.picture),
+            "quality": None if self.quality is None else self.quality.to_dict(),
+            "heroes": [h.to_dict() for h in self.heroes],
+            "roi": {"times": _rl(self.roi_times, 3),
+                    "boxes": [[float(v) for v in row] for row in self.roi]},
+            "prints": None if self.prints is None else self.prints.to_dict(),
+            "fingerprint": None if self.fingerprint is None else self.fingerprint.to_dict(),
         }
 
     @classmethod
@@ -520,6 +814,14 @@ class ClipInfo(_ArrayEq):
             coded_size=tuple(d.get("coded_size", d["size"])),
             file_size=int(d.get("file_size", 0)),
             params=dict(d.get("params", {})),
+            flags=tuple(ContentFlag.from_dict(f) for f in d.get("flags", [])),
+            picture=tuple(d.get("picture") or ()),
+            quality=None if not d.get("quality") else Quality.from_dict(d["quality"]),
+            heroes=tuple(HeroRange.from_dict(h) for h in d.get("heroes", [])),
+            roi_times=d.get("roi", {}).get("times", []),
+            roi=np.asarray(d.get("roi", {}).get("boxes", []), dtype=np.float64).reshape(-1, 4),
+            prints=None if not d.get("prints") else FramePrints.from_dict(d["prints"]),
+            fingerprint=None if not d.get("fingerprint") else Fingerprint.from_dict(d["fingerprint"]),
         )
 
 
@@ -530,25 +832,30 @@ class ScanResult(list):
     ----------
     skipped : list of SkippedClip
         files that could not be used, with the reason (and what to do about it).
+    groups : list of DuplicateGroup
+        clips that show the same shot (see :func:`musync.clips.find_duplicates`).
     """
 
-    def __init__(self, clips=(), skipped=()):
+    def __init__(self, clips=(), skipped=(), groups=()):
         super().__init__(clips)
         self.skipped: list[SkippedClip] = list(skipped)
+        self.groups: list[DuplicateGroup] = list(groups)
 
     def __repr__(self) -> str:
         return f"ScanResult({len(self)} clips, {len(self.skipped)} skipped)"
 
     def __eq__(self, other):
         if isinstance(other, ScanResult):
-            return list(self) == list(other) and self.skipped == other.skipped
+            return (list(self) == list(other) and self.skipped == other.skipped
+                    and self.groups == other.groups)
         return list.__eq__(self, other)
 
     __hash__ = None  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": CLIPS_VERSION, "clips": [c.to_dict() for c in self],
-                "skipped": [s.to_dict() for s in self.skipped]}
+                "skipped": [s.to_dict() for s in self.skipped],
+                "groups": [g.to_dict() for g in self.groups]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ScanResult":
@@ -559,7 +866,8 @@ class ScanResult(list):
             raise ParameterError(f"unsupported clip-library version {version!r} (this musync reads "
                                  f"version {CLIPS_VERSION}); re-run `musync scan`")
         return cls([ClipInfo.from_dict(c) for c in d.get("clips", [])],
-                   [SkippedClip.from_dict(s) for s in d.get("skipped", [])])
+                   [SkippedClip.from_dict(s) for s in d.get("skipped", [])],
+                   [DuplicateGroup.from_dict(g) for g in d.get("groups", [])])
 
 
 # ---------------------------------------------------------------------------------------------

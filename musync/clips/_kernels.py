@@ -3,6 +3,9 @@
 - :func:`frame_chunk_stats` -- one pass over a chunk of small RGB frames: 2x2 pooling, luma
   plane, luma mean / mean square / dark share, saturation, colour histogram and mean Lab.
 - :func:`lag_diffs` -- mean absolute luma change against the previous few frames.
+- :func:`detail_stats` -- what is in the picture: row/column profiles, a 4x4 block map and the
+  region-of-interest grid of a few frames a second.
+- :func:`text_lines` -- lines of text in the row profiles of sharp steps.
 """
 
 from __future__ import annotations
@@ -125,3 +128,248 @@ def warm() -> None:
     frame_chunk_stats(raw, lut, _M, 0.1, np.zeros((1, 2, 2), np.float32), np.zeros((1, 4)),
                       np.zeros((1, 64), np.float32), np.zeros((1, 3)))
     lag_diffs(np.zeros((2, 2, 2), np.float32), 1, 1, 1, np.zeros((1, 1)))
+    detail_stats(np.zeros((1, 8, 8, 3), np.uint8), np.zeros(1, np.int64),
+                 np.zeros((1, 4, 4), np.float32), 0, 1, np.zeros((1, 7, 8), np.float32),
+                 np.zeros((1, 4, 8), np.float32), np.zeros((1, 4, 2, 2), np.uint8),
+                 np.zeros((1, 3, 4, 4), np.float32))
+    text_lines(np.zeros((1, 8), np.float32), np.zeros((1, 8), np.float32),
+               np.zeros((1, 8), np.float32), 8.0, 3, 8.0, 3.0, 0.2, np.zeros((1, 2)))
+
+
+#: Luma change between neighbouring pixels that counts as a sharp, high-contrast edge.
+EDGE_STEP = 0.2
+#: Widest glyph stroke, in detail-frame pixels: a rise and a fall this close make one stroke.
+STROKE_WIDTH = 4
+#: Side of the blocks of the block map, detail-frame pixels.
+BLOCK = 4
+
+
+@njit(cache=True, nogil=True)
+def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
+    """Picture-content statistics of the frames ``sel`` of a chunk (``raw[sel[s]]``), in one
+    row-major pass over each frame.
+
+    Parameters
+    ----------
+    raw : uint8 (k, H, W, 3)       the decoder-scaled frames (twice the analysis size)
+    sel : int64 (m,)               which frames of the chunk to measure
+    ys : float32 (off + k, h, w)   pooled luma of the chunk, with ``off`` earlier frames first
+    cell : int                     side of a region-of-interest grid cell, pooled pixels
+    rows : float32 (m, 7, H)       per row: mean luma, luma range, sharp horizontal steps
+                                   (>= EDGE_STEP), first and last column with such a step (-1:
+                                   none), mean absolute difference from the row above, colour
+                                   steps (a channel changing by >= EDGE_STEP)
+    cols : float32 (m, 4, W)       per column: mean luma, luma range, mean absolute difference
+                                   from the column to the left, colour steps
+    blocks : uint8 (m, 4, H//BLOCK, W//BLOCK)
+                                   per BLOCK x BLOCK block: luma range and mean (x 255), sharp
+                                   steps (horizontal and vertical), thin strokes (a rise and a
+                                   fall within STROKE_WIDTH pixels along a row or a column, counted
+                                   at the fall)
+    grid : float32 (m, 3, gh, gw)  per ROI cell: mean absolute change from the previous pooled
+                                   frame, mean gradient magnitude, mean luma
+    """
+    k, H, W, _ = raw.shape
+    _, h, w = ys.shape
+    inv = 1.0 / 255.0
+    cstep = np.int32(EDGE_STEP * 255.0)
+    bh = blocks.shape[2]
+    bw = blocks.shape[3]
+    prev = np.empty(W, dtype=np.float32)
+    cur = np.empty(W, dtype=np.float32)
+    csum = np.empty(W)
+    clo = np.empty(W)
+    chi = np.empty(W)
+    cdiff = np.empty(W)
+    ccol = np.empty(W, dtype=np.int32)
+    cpos = np.empty(W, dtype=np.int32)
+    csign = np.empty(W, dtype=np.int32)
+    blo = np.empty((bh, bw))
+    bhi = np.empty((bh, bw))
+    bsum = np.empty((bh, bw))
+    bedge = np.zeros((bh, bw), dtype=np.int32)
+    bstroke = np.zeros((bh, bw), dtype=np.int32)
+    gh = grid.shape[2]
+    gw = grid.shape[3]
+    cnt = np.zeros((gh, gw), dtype=np.int64)
+    for s in range(sel.shape[0]):
+        f = sel[s]
+        csum[:] = 0.0
+        clo[:] = 2.0
+        chi[:] = -1.0
+        cdiff[:] = 0.0
+        ccol[:] = 0
+        cpos[:] = -100
+        csign[:] = 0
+        blo[:, :] = 2.0
+        bhi[:, :] = -1.0
+        bsum[:, :] = 0.0
+        bedge[:, :] = 0
+        bstroke[:, :] = 0
+        for i in range(H):
+            bi = min(i // BLOCK, bh - 1)
+            rs = 0.0
+            rlo = 2.0
+            rhi = -1.0
+            redge = 0
+            first = -1
+            last = -1
+            rdiff = 0.0
+            rcol = 0
+            last_pos = -100
+            last_sign = 0
+            for j in range(W):
+                r0 = np.int32(raw[f, i, j, 0])
+                g0 = np.int32(raw[f, i, j, 1])
+                b0 = np.int32(raw[f, i, j, 2])
+                v = np.float32((0.2126 * r0 + 0.7152 * g0 + 0.0722 * b0) * inv)
+                cur[j] = v
+                bj = min(j // BLOCK, bw - 1)
+                rs += v
+                rlo = min(rlo, v)
+                rhi = max(rhi, v)
+                csum[j] += v
+                clo[j] = min(clo[j], v)
+                chi[j] = max(chi[j], v)
+                if bi < bh and bj < bw:
+                    blo[bi, bj] = min(blo[bi, bj], v)
+                    bhi[bi, bj] = max(bhi[bi, bj], v)
+                    bsum[bi, bj] += v
+                if j > 0:
+                    d = v - cur[j - 1]
+                    cdiff[j] += abs(d)
+                    if (abs(r0 - np.int32(raw[f, i, j - 1, 0])) >= cstep
+                            or abs(g0 - np.int32(raw[f, i, j - 1, 1])) >= cstep
+                            or abs(b0 - np.int32(raw[f, i, j - 1, 2])) >= cstep):
+                        rcol += 1
+                    if abs(d) >= EDGE_STEP:
+                        redge += 1
+                        bedge[bi, bj] += 1
+                        if first < 0:
+                            first = j
+                        last = j
+                        sg = 1 if d > 0 else -1
+                        if sg == -last_sign and j - last_pos <= STROKE_WIDTH:
+                            bstroke[bi, bj] += 1
+                            last_sign = 0
+                        else:
+                            last_sign = sg
+                        last_pos = j
+                if i > 0:
+                    d = v - prev[j]
+                    rdiff += abs(d)
+                    if (abs(r0 - np.int32(raw[f, i - 1, j, 0])) >= cstep
+                            or abs(g0 - np.int32(raw[f, i - 1, j, 1])) >= cstep
+                            or abs(b0 - np.int32(raw[f, i - 1, j, 2])) >= cstep):
+                        ccol[j] += 1
+                    if abs(d) >= EDGE_STEP:
+                        bedge[bi, bj] += 1
+                        sg = 1 if d > 0 else -1
+                        if sg == -csign[j] and i - cpos[j] <= STROKE_WIDTH:
+                            bstroke[bi, bj] += 1
+                            csign[j] = 0
+                        else:
+                            csign[j] = sg
+                        cpos[j] = i
+            rows[s, 0, i] = rs / W
+            rows[s, 1, i] = rhi - rlo
+            rows[s, 2, i] = redge
+            rows[s, 3, i] = first
+            rows[s, 4, i] = last
+            rows[s, 5, i] = rdiff / W if i > 0 else 0.0
+            rows[s, 6, i] = rcol
+            for j in range(W):
+                prev[j] = cur[j]
+        for j in range(W):
+            cols[s, 0, j] = csum[j] / H
+            cols[s, 1, j] = chi[j] - clo[j]
+            cols[s, 2, j] = cdiff[j] / H if j > 0 else 0.0
+            cols[s, 3, j] = ccol[j]
+        for bi in range(bh):
+            for bj in range(bw):
+                blocks[s, 0, bi, bj] = np.uint8(min(255.0, (bhi[bi, bj] - blo[bi, bj]) * 255.0 + 0.5))
+                blocks[s, 1, bi, bj] = np.uint8(min(255.0, bsum[bi, bj] * (255.0 / (BLOCK * BLOCK)) + 0.5))
+                blocks[s, 2, bi, bj] = np.uint8(min(255, bedge[bi, bj]))
+                blocks[s, 3, bi, bj] = np.uint8(min(255, bstroke[bi, bj]))
+        # region-of-interest grid on the pooled luma
+        cur_i = off + f
+        grid[s, :, :, :] = 0.0
+        cnt[:, :] = 0
+        for i in range(h):
+            gi = min(i // cell, gh - 1)
+            for j in range(w):
+                gj = min(j // cell, gw - 1)
+                v = ys[cur_i, i, j]
+                mo = abs(v - ys[cur_i - 1, i, j]) if cur_i > 0 else 0.0
+                gx = ys[cur_i, i, j + 1] - v if j + 1 < w else 0.0
+                gy = ys[cur_i, i + 1, j] - v if i + 1 < h else 0.0
+                grid[s, 0, gi, gj] += mo
+                grid[s, 1, gi, gj] += abs(gx) + abs(gy)
+                grid[s, 2, gi, gj] += v
+                cnt[gi, gj] += 1
+        for a in range(gh):
+            for b in range(gw):
+                c = max(cnt[a, b], 1)
+                grid[s, 0, a, b] /= c
+                grid[s, 1, a, b] /= c
+                grid[s, 2, a, b] /= c
+
+
+@njit(cache=True, nogil=True)
+def text_lines(edges, first, last, width, max_h, min_mean, contrast, min_density, out):
+    """Lines of text in each frame's row profile of sharp steps.
+
+    A line is a run of rows with at least 4 sharp steps each (and at least 0.3 of the run's
+    strongest row), 2 to ``max_h`` rows high, with at least ``min_mean`` steps per row on
+    average, ``contrast`` times more than the two rows above and below it (plus 0.5), at least
+    ``min_density`` steps per pixel of its span (the median distance from its first to its last
+    step), a span at least twice its height and below 98 % of ``width``.
+
+    edges, first, last : float32 (m, n)   per frame and row: steps, first and last step column
+    out : float64 (m, 2)                  rows inside lines, number of lines
+    """
+    m, n = edges.shape
+    spans = np.empty(n)
+    for s in range(m):
+        rows_in = 0
+        lines = 0
+        i = 0
+        while i < n:
+            if edges[s, i] < 4:
+                i += 1
+                continue
+            j = i
+            top = 0.0
+            total = 0.0
+            while j < n:
+                v = edges[s, j]
+                top = max(top, v)
+                if v < max(4.0, 0.3 * top):
+                    break
+                total += v
+                j += 1
+            h = j - i
+            osum = 0.0
+            ocnt = 0
+            for k in range(max(0, i - 2), i):
+                osum += edges[s, k]
+                ocnt += 1
+            for k in range(j, min(n, j + 2)):
+                osum += edges[s, k]
+                ocnt += 1
+            outside = osum / ocnt if ocnt else 0.0
+            nsp = 0
+            for k in range(i, j):
+                if first[s, k] >= 0 and last[s, k] >= first[s, k]:
+                    spans[nsp] = last[s, k] - first[s, k] + 1
+                    nsp += 1
+            span = np.median(spans[:nsp]) if nsp else 0.0
+            mean = total / h if h else 0.0
+            dens = total / max(1.0, span * h)
+            if (2 <= h <= max_h and mean >= min_mean and mean >= contrast * (outside + 0.5)
+                    and dens >= min_density and span >= 2 * h and span <= 0.98 * width):
+                rows_in += h
+                lines += 1
+            i = max(j, i + 1)
+        out[s, 0] = rows_in
+        out[s, 1] = lines

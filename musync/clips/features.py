@@ -22,6 +22,7 @@ between two analysis frames, in the same units.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,6 +80,8 @@ class FrameSignals:
     diffs: np.ndarray
     hist_diff: np.ndarray
 
+    detail: "Details | None" = None
+
     def __len__(self) -> int:
         return int(self.times.shape[0])
 
@@ -93,6 +96,105 @@ class FrameSignals:
         return np.nan_to_num(self.diffs[:, 0])
 
 
+@dataclass
+class Details:
+    """What the scan sees in the picture, measured on a subset of the analysis frames.
+
+    ``idx`` arrays index the analysis frames (rows of :class:`FrameSignals`).
+
+    Attributes
+    ----------
+    idx : int (m,)              detail frames (about :data:`DETAIL_RATE` per second)
+    rows : float (m, 7, H)      per row of the detail frame (twice the analysis size): mean
+                                luma, luma range, sharp steps, first and last column with one,
+                                difference from the row above, colour steps
+    cols : float (m, 4, W)      per column: mean luma, luma range, difference from the left,
+                                colour steps
+    blocks : uint8 (m, 4, H/4, W/4)
+                                per 4x4 block: luma range, mean luma, sharp steps, thin strokes
+    colours : int (m,)          colour-histogram bins (of 64) holding 90 % of the pixels
+    grid : float (m, 3, gh, gw) per region-of-interest cell: motion, edge density, mean luma
+    (see :func:`musync.clips._kernels.detail_stats`)
+    cell : int                  ROI cell side in pooled pixels
+    sample_idx : int (s,)       fingerprint samples (about :data:`SAMPLE_RATE` per second)
+    samples : float16 (s, h, w) pooled luma of those frames
+    sample_colour : float (s, 2, 2, 2)
+                                opponent colour (R-G, (R+G)/2-B) of each quarter of the frame
+    print_idx : int (p,)        the first analysis frame at or after each whole second
+    thumbs : uint8 (p, 8, 8)    their 8x8 luma thumbnails (:func:`frame_thumbnail`)
+    """
+
+    idx: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    blocks: np.ndarray
+    colours: np.ndarray
+    grid: np.ndarray
+    cell: int
+    sample_idx: np.ndarray
+    samples: np.ndarray
+    sample_colour: np.ndarray
+    print_idx: np.ndarray
+    thumbs: np.ndarray
+
+
+#: Detail frames per second (content flags, region of interest, letterbox).
+DETAIL_RATE = 5.0
+#: Fingerprint samples per second (duplicate detection).
+SAMPLE_RATE = 4.0
+
+_Y709 = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+
+
+def frame_thumbnail(rgb: np.ndarray) -> np.ndarray:
+    """The 8x8 luma thumbnail of a frame: the per-second fingerprint kept in the clip record.
+
+    Definition (so that any decoder can recompute it): take the frame as 8-bit RGB, as stored
+    (before rotation; bars included), of any size ``H x W`` (a scaled copy gives nearly the same
+    values); luma ``Y = 0.2126 R + 0.7152 G + 0.0722 B``; pixel ``(row r, column c)`` belongs to
+    cell ``(8 r // H, 8 c // W)``; a cell's value is the mean ``Y`` of its pixels rounded to the
+    nearest integer (0-255). Compare two with :func:`musync.clips.fingerprint.thumb_distance`.
+
+    Parameters
+    ----------
+    rgb : uint8 (H, W, 3), H and W at least 8
+
+    Returns
+    -------
+    uint8 (8, 8)
+    """
+    a = np.asarray(rgb)
+    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 8 or a.shape[1] < 8:
+        raise ValueError(f"expected an (H, W, 3) frame of at least 8x8 pixels; got {a.shape}")
+    H, W = a.shape[:2]
+    y = a.astype(np.float32) @ _Y709
+    ri = (8 * np.arange(H)) // H
+    ci = (8 * np.arange(W)) // W
+    rs = np.flatnonzero(np.diff(ri, prepend=-1))        # first row of each cell
+    cs = np.flatnonzero(np.diff(ci, prepend=-1))
+    sums = np.add.reduceat(np.add.reduceat(y.astype(np.float64), rs, axis=0), cs, axis=1)
+    counts = np.diff(np.append(rs, H))[:, None] * np.diff(np.append(cs, W))[None, :]
+    return np.clip(np.floor(sums / counts + 0.5), 0, 255).astype(np.uint8)
+
+
+def _thumb_from_luma(y: np.ndarray) -> np.ndarray:
+    """:func:`frame_thumbnail` from an already pooled luma plane in [0, 1] (the scan's way:
+    the same cells, means of 2x2-averaged luma)."""
+    H, W = y.shape
+    ri = (8 * np.arange(H)) // H
+    ci = (8 * np.arange(W)) // W
+    rs = np.flatnonzero(np.diff(ri, prepend=-1))
+    cs = np.flatnonzero(np.diff(ci, prepend=-1))
+    sums = np.add.reduceat(np.add.reduceat(y.astype(np.float64), rs, axis=0), cs, axis=1)
+    counts = np.diff(np.append(rs, H))[:, None] * np.diff(np.append(cs, W))[None, :]
+    return np.clip(np.floor(255.0 * sums / counts + 0.5), 0, 255).astype(np.uint8)
+
+
+def _roi_cell(h: int, w: int) -> int:
+    """Side of a region-of-interest cell in pooled pixels: 16 cells along the long side."""
+    return max(1, -(-max(h, w) // 16))
+
+
 class FrameAccumulator:
     """Reduce a stream of small RGB frames to :class:`FrameSignals`, a chunk at a time.
 
@@ -104,9 +206,13 @@ class FrameAccumulator:
         removes most aliasing and noise cheaply.
     chunk : int
         Frames measured together (memory: ``chunk * height * width * 3`` bytes).
+    details : bool
+        Also measure what is in the picture (:class:`Details`: content statistics and the region
+        of interest at :data:`DETAIL_RATE`, fingerprint samples at :data:`SAMPLE_RATE`, a
+        thumbnail per second).
     """
 
-    def __init__(self, height: int, width: int, *, chunk: int = 32):
+    def __init__(self, height: int, width: int, *, chunk: int = 32, details: bool = True):
         if height % 2 or width % 2 or height < 2 or width < 2:
             raise ValueError(f"frames must have even sizes; got {width}x{height}")
         self.height, self.width = int(height), int(width)
@@ -116,14 +222,45 @@ class FrameAccumulator:
         self._parts: list[tuple[np.ndarray, ...]] = []
         self._prev_y: np.ndarray | None = None      # the last _LOOKBACK luma frames
         self._prev_hist: np.ndarray | None = None
+        self._details = bool(details)
+        h, w = self.height // 2, self.width // 2
+        self._cell = _roi_cell(h, w)
+        self._grid_shape = (-(-h // self._cell), -(-w // self._cell))
+        self._marks: list[int] = []                  # per buffered frame: bit 1 detail, 2 sample
+        self._next = [-math.inf, -math.inf, 0.0]      # next detail time, sample time, print second
+        self._dparts: list[tuple[np.ndarray, ...]] = []
+        self._sparts: list[tuple[np.ndarray, ...]] = []
+        self._print_idx: list[int] = []
+        self._thumbs: list[np.ndarray] = []
 
-    def add(self, rgb: np.ndarray, t: float) -> None:
-        """Add one frame, ``rgb`` (height, width, 3) uint8, shown at ``t`` seconds."""
+    def add(self, rgb: np.ndarray, t: float) -> int:
+        """Add one frame, ``rgb`` (height, width, 3) uint8, shown at ``t`` seconds.
+
+        Returns what the frame is used for: bit 1 a detail frame, bit 2 a fingerprint sample,
+        bit 4 the frame of a per-second print (the scan probes its full-resolution plane)."""
+        mark = 0
         self._buf[self._k] = rgb
-        self._k += 1
+        index = len(self._times)
         self._times.append(float(t))
+        if self._details:
+            t0 = self._times[0]
+            rel = float(t) - t0
+            if rel >= self._next[0]:
+                mark |= 1
+                self._next[0] = max(self._next[0] + 1.0 / DETAIL_RATE, rel + 0.5 / DETAIL_RATE)
+            if rel >= self._next[1]:
+                mark |= 2
+                self._next[1] = max(self._next[1] + 1.0 / SAMPLE_RATE, rel + 0.5 / SAMPLE_RATE)
+            self._marks.append(mark)
+            if rel >= self._next[2] - 1e-9:
+                self._print_idx.append(index)
+                self._next[2] = math.floor(rel + 1e-9) + 1.0
+                mark |= 4
+            self._marks[-1] = mark
+        self._k += 1
         if self._k == self._buf.shape[0]:
             self._flush()
+        return mark
 
     def _flush(self) -> None:
         from . import _kernels
@@ -149,11 +286,67 @@ class FrameAccumulator:
         hs = hist if hprev is None else np.concatenate([hprev[None], hist], axis=0)
         hd = 0.5 * np.abs(np.diff(hs, axis=0)).sum(axis=1, dtype=np.float64)
         hist_diff = hd if hprev is not None else np.concatenate([[np.nan], hd])
+        if self._details:
+            self._flush_details(ys, prev.shape[0], k, hist)
         self._prev_y = ys[-_LOOKBACK:].copy()
         self._prev_hist = hist[-1].copy()
         self._parts.append((luma, contrast, stats[:, 2].copy(), stats[:, 3].copy(), lab, diffs,
                             hist_diff))
         self._k = 0
+
+    def _flush_details(self, ys: np.ndarray, off: int, k: int, hist: np.ndarray) -> None:
+        from . import _kernels
+
+        marks = np.asarray(self._marks[-k:], dtype=np.int64)
+        self._marks = []
+        first = len(self._times) - k
+        sel = np.flatnonzero(marks & 1).astype(np.int64)
+        if sel.size:
+            m = sel.size
+            H, W = self.height, self.width
+            B = _kernels.BLOCK
+            gh, gw = self._grid_shape
+            rows = np.empty((m, 7, H), dtype=np.float32)
+            cols = np.empty((m, 4, W), dtype=np.float32)
+            blocks = np.empty((m, 4, H // B, W // B), dtype=np.uint8)
+            grid = np.empty((m, 3, gh, gw), dtype=np.float32)
+            _kernels.detail_stats(self._buf[:k], sel, ys, off, self._cell, rows, cols, blocks, grid)
+            hs = -np.sort(-hist[sel], axis=1)
+            colours = 1 + (np.cumsum(hs, axis=1) < 0.9).sum(axis=1)
+            self._dparts.append((sel + first, rows, cols, blocks, colours, grid))
+        prints = np.flatnonzero(marks & 4)
+        for f in prints:
+            self._thumbs.append(_thumb_from_luma(ys[off + f]))
+        samp = np.flatnonzero(marks & 2)
+        if samp.size:
+            raw = self._buf[samp, 2::4, 2::4].astype(np.float32)    # every 4th pixel is enough
+            hh, ww = raw.shape[1] // 2, raw.shape[2] // 2
+            q = raw[:, :2 * hh, :2 * ww].reshape(samp.size, 2, hh, 2, ww, 3).mean(axis=(2, 4))
+            opp = np.stack([q[..., 0] - q[..., 1], 0.5 * (q[..., 0] + q[..., 1]) - q[..., 2]],
+                           axis=-1) / 255.0
+            self._sparts.append((samp + first, ys[off + samp].astype(np.float16), opp))
+
+    def _details_out(self) -> Details:
+        H, W = self.height, self.width
+        gh, gw = self._grid_shape
+        h, w = H // 2, W // 2
+        B = 4
+        if self._dparts:
+            idx, rows, cols, blocks, colours, grid = (np.concatenate(c, axis=0)
+                                                      for c in zip(*self._dparts))
+        else:
+            idx, colours = np.zeros(0, np.int64), np.zeros(0, np.int64)
+            rows, cols = np.zeros((0, 7, H), np.float32), np.zeros((0, 4, W), np.float32)
+            blocks = np.zeros((0, 4, H // B, W // B), np.uint8)
+            grid = np.zeros((0, 3, gh, gw), np.float32)
+        if self._sparts:
+            sidx, samples, colour = (np.concatenate(c, axis=0) for c in zip(*self._sparts))
+        else:
+            sidx, samples = np.zeros(0, np.int64), np.zeros((0, h, w), np.float16)
+            colour = np.zeros((0, 2, 2, 2))
+        thumbs = (np.stack(self._thumbs) if self._thumbs else np.zeros((0, 8, 8), np.uint8))
+        return Details(idx, rows, cols, blocks, colours, grid, self._cell, sidx, samples, colour,
+                       np.asarray(self._print_idx, dtype=np.int64), thumbs)
 
     def finish(self, end: float | None = None) -> FrameSignals:
         """Measure the frames still buffered and return the signals of all frames added.
@@ -166,13 +359,14 @@ class FrameAccumulator:
         if end is None:
             dt = float(np.median(np.diff(times))) if times.size > 1 else _REF_DT
             end = (float(times[-1]) if times.size else 0.0) + dt
+        detail = self._details_out() if self._details else None
         if not self._parts:
             z = np.zeros(0)
             return FrameSignals(times, float(end), z, z, z, z, np.zeros((0, 3)),
-                                np.zeros((0, _LOOKBACK)), z)
+                                np.zeros((0, _LOOKBACK)), z, detail)
         cols = list(zip(*self._parts))
         cat = [np.concatenate(c, axis=0) for c in cols]
-        return FrameSignals(times, float(end), *cat)
+        return FrameSignals(times, float(end), *cat, detail)
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,8 +36,12 @@ from .. import cache
 from ..errors import MediaError, MusyncError, ParameterError
 from ..media import frame_rotation_cw as _rotation_cw
 from ..progress import make_progress
-from ..types import ClipInfo, ClipRegion, ScanResult, SkippedClip, SubShot
+from ..types import (ClipInfo, ClipRegion, ContentFlag, Fingerprint, FramePrints, HeroRange,
+                     ScanResult, SkippedClip, SubShot)
 from .features import FrameAccumulator, measure
+from .fingerprint import find_duplicates
+from .picture import see
+from .quality import plane_probe
 
 __all__ = ["scan_clips", "scan_clip", "collect_files", "save_clips", "load_clips", "decode_floor",
            "VIDEO_EXTENSIONS", "IMAGE_EXTENSIONS"]
@@ -49,8 +53,9 @@ VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".
 #: ... and as still images.
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 
-_ALGORITHM = 1            # bump when measurements change, to invalidate cached records
+_ALGORITHM = 2            # bump when measurements change, to invalidate cached records
 _MAX_DECODE_ERRORS = 50   # damaged packets tolerated before decoding stops
+_PROBE_EVERY = 2          # full-resolution quality probe on every 2nd per-second print frame
 _CONVERT_HINT = "convert it, e.g. `ffmpeg -i IN -c:v libx264 -pix_fmt yuv420p OUT.mp4`"
 
 
@@ -236,6 +241,22 @@ def _claimed_duration(container, stream) -> float | None:
     return None
 
 
+def _luma_plane(frame) -> np.ndarray:
+    """The decoded frame's luma plane at full resolution, 0-255 (a view where possible)."""
+    fmt = frame.format
+    name = fmt.name
+    if name.startswith(("yuv", "nv1", "nv2", "gray", "p01")) and fmt.components:
+        plane = frame.planes[0]
+        bits = fmt.components[0].bits
+        if bits <= 8:
+            a = np.frombuffer(plane, dtype=np.uint8)
+            return a.reshape(plane.height, plane.line_size)[:, :plane.width]
+        a = np.frombuffer(plane, dtype="<u2" if name.endswith("le") or "le" not in name else ">u2")
+        a = a.reshape(plane.height, plane.line_size // 2)[:, :plane.width]
+        return a.astype(np.float32) * (255.0 / ((1 << bits) - 1))
+    return frame.reformat(format="gray").to_ndarray()
+
+
 def scan_clip(path, *, size: int = 96, rate: float = 30.0, threads: int = 0, edge: float = 0.5,
               edge_trim: float = 0.0, min_usable: float = 0.25) -> ClipInfo:
     """Probe and measure one video or image file.
@@ -290,6 +311,8 @@ def _scan(p: Path, params: dict, threads: int) -> ClipInfo:
         w, h = int(cc.width or 0), int(cc.height or 0)
         reformatter = VideoReformatter()
         acc = None
+        probes: list[np.ndarray] = []
+        print_frames: list[int] = []
         state = {"errors": 0, "last_error": ""}
         times: list[float] = []
         first = None
@@ -315,7 +338,10 @@ def _scan(p: Path, params: dict, threads: int) -> ClipInfo:
                 kept_t = t
                 small = reformatter.reformat(frame, width=2 * aw, height=2 * ah, format="rgb24",
                                              interpolation=Interpolation.FAST_BILINEAR, threads=1)
-                acc.add(small.to_ndarray(), t)
+                if acc.add(small.to_ndarray(), t) & 4:       # a per-second print frame
+                    if len(print_frames) % _PROBE_EVERY == 0:
+                        probes.append(np.append(plane_probe(_luma_plane(frame)), t))
+                    print_frames.append(len(times) - 1)
         if first is None:
             extra = f" ({state['last_error']})" if state["last_error"] else ""
             raise MediaError(p, f"no video frame could be decoded{extra}: the file is damaged or "
@@ -364,15 +390,28 @@ def _scan(p: Path, params: dict, threads: int) -> ClipInfo:
     if m.black_throughout:
         raise MediaError(p, "is black throughout")
     warnings.extend(m.warnings)
+    subs = m.subshots if not single else [(0.0, math.inf)]
+    for q in probes:
+        q[4] -= start_time                              # probe times from the first frame
+    seen = see(sig, np.asarray(probes).reshape(-1, 5), print_frames, motion=m.motion_curve, rate=eff_rate,
+               usable=(m.usable_in, m.usable_out) if not single else (0.0, math.inf),
+               subshots=subs, display_size=size_disp, rotation=rotation, still=single)
     common = dict(path=str(p), frame_count=n, fps=fps, vfr=vfr, size=size_disp,
                   rotation=rotation, pix_fmt=str(pix_fmt), codec=str(codec), has_audio=has_audio,
                   start_time=start_time, brightness=m.brightness, contrast=m.contrast,
                   saturation=m.saturation, palette=m.palette, coded_size=(w, h),
-                  file_size=file_size, params=dict(params))
+                  file_size=file_size, params=dict(params),
+                  flags=tuple(ContentFlag(*f) for f in seen.flags), picture=seen.picture,
+                  quality=seen.quality, heroes=tuple(HeroRange(*h) for h in seen.heroes),
+                  roi_times=seen.roi_times, roi=seen.roi, prints=FramePrints(*seen.prints),
+                  fingerprint=Fingerprint(*seen.fingerprint))
+    sq = seen.sub_quality
     if single:
+        q, i = sq[0] if sq else (None, None)
         return ClipInfo(duration=math.inf, is_still=True, usable_in=0.0, usable_out=math.inf,
                         motion=0.0, warnings=tuple(warnings),
-                        subshots=(SubShot(0.0, math.inf, m.brightness, 0.0, m.palette),), **common)
+                        subshots=(SubShot(0.0, math.inf, m.brightness, 0.0, m.palette, q, i),),
+                        **common)
     usable = m.usable_out - m.usable_in
     if usable < params["min_usable"] or usable <= 0:
         raise MediaError(p, f"has no usable footage after trimming black, fades and frozen or "
@@ -383,7 +422,8 @@ def _scan(p: Path, params: dict, threads: int) -> ClipInfo:
         duration=duration, is_still=False, usable_in=m.usable_in, usable_out=m.usable_out,
         motion=m.motion, motion_times=m.motion_times, motion_curve=m.motion_curve,
         peak_times=m.peak_times, peak_strengths=m.peak_strengths, cuts=m.cuts,
-        subshots=tuple(SubShot(*s) for s in m.subshots),
+        subshots=tuple(SubShot(*s, *(sq[k] if k < len(sq) else (None, None)))
+                       for k, s in enumerate(m.subshots)),
         regions=tuple(ClipRegion(*r) for r in m.regions), warnings=tuple(warnings), **common)
 
 
@@ -555,7 +595,8 @@ def scan_clips(paths, *, progress=None, use_cache: bool = True, workers: int | N
     ScanResult
         The usable clips as a ``list`` of :class:`~musync.types.ClipInfo`, in input order
         (folders sorted by name), with ``.skipped``: a list of
-        :class:`~musync.types.SkippedClip` (path and reason) for every file that was not.
+        :class:`~musync.types.SkippedClip` (path and reason) for every file that was not, and
+        ``.groups``: the :class:`~musync.types.DuplicateGroup` of clips showing the same shot.
 
     Raises
     ------
@@ -629,7 +670,7 @@ def scan_clips(paths, *, progress=None, use_cache: bool = True, workers: int | N
     clips = [outcome[i] for i in range(len(files)) if isinstance(outcome.get(i), ClipInfo)]
     skipped = missing + [outcome[i] for i in range(len(files))
                          if isinstance(outcome.get(i), SkippedClip)]
-    result = ScanResult(clips, skipped)
+    result = ScanResult(clips, skipped, find_duplicates(clips))
     if not clips and not allow_empty:
         where = os.fspath(inputs[0]) if len(inputs) == 1 else "clips"
         if not files and not missing:
