@@ -403,9 +403,11 @@ def make_test_pattern(path, *, kind: str = "smptebars", seconds: float = 3.0, si
     return Path(path)
 
 
-def _font(px: int):
+def _font(px: int, path=None):
     from PIL import ImageFont
 
+    if path:
+        return ImageFont.truetype(str(path), size=max(6, int(px)))
     return ImageFont.load_default(size=max(6, int(px)))
 
 
@@ -491,7 +493,7 @@ def make_footage(path, *, seconds: float = 3.0, size=(640, 360), fps: int = 30, 
 
 
 def _text_frame(w: int, h: int, lines, *, background, colour, font_px: int, offset: float,
-                rng_bg=None, align: str = "center", line_gap: float = 1.5) -> np.ndarray:
+                align: str = "center", line_gap: float = 1.5, font=None) -> np.ndarray:
     from PIL import Image, ImageDraw
 
     if isinstance(background, np.ndarray):
@@ -502,7 +504,7 @@ def _text_frame(w: int, h: int, lines, *, background, colour, font_px: int, offs
     else:
         img = Image.new("RGB", (w, h), background)
     d = ImageDraw.Draw(img)
-    font = _font(font_px)
+    font = _font(font_px, font)
     step = int(font_px * line_gap)
     total = step * len(lines)
     y = (h - total) / 2 - offset
@@ -534,11 +536,13 @@ def text_lines(n: int, *, seed: int = 0, words=(2, 5), upper: bool = False) -> l
 def make_text_card(path, lines=("THE END",), *, seconds: float = 3.0, size=(640, 360),
                    fps: int = 30, background="black", colour="white", font_size: float = 0.1,
                    scroll: float = 0.0, fade: float = 0.0, footage_seed: int | None = None,
-                   align: str = "center", crf: int = 18) -> Path:
+                   align: str = "center", font=None, crf: int = 18) -> Path:
     """A title/text card: ``lines`` of text on a ``background`` (a colour name or RGB tuple,
     ``"gradient"``, or ``"footage"``: a still textured picture from ``footage_seed``), the font
     ``font_size`` times the frame height. ``scroll`` > 0 rolls the text upwards like end credits
-    (fraction of the frame height per second); ``fade`` seconds of fade in and out."""
+    (fraction of the frame height per second); ``fade`` seconds of fade in and out; ``font`` a
+    TrueType file (default: Pillow's built-in font). Lines too wide for the frame get a smaller
+    font."""
     w, h = int(size[0]), int(size[1])
     n = max(1, int(round(seconds * fps)))
     bg = background
@@ -546,6 +550,12 @@ def make_text_card(path, lines=("THE END",), *, seconds: float = 3.0, size=(640,
         tex = _texture(h, w, np.random.default_rng(footage_seed or 0))
         bg = (0.8 * tex * 255).astype(np.uint8)
     font_px = int(round(font_size * h))
+    from PIL import Image, ImageDraw
+
+    probe = ImageDraw.Draw(Image.new("RGB", (8, 8)))
+    while font_px > 6 and max(probe.textlength(ln, font=_font(font_px, font))
+                              for ln in lines) > 0.92 * w:
+        font_px -= 1
 
     def frames():
         base = None
@@ -556,7 +566,7 @@ def make_text_card(path, lines=("THE END",), *, seconds: float = 3.0, size=(640,
             off = scroll * h * t - start if scroll else 0.0
             if base is None or scroll:
                 base = _text_frame(w, h, lines, background=bg, colour=colour, font_px=font_px,
-                                   offset=off, align=align)
+                                   offset=off, align=align, font=font)
             img = base
             if fade:
                 a = min(1.0, t / fade, (seconds - t) / fade)
