@@ -21,9 +21,10 @@ Flag kinds (:data:`FLAG_KINDS`):
 ``credits``
     rolling text: text frames whose lines move steadily up (or down) the frame.
 ``black``
-    black or near-black frames (nearly every pixel dark).
+    black or near-black frames (nearly every pixel dark, no sharp edges).
 ``flat``
-    near-flat frames: one colour, no picture (a white flash, a solid colour, a dead decode).
+    near-flat frames: one colour, no picture and no text (a white flash, a solid colour, a dead
+    decode).
 ``letterbox``
     black bars at the top and bottom (or sides); informational: the clip stays usable, its
     ``picture`` area says what to frame.
@@ -243,8 +244,8 @@ def frame_content(det, area: PictureArea, saturation: np.ndarray) -> FrameConten
             rep_c = rep_c + ramp * (same_c & (cols[:, 3, 1:] <= 2)
                                     & (cols[:, 1, 1:] >= 0.5)).mean(axis=1)
     rep = np.maximum(rep_r, rep_c)
-    field_ = (out.flat >= 0.9) & (sat >= _PATTERN_SAT) & (np.maximum(same_r.mean(axis=1),
-                                                                    same_c.mean(axis=1)) >= 0.9)
+    field_ = ((out.flat >= 0.9) & (sat >= _PATTERN_SAT) & (out.spread >= 0.12)
+              & (np.maximum(same_r.mean(axis=1), same_c.mean(axis=1)) >= 0.9))
     rep = np.where(field_, np.maximum(rep, 0.9), rep)   # a synthetic colour field: ramps
     out.pattern = np.where(((sat >= _PATTERN_SAT) | (rep >= 0.6)) & (out.flat >= _PATTERN_FLAT),
                            rep, 0.0)
@@ -362,7 +363,8 @@ def content_flags(sig, det, area: PictureArea, *, min_duration: float = 0.3, fc=
             if end - start >= min_duration:
                 flags.append((start, end, kind, reason_fn(a, b), float(score_fn(a, b))))
 
-    flat = (fc.flat >= _FLAT_BLOCKS) & (fc.spread <= _FLAT_SPREAD) & not_dark
+    flat = ((fc.flat >= _FLAT_BLOCKS) & (fc.spread <= _FLAT_SPREAD) & not_dark
+            & (fc.text == 0) & (fc.edges < 0.002))
     emit(flat, "flat", lambda a, b: f"one flat colour (luma {fc.luma[a:b].mean():.2f}), no picture",
          lambda a, b: 1.0)
     pattern = (fc.pattern >= _PATTERN_SHARE) & not_dark & ~flat

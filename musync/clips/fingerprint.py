@@ -180,8 +180,35 @@ def _relation(a, b, used_window: str | None, grey: str | None) -> str:
     return " and ".join(parts)
 
 
+class _Prints:
+    """The samples of a fingerprint outside a clip's excluding flags (two title cards or two test
+    patterns look alike to a hash without being the same shot; neither goes into an edit)."""
+
+    def __init__(self, clip):
+        fp = clip.fingerprint
+        t = np.asarray(fp.times, dtype=np.float64)
+        keep = np.ones(t.size, dtype=bool)
+        for f in clip.flags:
+            if f.excludes:
+                keep &= ~((t >= f.start) & (t < f.end))
+        self.times = t[keep]
+        self._g = fp.grey_array()[keep] if t.size else np.zeros(0, np.uint64)
+        self._w = fp.window_array()[keep] if t.size else np.zeros((0, len(WINDOWS)), np.uint64)
+        self._c = fp.colour_array()[keep] if t.size else np.zeros((0, 8))
+
+    def grey_array(self):
+        return self._g
+
+    def window_array(self):
+        return self._w
+
+    def colour_array(self):
+        return self._c
+
+
 def _pair(fa, fb):
-    """Compare two fingerprints. Returns None or (share matched, offset, window used, spans)."""
+    """Compare two fingerprints. Returns None or (share matched, offset, window used, which
+    side is the crop, matched indices in a, in b)."""
     if len(fa.times) == 0 or len(fb.times) == 0:
         return None
     ga, gb = fa.grey_array(), fb.grey_array()
@@ -269,7 +296,8 @@ def find_duplicates(clips) -> list:
     against whole picture or against one of its centred crop windows -- at one consistent time
     offset (within 0.6 s), and the matched samples agree in colour unless one of them is grey;
     failing that, when their motion curves agree over at least 4 s (a crop the windows do not
-    cover). Groups are the connected clips.
+    cover). Samples inside a clip's excluding content flags (text, test patterns, black, flat)
+    are not compared. Groups are the connected clips.
 
     Parameters
     ----------
@@ -292,12 +320,13 @@ def find_duplicates(clips) -> list:
         return i
 
     links: dict[tuple[int, int], tuple] = {}
+    prints = [_Prints(c) if c.fingerprint is not None else None for c in clips]
     for i in range(n):
-        fa = clips[i].fingerprint
+        fa = prints[i]
         if fa is None or len(fa.times) == 0:
             continue
         for j in range(i + 1, n):
-            fb = clips[j].fingerprint
+            fb = prints[j]
             if fb is None or len(fb.times) == 0:
                 continue
             res = _pair(fa, fb)
