@@ -24,7 +24,11 @@ when the cores are free (footage / (CPU time / workers)).
 
 Usage::
 
-    python benchmarks/scan.py [--repeat 3] [--keep DIR] [--only generated|real]
+    python benchmarks/scan.py [--repeat 3] [--keep DIR] [--only generated|real|content]
+
+``--only content`` runs :mod:`benchmarks.scan_content`: what the scan sees (content-flag
+precision and recall on a labelled set, duplicate pairs, quality, and the scan's cost against the
+commit before those measurements); its own options follow ``--``.
 """
 
 from __future__ import annotations
@@ -160,8 +164,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")
     ap.add_argument("--keep", metavar="DIR", help="generate the clips here and keep them")
-    ap.add_argument("--only", choices=["generated", "real"], help="run one set only")
-    args = ap.parse_args(argv)
+    ap.add_argument("--only", choices=["generated", "real", "content"], help="run one set only")
+    args, rest = ap.parse_known_args(argv)
+    if args.only == "content":
+        from benchmarks import scan_content
+
+        return scan_content.main([a for a in rest if a != "--"])
+    if rest:
+        ap.error(f"unrecognized arguments: {' '.join(rest)}")
     os.environ.setdefault("MUSYNC_CACHE_DIR", tempfile.mkdtemp(prefix="musync-bench-cache-"))
 
     rows = []
