@@ -15,13 +15,12 @@ Usage::
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import musync
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _media import inputs  # noqa: E402
+from _media import example_inputs  # noqa: E402
 
 #: A slow, smooth house style: long shots, bar lines only, colour continuity over motion.
 SLOW_AND_SMOOTH = dict(calm_beats=16.0, intense_beats=4.0, cut_on="downbeats", min_shot=1.0,
@@ -29,9 +28,7 @@ SLOW_AND_SMOOTH = dict(calm_beats=16.0, intense_beats=4.0, cut_on="downbeats", m
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[-1] if len(argv) in (1, 3) else "plan.json")
-    with tempfile.TemporaryDirectory() as tmp:
-        song, clip_paths = inputs(argv[:2] if len(argv) == 3 else [], tmp)
+    with example_inputs(argv, "plan.json") as (song, clip_paths, out):
         analysis = musync.analyze(song, use_cache=False)
         clips = musync.scan_clips(clip_paths, use_cache=False)
         plans = {

@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import sys
 from dataclasses import replace
-import tempfile
 from pathlib import Path
 
 import opentimelineio as otio
@@ -28,13 +27,11 @@ import musync
 from musync.export import build_timeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _media import inputs  # noqa: E402
+from _media import example_inputs  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[-1] if len(argv) in (1, 3) else "edit.otio")
-    with tempfile.TemporaryDirectory() as tmp:
-        song, clip_paths = inputs(argv[:2] if len(argv) == 3 else [], tmp)
+    with example_inputs(argv, "edit.otio") as (song, clip_paths, out):
         upload = io.BytesIO(Path(song).read_bytes())  # what a host receives
         analysis = musync.analyze(upload, use_cache=False)
         clips = musync.scan_clips(clip_paths, use_cache=False)

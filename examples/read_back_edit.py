@@ -14,7 +14,6 @@ Usage::
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import opentimelineio as otio
@@ -24,7 +23,7 @@ from musync.export import read_timeline
 from musync.export.formats.fcp7 import write_fcp7
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _media import inputs  # noqa: E402
+from _media import example_inputs  # noqa: E402
 
 
 def edit_like_an_editor(tl: otio.schema.Timeline, other_clip: str) -> None:
@@ -47,10 +46,8 @@ def edit_like_an_editor(tl: otio.schema.Timeline, other_clip: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[-1] if len(argv) in (1, 3) else "read-back")
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        song, clip_paths = inputs(argv[:2] if len(argv) == 3 else [], tmp)
+    with example_inputs(argv, "read-back") as (song, clip_paths, out):
+        out.mkdir(parents=True, exist_ok=True)
         analysis = musync.analyze(song, use_cache=False)
         clips = musync.scan_clips(clip_paths, use_cache=False)
         plan = musync.plan(analysis, clips, fps=25, seed=2)

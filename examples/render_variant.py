@@ -12,19 +12,16 @@ Usage::
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import musync
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _media import inputs  # noqa: E402
+from _media import example_inputs  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[-1] if len(argv) in (1, 3) else "variant.mp4")
-    with tempfile.TemporaryDirectory() as tmp:
-        song, clip_paths = inputs(argv[:2] if len(argv) == 3 else [], tmp)
+    with example_inputs(argv, "variant.mp4") as (song, clip_paths, out):
         analysis = musync.analyze(song, use_cache=False)
         clips = musync.scan_clips(clip_paths, use_cache=False)
         base = musync.plan(analysis, clips, style="energy", seed=0, fps=30)

@@ -65,31 +65,16 @@ class _TableChoice(click.Choice):
         pass
 
 
-def _styles():
-    from .planner import STYLES
-
-    return list(STYLES)
 
 
-def _aspects():
-    from .geometry import ASPECTS
 
-    return list(ASPECTS)
+def _table(module: str, name: str):
+    """A loader of the library table ``musync.<module>.<name>`` (its keys, for a dict)."""
+    def load():
+        from importlib import import_module
 
-
-def _progress_modes():
-    from .progress import PROGRESS_MODES
-
-    return list(PROGRESS_MODES)
-
-
-def _render_table(name):
-    def table():
-        from .render import settings
-
-        return list(getattr(settings, name))
-    return table
-
+        return list(getattr(import_module(f"musync.{module}"), name))
+    return load
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="musync")
@@ -163,7 +148,7 @@ def analyze(song: str, json_out, plot_out, no_cache: bool, beats_per_bar: str, o
 @cli.command()
 @click.argument("clips", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--json", "json_out", metavar="OUT", help="Write the clip records as JSON ('-' for stdout).")
-@click.option("--progress", type=_TableChoice(_progress_modes), default="auto",
+@click.option("--progress", type=_TableChoice(_table("progress", "PROGRESS_MODES")), default="auto",
               show_default=True, help="Progress on stderr: a bar on a terminal (auto), lines, JSON lines.")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the clip cache.")
 @click.option("-r", "--recursive", is_flag=True, help="Also scan sub-folders.")
@@ -239,41 +224,10 @@ def _parse_fps(value):
         raise click.BadParameter(str(e)) from None
 
 
-def _timeline_formats() -> list[str]:
-    """The ``--format`` choices: every format in the export registry."""
-    from .export import FORMATS
-
-    return list(FORMATS)
 
 
-def _fcpxml_versions() -> list[str]:
-    from .export.formats.fcpxml import FCPXML_VERSIONS
-
-    return list(FCPXML_VERSIONS)
 
 
-def _edl_source_rates() -> list[str]:
-    from .export.formats.edl import SOURCE_RATE_CHOICES
-
-    return list(SOURCE_RATE_CHOICES)
-
-
-def _editor_names() -> list[str]:
-    from .export.editors import EDITORS
-
-    return list(EDITORS)
-
-
-def _collect_codecs() -> list[str]:
-    from .export.collect import COLLECT_CODECS
-
-    return list(COLLECT_CODECS)
-
-
-def _lock_policies() -> list[str]:
-    from .export.importer import LOCK_POLICIES
-
-    return list(LOCK_POLICIES)
 
 
 def _timeline_suffixes(editors: bool = False) -> str:
@@ -314,11 +268,11 @@ def _print_metrics(plans: list, names: list[str]) -> None:
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=str))
 @click.option("-o", "--output", metavar="PLAN.json", help="Where to write the plan [default: plan.json, "
               "or the re-planned file itself with -y].")
-@click.option("--style", type=_TableChoice(_styles), default=None,
+@click.option("--style", type=_TableChoice(_table("planner", "STYLES")), default=None,
               help="Pacing preset [default: energy].")
 @click.option("--seed", type=int, default=None, help="Random seed (same inputs + seed = same plan).")
 @click.option("--fps", "fps", default=None, help="Output frame rate, e.g. 30, 25, 24000/1001 [default: 30].")
-@click.option("--aspect", type=_TableChoice(_aspects), default=None, help="Output aspect.")
+@click.option("--aspect", type=_TableChoice(_table("geometry", "ASPECTS")), default=None, help="Output aspect.")
 @click.option("--size", default=None, metavar="WxH", help="Output size, e.g. 1280x720 (overrides --aspect's).")
 @click.option("--anticipation", type=click.IntRange(0, 12), default=None, help="Cut N frames before the beat.")
 @click.option("--order", type=click.Choice(["auto", "source"]), default=None, help="'source' keeps file order.")
@@ -332,7 +286,7 @@ def _print_metrics(plans: list, names: list[str]) -> None:
               help="Also render a draft (one per variant: OUT-1.mp4 ...).")
 @click.option("--export", "export_out", metavar="OUT", default=None,
               help=f"Also export a timeline ({_timeline_suffixes()}; one per variant: OUT-1.xml ...).")
-@click.option("--progress", type=_TableChoice(_progress_modes), default="auto",
+@click.option("--progress", type=_TableChoice(_table("progress", "PROGRESS_MODES")), default="auto",
               show_default=True, help="Progress on stderr.")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the caches.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace existing output files.")
@@ -429,19 +383,19 @@ def _variant_names(path: str, n: int, default_suffix: str) -> list[str]:
 @click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-o", "--output", required=True, metavar="OUT",
               help=f"Timeline file: {_timeline_suffixes(editors=True)}.")
-@click.option("--format", "fmt", type=_TableChoice(_timeline_formats), default=None,
+@click.option("--format", "fmt", type=_TableChoice(_table("export", "FORMATS")), default=None,
               help="Override the format the suffix implies.")
-@click.option("--fcpxml-version", type=_TableChoice(_fcpxml_versions), default=None,
+@click.option("--fcpxml-version", type=_TableChoice(_table("export.formats.fcpxml", "FCPXML_VERSIONS")), default=None,
               help="FCPXML version for .fcpxml [default: 1.8, which every Final Cut Pro since 10.4 "
                    "reads; 1.10 needs 10.6, 1.11 needs 10.7].")
-@click.option("--edl-source-rate", type=_TableChoice(_edl_source_rates), default=None,
+@click.option("--edl-source-rate", type=_TableChoice(_table("export.formats.edl", "SOURCE_RATE_CHOICES")), default=None,
               help="EDL source timecode at each clip's own rate (default) or at the edit's rate.")
 @click.option("--collect", "collect", metavar="FOLDER", default=None,
               help="Gather the song (as WAV) and every clip into FOLDER; clips the editor cannot "
                    "read are converted frame for frame, the timeline points at FOLDER.")
-@click.option("--editor", type=_TableChoice(_editor_names), default=None,
+@click.option("--editor", type=_TableChoice(_table("export.editors", "EDITORS")), default=None,
               help="The one editor the file is for [default: every editor the format is for].")
-@click.option("--collect-codec", type=_TableChoice(_collect_codecs), default="h264", show_default=True,
+@click.option("--collect-codec", type=_TableChoice(_table("export.collect", "COLLECT_CODECS")), default="h264", show_default=True,
               help="Intermediate for converted clips: H.264 .mp4 or ProRes 422 HQ .mov.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
 def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate, collect, editor,
@@ -480,9 +434,9 @@ def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate
 @click.option("--plan", "plan_path", required=True, metavar="PLAN.json",
               help="The plan the timeline was exported from.")
 @click.option("-o", "--output", required=True, metavar="NEW.json", help="Where to write the new plan.")
-@click.option("--format", "fmt", type=_TableChoice(_timeline_formats), default=None,
+@click.option("--format", "fmt", type=_TableChoice(_table("export", "FORMATS")), default=None,
               help="Override the format the suffix implies.")
-@click.option("--lock", type=_TableChoice(_lock_policies), default="changed", show_default=True,
+@click.option("--lock", type=_TableChoice(_table("export.importer", "LOCK_POLICIES")), default="changed", show_default=True,
               help="changed: lock only the shots the editor trimmed, moved, swapped or added; "
                    "all: lock every clip on the timeline.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -521,20 +475,20 @@ def _report_render(res) -> None:
 @click.option("--draft/--final", "draft", default=True, show_default=True,
               help="Draft: at most 640 px, fast to look at. Final: full size, better quality.")
 @click.option("--size", default=None, metavar="WxH", help="Output size [default: the plan's].")
-@click.option("--aspect", type=_TableChoice(_aspects), default=None,
+@click.option("--aspect", type=_TableChoice(_table("geometry", "ASPECTS")), default=None,
               help="Output aspect (keeps the plan's long side) [default: the plan's].")
-@click.option("--framing", type=_TableChoice(_render_table("FRAMINGS")), default="fill", show_default=True,
+@click.option("--framing", type=_TableChoice(_table("render.settings", "FRAMINGS")), default="fill", show_default=True,
               help="fill: crop to the frame; fit: letterbox.")
-@click.option("--crop", type=_TableChoice(_render_table("CROPS")), default="center", show_default=True,
+@click.option("--crop", type=_TableChoice(_table("render.settings", "CROPS")), default="center", show_default=True,
               help="Where a fill crop sits: centred, or toward where the motion is.")
 @click.option("--crf", type=click.IntRange(0, 51), default=None, help="x264 quality, lower is better "
               "[default: 28 draft, 20 final].")
-@click.option("--preset", type=_TableChoice(_render_table("PRESETS")), default=None,
+@click.option("--preset", type=_TableChoice(_table("render.settings", "PRESETS")), default=None,
               help="x264 speed preset [default: ultrafast draft, fast final].")
 @click.option("--proxies/--no-proxies", default=None,
               help="Read the clips' proxies, making missing ones once [default: yes for --draft; "
               "--final always reads the originals].")
-@click.option("--progress", type=_TableChoice(_progress_modes), default="auto",
+@click.option("--progress", type=_TableChoice(_table("progress", "PROGRESS_MODES")), default="auto",
               show_default=True, help="Progress on stderr.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
 def render_cmd(plan_path: str, output: str, draft: bool, size, aspect, framing: str, crop: str, crf, preset,
@@ -556,7 +510,7 @@ def render_cmd(plan_path: str, output: str, draft: bool, size, aspect, framing: 
 @click.argument("source", metavar="PLAN|SONG", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-o", "--output", required=True, metavar="OUT.mp4", help="Video file (.mp4, .m4v, .mov, .mkv).")
 @click.option("--size", default=None, metavar="WxH", help="Output size [default: long side 480 px].")
-@click.option("--aspect", type=_TableChoice(_aspects), default=None, help="Output aspect.")
+@click.option("--aspect", type=_TableChoice(_table("geometry", "ASPECTS")), default=None, help="Output aspect.")
 @click.option("--fps", "fps", default=None, help="Frame rate for a SONG [default: 30]; a plan keeps its own.")
 @click.option("--no-clicks", is_flag=True, help="Leave the song without clicks.")
 @click.option("--flash-frames", type=click.IntRange(0, 10), default=1, show_default=True,
@@ -564,7 +518,7 @@ def render_cmd(plan_path: str, output: str, draft: bool, size, aspect, framing: 
 @click.option("--pictures/--cards", default=None,
               help="--pictures: every shot shows its clip (proxies made where missing); --cards: "
               "plain cards [default: pictures where the clip's proxy exists].")
-@click.option("--progress", type=_TableChoice(_progress_modes), default="auto",
+@click.option("--progress", type=_TableChoice(_table("progress", "PROGRESS_MODES")), default="auto",
               show_default=True, help="Progress on stderr.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
 def preview_cmd(source: str, output: str, size, aspect, fps, no_clicks: bool, flash_frames: int, pictures,

@@ -943,7 +943,7 @@ class PlanClip:
 
     path: str
     duration: float
-    fps: Any            # Fraction or None for a still
+    fps: Fraction | None  # None for a still
     size: tuple[int, int]
     rotation: int = 0
     vfr: bool = False
@@ -1017,7 +1017,7 @@ class PlanSettings:
 
     style: str = "energy"
     seed: int = 0
-    fps: Any = None
+    fps: Fraction | None = None  # None: 30
     aspect: str = "16:9"
     size: tuple[int, int] = (1920, 1080)
     anticipation: int = 0
@@ -1086,7 +1086,7 @@ class Plan:
     """
 
     audio: AudioInfo
-    fps: Any
+    fps: Fraction
     duration_frames: int
     size: tuple[int, int]
     aspect: str

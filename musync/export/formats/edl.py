@@ -22,10 +22,10 @@ from pathlib import Path
 import opentimelineio as otio
 
 from ...errors import ExportError
-from ...timebase import parse_fps
+from ...timebase import parse_fps, to_frame
 from .._common import adapter, check_timecode_rate, plan_fps
 from ..registry import TimelineFormat, register
-from ..timeline import path_from_url
+from ..timeline import exact_rate, path_from_url
 
 __all__ = ["write_edl", "read_edl", "own_frame", "plan_frame", "EDL", "EDL_ADAPTER",
            "SOURCE_RATE_CHOICES"]
@@ -177,6 +177,12 @@ def _block_clip(lines: list[str]) -> str:
     return ""
 
 
+def _with_source(line: str, tcs: list[str], src_in: str, src_out: str) -> str:
+    """An event line with its source in/out timecodes (the first two of ``tcs``) replaced."""
+    head, rest = line.split(tcs[0], 1)
+    return f"{head}{src_in} {src_out}{rest.split(tcs[1], 1)[1]}"
+
+
 def _sources_at_own_rate(text: str, plan) -> str:
     """Rewrite each event's source timecodes (and its locators) at its clip's own rate.
 
@@ -199,10 +205,8 @@ def _sources_at_own_rate(text: str, plan) -> str:
         if len(tcs) != 4:
             continue
         j_in, j_out = _tc_frame(tcs[0], fps), _tc_frame(tcs[1], fps)
-        new = [_tc(own_frame(j_in, fps, rate), rate), _tc(own_frame(j_out, fps, rate), rate)]
-        head, rest = lines[i].split(tcs[0], 1)
-        rest = rest.split(tcs[1], 1)[1]
-        out[i] = f"{head}{new[0]} {new[1]}{rest}"
+        out[i] = _with_source(lines[i], tcs, _tc(own_frame(j_in, fps, rate), rate),
+                              _tc(own_frame(j_out, fps, rate), rate))
         for k in range(i + 1, end):
             m = _LOC.match(lines[k].strip())
             if m:
@@ -244,9 +248,7 @@ def _sources_at_plan_rate(text: str, fps: Fraction, clip_rates: dict[str, Fracti
                     and own_frame(int(m.group(1)), fps, rate) == k_in:
                 j_in = int(m.group(1))  # unchanged in the editor: the exact frame
         dur = _tc_frame(tcs[3], fps) - _tc_frame(tcs[2], fps)
-        head, rest = lines[i].split(tcs[0], 1)
-        rest = rest.split(tcs[1], 1)[1]
-        out[i] = f"{head}{_tc(j_in, fps)} {_tc(j_in + dur, fps)}{rest}"
+        out[i] = _with_source(lines[i], tcs, _tc(j_in, fps), _tc(j_in + dur, fps))
         for k in range(i + 1, end):
             m = _LOC.match(lines[k].strip())
             if m:
@@ -263,7 +265,7 @@ def _edl_record_start(text: str, rate: float) -> int | None:
             tcs = _EVENT_TC.findall(s)
             if len(tcs) >= 4:
                 f = int(otio.opentime.from_timecode(tcs[2].replace(",", ";"), rate).value)
-                hour = int(round(3600 * rate))
+                hour = to_frame(3600, exact_rate(rate))  # frames in one hour of timecode
                 return f % hour
     return None
 
