@@ -183,3 +183,24 @@ def test_report_opens_offline_with_the_same_picture(media, tmp_path, driver):
     assert console_errors(driver) == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "report.png"))
+
+
+def test_leaving_with_unsaved_changes_asks_first(page):
+    """The page cancels ``beforeunload`` while a change is unsaved (the browser then asks before
+    closing). Headless Chromium under ChromeDriver shows no such dialog, so the test dispatches
+    the event itself and reads whether the page cancelled it."""
+    driver, session, url = page
+    would_ask = ("const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); "
+                 "return e.defaultPrevented;")
+    assert driver.execute_script(would_ask) is False
+    click_shot(driver, 1)
+    driver.find_element("id", "lockbtn").click()
+    wait_for(driver, "return !document.getElementById('dirty').hidden")
+    assert driver.execute_script(would_ask) is True
+    driver.refresh()                      # a reload gets the unsaved change back from the server
+    wait_ready(driver)
+    assert driver.find_element("css selector", '#strip [data-shot="1"]').get_attribute("class").count("locked")
+    assert driver.find_element("id", "dirty").is_displayed()
+    driver.find_element("id", "save").click()
+    wait_for(driver, "return document.getElementById('dirty').hidden")
+    assert driver.execute_script(would_ask) is False

@@ -316,6 +316,14 @@
     }
     return rows.join("");
   }
+  const SHOT_KEYS = new Set(["index", "source", "source_in", "source_out", "record_in", "record_out", "locked", "reason",
+    "section", "energy", "scores"]);
+  function extraFields(s) {
+    // whatever else the planner records on a shot (crop, hero, notes...): shown as it comes
+    const rows = Object.entries(s).filter(([k, v]) => !SHOT_KEYS.has(k) && v != null && !(Array.isArray(v) && !v.length))
+      .map(([k, v]) => "<dt>" + esc(human(k)) + "</dt><dd>" + (v && typeof v === "object" ? renderGeneric(k, v) : esc(fmtVal(v))) + "</dd>");
+    return rows.length ? '<dl class="facts">' + rows.join("") + "</dl>" : "";
+  }
   function renderInspector() {
     const el = $("#inspector");
     const s = S.plan.shots[S.sel];
@@ -340,6 +348,7 @@
       " (from " + sec(s.source_in).toFixed(2) + " s)" + (flags.length ? ' <span class="tag warn">' + esc(flags.join("; ")) + "</span>" : "") + "</dd>" +
       "</dl>" +
       '<div class="reason">' + esc(s.reason || "no reason recorded") + "</div>" +
+      extraFields(s) +
       (scores ? '<div class="scores">' + scores + "</div>" : "") +
       (ro ? "" :
         '<div class="row"><span class="muted">cut at start</span><button id="n-s-" ' + (s.index === 0 ? "disabled" : "") + ' title="Move this shot\'s first cut one beat earlier ([)">&#8592; beat</button>' +
