@@ -32,7 +32,7 @@ def _thumbs(session: ReviewSession, plans) -> dict[str, str]:
     out = {}
     for plan in plans:
         for s in plan.shots:
-            frame = max(0, round((s.source_in + s.source_out - 1) / 2))
+            frame = max(0, (s.source_in + s.source_out - 1) // 2)
             key = f"{ids.get(s.source)}:{frame}"
             if key in out or s.source not in ids:
                 continue

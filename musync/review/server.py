@@ -392,7 +392,7 @@ def warm_up(session: ReviewSession, server=None, app=None) -> None:
         c = session.plan_clip(s.source)
         if c is None or not Path(c.path).is_file():
             continue
-        frame = max(0, round((s.source_in + s.source_out - 1) / 2))
+        frame = max(0, (s.source_in + s.source_out - 1) // 2)
         try:
             thumbnail(c.path, frame / float(plan.fps), display=c.size, still=c.is_still)
         except MusyncError:

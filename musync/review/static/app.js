@@ -52,7 +52,7 @@
   function thumbSrc(path, frame, big) {
     const c = clipOf(path);
     if (!c || c.missing) return "";
-    frame = Math.max(0, Math.round(frame));
+    frame = Math.max(0, Math.floor(frame));   // the same frame the report and the server pick
     if (R) return (R.thumbs || {})[c.id + ":" + frame] || "";
     return "api/thumb?clip=" + c.id + "&frame=" + frame + (big ? "&h=360" : "") + "&token=" + encodeURIComponent(TOKEN);
   }
