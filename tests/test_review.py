@@ -113,7 +113,11 @@ def test_clips_carry_the_scan_records(client, media):
     clips = client.get("/api/clips").json()
     assert [c["path"] for c in clips] == sorted(c.path for c in media["clips"])
     rec = clips[0]["record"]
-    assert rec == next(c for c in media["clips"] if c.path == clips[0]["path"]).to_dict()
+    full = next(c for c in media["clips"] if c.path == clips[0]["path"]).to_dict()
+    from musync.review.server import _HEAVY
+
+    assert rec == {k: v for k, v in full.items() if k not in _HEAVY}
+    assert "flags" in rec and "quality" in rec and not clips[0]["missing"]
 
 
 def test_thumbnail_is_a_jpeg_of_the_clip(client):
@@ -551,3 +555,24 @@ def test_thumbnail_reads_the_proxy_when_there_is_one(tmp_path, monkeypatch):
     monkeypatch.setattr(proxies, "proxy_for", lambda path, compute_hash=True: fake)
     grey = float(np.asarray(Image.open(io.BytesIO(thumbnail(tmp_path / "src.mp4", 0.5, height=36))).convert("L")).mean())
     assert abs(grey - 200) < 6
+
+
+def test_alternatives_name_and_rank_down_flagged_ranges(media):
+    import dataclasses
+
+    from musync.types import ContentFlag
+
+    plan = media["plan"]
+    k = 3
+    clean = [dataclasses.replace(c, flags=()) for c in media["clips"]]
+    base = {a["path"]: a for a in alternatives(plan, k, clean)}
+    victim = next(p for p, a in base.items() if a["fits"] and not a["current"])
+    info = next(c for c in clean if c.path == victim)
+    flag = ContentFlag(0.0, info.duration, "test_pattern", "bars", 0.9)
+    box = ContentFlag(0.0, info.duration, "letterbox", "bars above and below", 0.9)
+    clips = [dataclasses.replace(c, flags=(flag,)) if c.path == victim else dataclasses.replace(c, flags=(box,))
+             for c in clean]
+    alts = {a["path"]: a for a in alternatives(plan, k, clips)}
+    assert alts[victim]["flags"] == ["test_pattern"]
+    assert alts[victim]["score"] == pytest.approx(max(0.0, base[victim]["score"] - 0.3), abs=1e-4)
+    assert all(a["flags"] == [] and a["score"] == base[p]["score"] for p, a in alts.items() if p != victim)

@@ -212,6 +212,25 @@ def _ranks(v: np.ndarray) -> np.ndarray:
     return r
 
 
+def _flags_over(info: ClipInfo | None, fps, source_in: int, length: int) -> list[str]:
+    """Kinds of the clip's content flags (test pattern, text card, black ...) that overlap the
+    source frames ``[source_in, source_in + length)`` (letterboxing, which still shows a
+    picture, does not count); empty when the scan records none."""
+    if info is None:
+        return []
+    t0 = float(Fraction(source_in) / Fraction(fps))
+    t1 = float(Fraction(source_in + length) / Fraction(fps))
+    out = []
+    for f in getattr(info, "flags", ()) or ():
+        start, end = float(getattr(f, "start", 0.0)), float(getattr(f, "end", math.inf))
+        kind = str(getattr(f, "kind", "flag"))
+        if kind == "letterbox":   # bars around a real picture: informational only
+            continue
+        if start < t1 and t0 < end and kind not in out:
+            out.append(kind)
+    return out
+
+
 def alternatives(plan: Plan, shot: int, clips=(), *, limit: int | None = None) -> list[dict]:
     """The clips that could fill shot ``shot``, best first.
 
@@ -224,10 +243,12 @@ def alternatives(plan: Plan, shot: int, clips=(), *, limit: int | None = None) -
     - ``freshness``: ``1 / (1 + times the clip is used elsewhere in the plan)``,
 
     as ``0.5 motion_fit + 0.3 continuity + 0.2 freshness``; a clip that would repeat a
-    neighbour's file is kept but marked ``adjacent_repeat`` and scored 0.2 lower.
+    neighbour's file is kept but marked ``adjacent_repeat`` and scored 0.2 lower, and one whose
+    scan flags (test pattern, text card, black ...) overlap the range a swap would show is
+    marked with them (``flags``) and scored 0.3 lower.
 
     Returns a list of dicts: ``path``, ``name``, ``score``, ``scores`` (the three terms),
-    ``fits``, ``current``, ``adjacent_repeat``, ``uses``, ``source_in`` (the in-point a swap would
+    ``fits``, ``current``, ``adjacent_repeat``, ``flags``, ``uses``, ``source_in`` (the in-point a swap would
     take), ``usable`` (``[lo, hi]`` frames; ``hi`` None for a still).
     """
     s = _shot(plan, shot)
@@ -257,10 +278,13 @@ def alternatives(plan: Plan, shot: int, clips=(), *, limit: int | None = None) -
         a = None
         if fits:
             a = s.source_in if p == s.source else _choose_in(plan, s, c, infos.get(p), shot)
+        flags = _flags_over(infos.get(p), plan.fps, a, s.length) if a is not None else []
+        if flags:
+            score -= 0.3
         out.append({"path": p, "name": Path(p).name, "score": round(max(0.0, score), 4),
                     "scores": {"motion_fit": round(mf, 4), "continuity": round(cont, 4),
                                "freshness": round(fresh, 4)},
                     "fits": bool(fits), "current": p == s.source, "adjacent_repeat": bool(adj),
-                    "uses": uses.get(p, 0), "source_in": a, "usable": [lo, hi]})
+                    "flags": flags, "uses": uses.get(p, 0), "source_in": a, "usable": [lo, hi]})
     out.sort(key=lambda d: (not d["fits"], -d["score"], d["path"]))
     return out[:limit] if limit else out

@@ -16,7 +16,8 @@ the new plan JSON, exactly as ``musync plan`` writes it):
 ``GET  state``              dirty, undo/redo labels, renders, warnings, variant names
 ``GET  song``               the song on the plan's time axis: waveform, beats, bars, sections,
                             energy, climax (seconds)
-``GET  clips``              the clip library: ``[{"id", "path", "name", "record": {...}}]``
+``GET  clips``              the clip library: ``[{"id", "path", "name", "missing", "record"}]``
+                            (``record``: the scan's clip record without its per-frame arrays)
 ``GET  thumb?clip=&frame=`` JPEG of source frame ``frame`` of library clip ``clip`` (``&h=``
                             its height, 32 to 720 pixels, default 108)
 ``GET  alternatives?shot=`` clips that could fill a shot, best first (see ``edit.alternatives``)
@@ -98,9 +99,17 @@ def song_payload(session: ReviewSession, *, bins: int = 3000) -> dict:
     return out
 
 
+#: per-frame arrays of a clip record the page does not draw (kept out of ``GET /api/clips``)
+_HEAVY = ("motion_curve", "roi", "prints", "fingerprint")
+
+
 def _clip_list(session: ReviewSession) -> list[dict]:
-    return [{"id": i, "path": path, "name": Path(path).name, "missing": not Path(path).is_file(),
-             "record": session.clip_record(path)} for i, path in enumerate(session.library)]
+    out = []
+    for i, path in enumerate(session.library):
+        rec = {k: v for k, v in session.clip_record(path).items() if k not in _HEAVY}
+        out.append({"id": i, "path": path, "name": Path(path).name, "missing": not Path(path).is_file(),
+                    "record": rec})
+    return out
 
 
 def make_app(session: ReviewSession, token: str | None = None, *, port: int | None = None):

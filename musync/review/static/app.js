@@ -248,15 +248,23 @@
       g.fillText("climax " + fmtTime(S.song.climax), Math.min(x + 4, W - 90), 22);
     }
   }
-  function flagsOf(path) {
+  function flagsOf(path, shot) {
+    // content flags of the clip (any record field named like "flags"); a flag with a time range
+    // counts for a shot only where it overlaps the part of the clip the shot shows
     const c = clipOf(path);
     const rec = (c && c.record) || {};
     const out = [];
+    const a = shot ? sec(shot.source_in) : -Infinity, b = shot ? sec(shot.source_out) : Infinity;
     for (const [k, v] of Object.entries(rec)) {
       if (!/flag/i.test(k) || v == null || v === false) continue;
-      if (Array.isArray(v) && !v.length) continue;
-      if (typeof v === "object" && !Array.isArray(v) && !Object.keys(v).length) continue;
-      out.push(k + ": " + (typeof v === "object" ? JSON.stringify(v) : v));
+      for (const f of Array.isArray(v) ? v : [v]) {
+        if (f && typeof f === "object" && !Array.isArray(f)) {
+          if (!Object.keys(f).length) continue;
+          const end = f.end == null ? Infinity : f.end;
+          if (f.start != null && !(f.start < b && a < end)) continue;
+          out.push((f.kind || k) + (f.start != null ? " " + f.start.toFixed(1) + "–" + (isFinite(end) ? end.toFixed(1) : "end") + " s" : "") + (f.reason ? ": " + f.reason : ""));
+        } else out.push(k + ": " + fmtVal(f));
+      }
     }
     return out;
   }
@@ -270,7 +278,7 @@
     const kinds = diffKinds();
     const html = S.plan.shots.map((s, i) => {
       const l = X(sec(s.record_in)), w = Math.max(1, X(sec(s.record_out)) - l);
-      const flags = flagsOf(s.source);
+      const flags = flagsOf(s.source, s);
       const cls = ["shot"];
       if (s.locked) cls.push("locked");
       if (i === S.sel) cls.push("sel");
@@ -301,10 +309,15 @@
   }
   function sectionOf(t) { return (S.song.sections || []).find((x) => x.start <= t && t < x.end) || null; }
   function recordFacts(rec) {
-    const skip = new Set(["path", "motion_curve", "peaks", "cuts", "subshots", "regions", "params", "warnings", "palette", "coded_size"]);
+    const skip = new Set(["path", "motion_curve", "peaks", "cuts", "subshots", "regions", "params", "warnings", "palette", "coded_size",
+      "roi", "prints", "fingerprint", "picture"]);
     const rows = [];
     for (const [k, v] of Object.entries(rec || {})) {
       if (skip.has(k)) continue;
+      if (v && typeof v === "object" && (!Array.isArray(v) || (v.length && typeof v[0] === "object"))) {
+        rows.push("<dt>" + esc(human(k)) + "</dt><dd>" + renderGeneric(k, v) + "</dd>");
+        continue;
+      }
       let t;
       if (v && typeof v === "object") { t = Array.isArray(v) ? (v.length && typeof v[0] !== "object" ? v.join(" × ") : v.length + " item(s): " + JSON.stringify(v).slice(0, 120)) : JSON.stringify(v).slice(0, 160); }
       else t = fmtVal(v);
@@ -332,7 +345,7 @@
     const secn = sectionOf(t0);
     const c = clipOf(s.source);
     const n = S.plan.shots.length;
-    const flags = flagsOf(s.source);
+    const flags = flagsOf(s.source, s);
     const scores = Object.entries(s.scores || {}).map(([k, v]) =>
       "<span>" + esc(human(k)) + '</span><span class="bar"><i style="width:' + Math.round(100 * Math.max(0, Math.min(1, v))) + '%"></i></span><span class=mono>' + fmtVal(v) + "</span>").join("");
     const ro = !!R;
@@ -378,6 +391,7 @@
       if (a.current) tags.push('<span class="tag good">current</span>');
       if (!a.fits) tags.push('<span class="tag warn">too short</span>');
       if (a.adjacent_repeat) tags.push('<span class="tag warn">repeats a neighbour</span>');
+      for (const f of a.flags || []) tags.push('<span class="tag warn">' + esc(f.replace(/_/g, " ")) + "</span>");
       if (a.uses) tags.push('<span class="tag">used ' + a.uses + "×</span>");
       const img = a.fits && a.source_in != null ? thumbSrc(a.path, a.source_in + (s.record_out - s.record_in - 1) / 2) : "";
       const tip = a.path + "\nscore " + a.score.toFixed(2) + " = " + Object.entries(a.scores).map(([k, v]) => k + " " + v.toFixed(2)).join(", ");
