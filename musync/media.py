@@ -193,11 +193,19 @@ def load_audio(path, *, sr: int = 22050) -> tuple[np.ndarray, AudioStream]:
 
 @dataclass(frozen=True)
 class Codecs:
-    """What a file holds, by the decoder names FFmpeg gives them (``h264``, ``vp9``, ``aac``...)."""
+    """What a file holds, by FFmpeg's codec names (``h264``, ``vp9``, ``aac``, ``mp3``...)."""
 
     video: str | None
     audio: str | None
     pix_fmt: str | None = None
+
+
+def _codec_name(stream) -> str | None:
+    """The codec's own name (``mp3``), not the decoder's (``mp3float``)."""
+    if stream is None:
+        return None
+    codec = stream.codec_context.codec
+    return getattr(codec, "canonical_name", None) or stream.codec_context.name
 
 
 def probe_codecs(path) -> Codecs:
@@ -209,8 +217,7 @@ def probe_codecs(path) -> Codecs:
         with av.open(str(p)) as container:
             v = next((s for s in container.streams if s.type == "video"), None)
             a = next((s for s in container.streams if s.type == "audio"), None)
-            return Codecs(v.codec_context.name if v is not None else None,
-                          a.codec_context.name if a is not None else None,
+            return Codecs(_codec_name(v), _codec_name(a),
                           (v.codec_context.pix_fmt if v is not None else None))
     except Exception as exc:
         raise MediaError(p, f"cannot read its streams ({type(exc).__name__}); is it a media file?") from None

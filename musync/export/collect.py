@@ -11,7 +11,8 @@ Public functions:
   of the original clips.
 
 Conversions keep every frame: the same frame count, rate and timestamps (``-fps_mode
-passthrough``), the same display size (rotation applied, as musync plans in display size); the
+passthrough`` and the encoder working in the source's time base, so variable-rate clips keep
+their timing), the same display size (rotation applied, as musync plans in display size); the
 timeline's frame numbers therefore point at the same pictures in the converted file. The song
 becomes PCM WAV at its own sample rate and channel count. Everything is written under temporary
 names in a temporary folder beside ``folder`` and renamed at the end; an existing folder is
@@ -79,7 +80,10 @@ def _convert_clip(src: str, dst: Path, codec: str, has_audio: bool) -> None:
     from ..media import run_ffmpeg
 
     _, vargs, aargs = COLLECT_CODECS[codec]
-    args = ["-y", "-i", src, "-map", "0:v:0", *vargs, "-fps_mode", "passthrough"]
+    # every frame, with its own timestamp: no frame dropped or duplicated (passthrough) and no
+    # timestamp rounded to a 1/fps grid by the encoder (its time base is the file's own)
+    args = ["-y", "-i", src, "-map", "0:v:0", *vargs, "-fps_mode", "passthrough",
+            "-enc_time_base:v", "demux"]
     args += (["-map", "0:a:0?", *aargs] if has_audio else ["-an"])
     args += ["-map_metadata", "-1", "-f", "mp4" if dst.suffix == ".mp4" else "mov", str(dst)]
     run_ffmpeg(args, what=f"converting {Path(src).name} for the editor", path=src)
