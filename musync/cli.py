@@ -479,8 +479,9 @@ def _report_render(res) -> None:
               help="Output aspect (keeps the plan's long side) [default: the plan's].")
 @click.option("--framing", type=_TableChoice(_table("render.settings", "FRAMINGS")), default="fill", show_default=True,
               help="fill: crop to the frame; fit: letterbox.")
-@click.option("--crop", type=_TableChoice(_table("render.settings", "CROPS")), default="center", show_default=True,
-              help="Where a fill crop sits: centred, or toward where the motion is.")
+@click.option("--crop", type=_TableChoice(_table("render.settings", "CROPS")), default="plan", show_default=True,
+              help="Where a fill crop sits: the plan's framing (keeps the subject; centred where "
+                   "the plan has none), centred, or toward where the motion is.")
 @click.option("--crf", type=click.IntRange(0, 51), default=None, help="x264 quality, lower is better "
               "[default: 28 draft, 20 final].")
 @click.option("--preset", type=_TableChoice(_table("render.settings", "PRESETS")), default=None,

@@ -22,7 +22,7 @@ __all__ = ["AudioInfo", "Section", "Analysis", "ANALYSIS_VERSION",
            "ClipInfo", "ClipRegion", "SubShot", "SkippedClip", "ScanResult", "CLIPS_VERSION",
            "ContentFlag", "Quality", "HeroRange", "FramePrints", "Fingerprint", "DuplicateMember",
            "DuplicateGroup",
-           "Shot", "PlanClip", "PlanSettings", "Plan", "PLAN_VERSION"]
+           "Shot", "ShotCrop", "PlanClip", "PlanSettings", "Plan", "PLAN_VERSION"]
 
 #: Version of the analysis JSON schema (``"version"`` key).
 ANALYSIS_VERSION = 1
@@ -891,13 +891,56 @@ def _fps_from_json(s):
 
 
 @dataclass(frozen=True)
+class ShotCrop:
+    """Where the output frame sits in a shot's source picture: the framing that keeps the subject.
+
+    The window is ``w x h`` (fractions of the upright, displayed source frame, the output's
+    aspect); its top-left corner is at ``(x[i], y[i])`` (fractions) at the shot's record frame
+    ``record_in + frames[i]``, moving linearly between keyframes and held before the first and
+    after the last. ``aspect`` is the output aspect (width / height) it was made for; a render at
+    another aspect ignores it. See :mod:`musync.framing`.
+    """
+
+    frames: tuple[int, ...]
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    w: float
+    h: float
+    aspect: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "frames", tuple(int(v) for v in self.frames))
+        object.__setattr__(self, "x", tuple(round(float(v), 4) for v in self.x))
+        object.__setattr__(self, "y", tuple(round(float(v), 4) for v in self.y))
+        for name in ("w", "h", "aspect"):
+            object.__setattr__(self, name, round(float(getattr(self, name)), 4))
+        if not (len(self.frames) == len(self.x) == len(self.y) >= 1):
+            raise ValueError("a crop needs as many keyframes, x and y values (at least one)")
+
+    def at(self, offset: float) -> tuple[float, float]:
+        """Top-left corner ``(x, y)`` at ``offset`` record frames into the shot."""
+        f = np.asarray(self.frames, dtype=np.float64)
+        return (float(np.interp(offset, f, self.x)), float(np.interp(offset, f, self.y)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"frames": list(self.frames), "x": list(self.x), "y": list(self.y), "w": self.w,
+                "h": self.h, "aspect": self.aspect}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ShotCrop":
+        return cls(tuple(d["frames"]), tuple(d["x"]), tuple(d["y"]), float(d["w"]),
+                   float(d["h"]), float(d.get("aspect", 0.0)))
+
+
+@dataclass(frozen=True)
 class Shot:
     """One shot of the edit, in integer frames at the plan's frame rate.
 
     The shot fills record frames ``[record_in, record_out)`` of the output with source frames
     ``[source_in, source_out)`` of ``source``. Source frame ``k`` is the picture the clip shows at
     ``k / fps`` seconds after its first decodable frame. ``locked`` shots are kept exactly by a
-    re-plan. ``scores`` holds the planner's per-shot costs and fits (all in [0, 1]).
+    re-plan. ``scores`` holds the planner's per-shot costs and fits (all in [0, 1]). ``crop`` is
+    the framing that keeps the subject at the plan's aspect (:class:`ShotCrop`, or None: centred).
     """
 
     index: int
@@ -911,6 +954,7 @@ class Shot:
     section: str = ""
     energy: float = 0.0
     scores: dict = field(default_factory=dict)
+    crop: ShotCrop | None = None
 
     def __post_init__(self):
         for name in ("index", "source_in", "source_out", "record_in", "record_out"):
@@ -927,14 +971,16 @@ class Shot:
         return {"index": self.index, "source": self.source, "source_in": self.source_in,
                 "source_out": self.source_out, "record_in": self.record_in,
                 "record_out": self.record_out, "locked": bool(self.locked), "reason": self.reason,
-                "section": self.section, "energy": self.energy, "scores": dict(self.scores)}
+                "section": self.section, "energy": self.energy, "scores": dict(self.scores),
+                **({"crop": self.crop.to_dict()} if self.crop is not None else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Shot":
         return cls(int(d["index"]), str(d["source"]), int(d["source_in"]), int(d["source_out"]),
                    int(d["record_in"]), int(d["record_out"]), bool(d.get("locked", False)),
                    str(d.get("reason", "")), str(d.get("section", "")), float(d.get("energy", 0.0)),
-                   dict(d.get("scores", {})))
+                   dict(d.get("scores", {})),
+                   ShotCrop.from_dict(d["crop"]) if d.get("crop") else None)
 
 
 @dataclass(frozen=True)

@@ -318,6 +318,9 @@ def roi_track(det, area, *, step: float, times: np.ndarray):
         sel = np.flatnonzero(np.abs(times - c) <= step / 2 + 1e-9)
         if sel.size == 0:
             sel = np.array([int(np.argmin(np.abs(times - c)))])
+        mov = moving[sel, 0, 0]
+        if mov.any():                     # frames that see motion lead the ones that do not
+            sel = sel[mov]
         s = score[sel].mean(axis=0)
         top = float(s.max())
         if top <= 1e-9:

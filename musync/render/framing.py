@@ -8,6 +8,7 @@ Public names:
 - :class:`Geometry` / :func:`geometry` -- the plan for one source at one output size.
 - :func:`finish_planes` -- the output planes of a scaled, upright picture (crop or letterbox).
 - :func:`motion_offset` -- where a ``fill`` crop keeps the most motion in the frame.
+- :func:`plan_offset` -- where a ``fill`` crop sits at a frame of a shot the plan framed.
 - :func:`frame_planes`, :func:`turn` -- planes of a PyAV frame; quarter turns.
 - :func:`rgb_to_yuv420` / :func:`yuv420_to_rgb` -- picture conversions (libswscale).
 """
@@ -20,7 +21,8 @@ import numpy as np
 
 from ..geometry import even
 
-__all__ = ["Geometry", "geometry", "finish_planes", "motion_offset", "frame_planes", "turn",
+__all__ = ["Geometry", "geometry", "finish_planes", "motion_offset", "plan_offset",
+           "frame_planes", "turn",
            "rgb_to_yuv420", "yuv420_to_rgb"]
 
 
@@ -144,6 +146,20 @@ def motion_offset(lumas: list[np.ndarray], out: tuple[int, int], centred: tuple[
         return centred
     pos = best & ~1
     return (pos, centred[1]) if horizontal else (centred[0], pos)
+
+
+def plan_offset(crop, geom: Geometry, k: int) -> tuple[int, int]:
+    """Crop offset (even) at frame ``k`` of a shot whose plan stores ``crop``
+    (:class:`musync.types.ShotCrop`): the output window centred where the plan's window is.
+    A crop made for another aspect gives the centred offset."""
+    W, H = geom.out
+    if abs(crop.aspect - W / H) > 0.01 * (W / H):
+        return geom.offset
+    uw, uh = geom.upright
+    x, y = crop.at(k)
+    ox = int(round((x + crop.w / 2) * uw - W / 2))
+    oy = int(round((y + crop.h / 2) * uh - H / 2))
+    return (min(max(ox, 0), uw - W) & ~1, min(max(oy, 0), uh - H) & ~1)
 
 
 def yuv420_to_rgb(planes) -> np.ndarray:

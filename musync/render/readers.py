@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import MediaError
 from ..media import check_input_file, frame_rotation_cw
 from ..types import Plan, PlanClip
-from .framing import Geometry, finish_planes, frame_planes, motion_offset, turn
+from .framing import Geometry, finish_planes, frame_planes, motion_offset, plan_offset, turn
 
 __all__ = ["ClipReader", "ReaderPool", "Frame", "open_sources", "resolve_media", "shots_by_source",
            "needed_by", "decode_video", "stamp", "picture_shape", "MAX_OPEN", "STILL_SUFFIXES"]
@@ -278,8 +278,10 @@ class ClipReader:
         self._cache_planes = (planes, small)
         return self._cache_planes
 
-    def shot_frames(self, j0: int, j1: int, geom: Geometry, crop_mode: str, label: str):
-        """Yield the output planes ``(Y, U, V)`` of source frames ``[j0, j1)``."""
+    def shot_frames(self, j0: int, j1: int, geom: Geometry, crop_mode: str, label: str,
+                    plan_crop=None):
+        """Yield the output planes ``(Y, U, V)`` of source frames ``[j0, j1)``; with
+        ``crop_mode="plan"``, a fill crop follows ``plan_crop`` (a ShotCrop) frame by frame."""
         fps = self.fps
         half = Fraction(1, 2)
         if self.is_still:
@@ -314,6 +316,7 @@ class ClipReader:
         # a frame is "held" when the file ends long before the planned frame
         slack = 2 / fps + (1 / Fraction(self.clip.fps) if self.clip is not None and self.clip.fps
                            else 0)
+        follow = crop_mode == "plan" and plan_crop is not None and geom.kind == "crop"
         for j in range(j0 + len(pending), j1):
             bound = self.t0 + (j + half) / fps
             self._advance_to(bound)
@@ -323,6 +326,8 @@ class ClipReader:
             if self._peek is None and self._eof and bound - fr.t > slack:
                 held += 1
             planes, _keep = self._convert(fr, geom)
+            if follow:
+                offset = plan_offset(plan_crop, geom, j - j0)
             yield finish_planes(planes, geom, offset)
         if held:
             self.warnings.append(f"{label}: {self.path.name} ended early; its last frame was held "

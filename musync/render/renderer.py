@@ -113,12 +113,13 @@ def _plan_frames(plan: Plan, readers: dict, geoms: dict, crop: str):
     for shot in plan.shots:
         label = f"shot {shot.index}"
         for planes in readers[shot.source].shot_frames(shot.source_in, shot.source_out,
-                                                       geoms[shot.source], crop, label):
+                                                       geoms[shot.source], crop, label,
+                                                       plan_crop=shot.crop):
             yield label, planes
 
 
 def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing: str = "fill",
-           crop: str = "center", crf: int | None = None, preset: str | None = None,
+           crop: str = "plan", crf: int | None = None, preset: str | None = None,
            audio_bitrate: str | None = None, overwrite: bool = False, progress=None,
            interpolation: str | None = None, proxies: bool | None = None) -> RenderResult:
     """Render ``plan`` to ``output``: every shot on its planned frames, the song as soundtrack.
@@ -141,8 +142,10 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
         ``fast``, CRF 20.
     size, aspect, framing, crop, crf, preset, audio_bitrate
         See :func:`~musync.render.render_settings`. ``framing="fill"`` crops the picture to the
-        output's aspect (centred; with ``crop="motion"`` placed once per shot where the first 12
-        frames of the shot change most); ``"fit"`` letterboxes it in black.
+        output's aspect: with ``crop="plan"`` (default) following each shot's ``crop`` where the
+        plan stores one for this aspect (centred where it does not), with ``"center"`` centred,
+        with ``"motion"`` placed once per shot where the first 12 frames change most;
+        ``"fit"`` letterboxes it in black.
     overwrite : bool
         Replace an existing ``output`` (otherwise :class:`ParameterError`).
     progress : None, str or callable

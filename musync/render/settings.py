@@ -25,8 +25,9 @@ DRAFT_MAX_SIDE = 640
 MODES = ("draft", "final")
 #: ``fill`` crops the picture to the output's aspect, ``fit`` letterboxes it.
 FRAMINGS = ("fill", "fit")
-#: Where a ``fill`` crop sits.
-CROPS = ("center", "motion")
+#: Where a ``fill`` crop sits: the plan's framing per shot (where it stores one for the output's
+#: aspect, else centred), centred, or toward the motion of each shot's first frames.
+CROPS = ("plan", "center", "motion")
 #: x264 presets, fastest first.
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
            "veryslow", "placebo")
@@ -47,7 +48,7 @@ class RenderSettings:
     width, height : int output size in pixels (even)
     fps : Fraction      output frame rate (the plan's)
     framing : str       ``fill`` (crop to the frame) or ``fit`` (letterbox)
-    crop : str          ``center`` or ``motion`` (where a ``fill`` crop sits)
+    crop : str          ``plan``, ``center`` or ``motion`` (where a ``fill`` crop sits)
     crf : int           x264 constant rate factor
     preset : str        x264 preset
     audio_bitrate : str AAC bit rate, e.g. ``"192k"``
@@ -58,7 +59,7 @@ class RenderSettings:
     height: int
     fps: Fraction
     framing: str = "fill"
-    crop: str = "center"
+    crop: str = "plan"
     crf: int = 23
     preset: str = "veryfast"
     audio_bitrate: str = "192k"
@@ -98,7 +99,7 @@ class RenderResult:
 
 
 def render_settings(plan, *, mode: str = "draft", size=None, aspect=None,
-                    framing: str = "fill", crop: str = "center", crf: int | None = None,
+                    framing: str = "fill", crop: str = "plan", crf: int | None = None,
                     preset: str | None = None, audio_bitrate: str | None = None) -> RenderSettings:
     """Resolve the output size, quality and framing of a render.
 
@@ -115,7 +116,7 @@ def render_settings(plan, *, mode: str = "draft", size=None, aspect=None,
         ``"16:9"``, ``"9:16"``, ``"1:1"``, ``"4:5"``...; without ``size``, the output keeps the
         plan's longest side at this aspect. Default the plan's aspect.
     framing : {"fill", "fit"}
-    crop : {"center", "motion"}
+    crop : {"plan", "center", "motion"}
     crf : int, optional
         0-51 (lower is better); default by mode.
     preset : str, optional
@@ -132,7 +133,7 @@ def render_settings(plan, *, mode: str = "draft", size=None, aspect=None,
     if framing not in FRAMINGS:
         raise ParameterError(f"framing {framing!r} must be 'fill' (crop) or 'fit' (letterbox)")
     if crop not in CROPS:
-        raise ParameterError(f"crop {crop!r} must be 'center' or 'motion'")
+        raise ParameterError(f"crop {crop!r} must be 'plan', 'center' or 'motion'")
     d = DEFAULTS[mode]
     crf = d["crf"] if crf is None else crf
     if not isinstance(crf, (int, np.integer)) or not 0 <= int(crf) <= 51:
