@@ -91,9 +91,9 @@ def test_render_follows_the_plan_crop(footage, tmp_path):
     n = int(clip.usable_out * FPS) - 1                 # inside the usable window
     assert clip.usable_in == 0.0 and n >= 60
     crop = framing.shot_crop(clip, 0, n, FPS, 9 / 16)
-    song = T.write_wav(tmp_path / "song.wav", np.zeros(int(3 * 22050), np.float32) + 1e-4, 22050)
+    song = T.write_wav(tmp_path / "song.wav", np.zeros(n * 22050 // FPS, np.float32) + 1e-4, 22050)
     size = (90, 160)
-    plan = Plan(AudioInfo(str(song), file_sha256(song), 3.0, 22050, 1), Fraction(FPS), n, size,
+    plan = Plan(AudioInfo(str(song), file_sha256(song), n / FPS, 22050, 1), Fraction(FPS), n, size,
                 "9:16", PlanSettings(fps=Fraction(FPS), size=size, aspect="9:16"),
                 (Shot(0, clip.path, 0, n, 0, n, crop=crop),), clips=(PlanClip.from_clip(clip),))
     out = tmp_path / "followed.mp4"
@@ -119,3 +119,60 @@ def test_render_follows_the_plan_crop(footage, tmp_path):
         moved += abs(want - geom.offset[0]) > 10
     assert max(errs) <= 4, errs
     assert moved >= 3                          # the subject is off centre: not the centred crop
+
+
+def _framed_plan(clip, tmp_path, aspect="9:16", size=(1080, 1920)):
+    from musync.media import file_sha256
+    from musync.types import AudioInfo, PlanClip, PlanSettings
+
+    n = int(clip.usable_out * FPS) - 1
+    a = 9 / 16 if aspect == "9:16" else 1.0
+    crop = framing.shot_crop(clip, 0, n, FPS, a)
+    song = T.write_wav(tmp_path / "song.wav", np.zeros(n * 22050 // FPS, np.float32) + 1e-4, 22050)
+    return Plan(AudioInfo(str(song), file_sha256(song), n / FPS, 22050, 1), Fraction(FPS), n, size,
+                aspect, PlanSettings(fps=Fraction(FPS), size=size, aspect=aspect),
+                (Shot(0, clip.path, 0, n, 0, n, crop=crop),), clips=(PlanClip.from_clip(clip),))
+
+
+@pytest.mark.parametrize("version", ["1.8", "1.10", "1.11"])
+def test_fcpxml_carries_the_framing_as_a_transform(footage, tmp_path, version):
+    from pathlib import Path
+
+    from musync.export import export
+
+    etree = pytest.importorskip("lxml.etree", reason="lxml validates against the DTD")
+    _, clip = footage["right"]
+    plan = _framed_plan(clip, tmp_path)
+    out = export(plan, tmp_path / "e.fcpxml", fcpxml_version=version)
+    doc = etree.parse(str(out))
+    dtd_path = Path(__file__).parent / "data" / "fcpxml_dtd" / f"FCPXMLv{version.replace('.', '_')}.dtd"
+    with open(dtd_path, "rb") as f:
+        dtd = etree.DTD(f)
+    assert dtd.validate(doc), dtd.error_log.filter_from_errors()
+    ac = doc.getroot().find("library/event/project/sequence/spine/asset-clip")
+    assert ac.find("adjust-conform").get("type") == "fill"
+    dx, dy = (float(v) for v in ac.find("adjust-transform").get("position").split())
+    # the subject is right of centre: the picture moves left; percent of the frame height
+    crop = plan.shots[0].crop
+    k = len(crop.frames) // 2
+    cx = crop.x[k] + crop.w / 2
+    s = 1920 / clip.size[1]
+    assert dx == pytest.approx(100 * (0.5 - cx) * clip.size[0] * s / 1920, rel=1e-3)
+    assert dx < -10 and dy == pytest.approx(0, abs=1e-6)
+
+
+def test_formats_that_cannot_carry_the_framing_say_so(footage, tmp_path):
+    import opentimelineio as otio
+
+    from musync.export import export, media_warnings
+
+    _, clip = footage["right"]
+    plan = _framed_plan(clip, tmp_path)
+    w_edl = media_warnings(plan, "edl")
+    assert any("cannot carry a position" in w and "centre" in w for w in w_edl)
+    assert not any("framed" in w for w in media_warnings(plan, "fcpxml"))
+    assert any("metadata only" in w for w in media_warnings(plan, "otio"))
+    out = export(plan, tmp_path / "e.otio")
+    tl = otio.adapters.read_from_file(str(out))
+    meta = tl.video_tracks()[0][0].metadata["musync"]["crop"]
+    assert meta["w"] == plan.shots[0].crop.w and len(meta["frames"]) == len(plan.shots[0].crop.frames)

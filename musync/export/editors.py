@@ -158,6 +158,20 @@ def unsupported_media(plan, format: str, editor: str | None = None) -> list[tupl
 
 
 def media_warnings(plan, format: str, editor: str | None = None) -> list[str]:
-    """One line per file the editor will not open, saying what to do."""
-    return [f"{path}: {why}; the timeline will show it offline. Export with --collect FOLDER "
-            "to convert it" for path, why in unsupported_media(plan, format, editor)]
+    """One line per file the editor will not open, saying what to do; and a line when the plan
+    frames shots (crop windows that keep the subject) and the format cannot carry them."""
+    from .registry import get_format
+
+    out = [f"{path}: {why}; the timeline will show it offline. Export with --collect FOLDER "
+           "to convert it" for path, why in unsupported_media(plan, format, editor)]
+    framed = sum(1 for s in plan.shots if getattr(s, "crop", None) is not None)
+    fmt = get_format(format)
+    if framed and fmt.framing == "none":
+        out.append(f"{framed} shot(s) are framed to keep the subject at {plan.aspect}; "
+                   f"{fmt.name} cannot carry a position per clip, so the editor will centre "
+                   "them: export .fcpxml (a position per clip) or .otio (kept in musync's "
+                   "metadata), or render the draft")
+    elif framed and fmt.framing == "metadata":
+        out.append(f"{framed} shot(s) are framed to keep the subject at {plan.aspect}; {fmt.name} "
+                   "keeps the crop in musync's metadata only: the editor will centre them")
+    return out

@@ -47,6 +47,9 @@ class TimelineFormat:
     markers : frozenset        marker kinds (:data:`MARKER_KINDS`) that arrive in the file
     audio : bool               the song is on the timeline
     metadata : bool            musync's shot metadata (reason, scores) survives
+    framing : str              what becomes of a shot's crop (the framing that keeps the
+                               subject): ``transform`` (a position per clip), ``metadata`` (kept
+                               in musync's metadata only) or ``none`` (the editor centres it)
     aliases : tuple of str     other names accepted for ``name``
     defects : tuple of str     adapter defects the module works around (one line each)
     options : tuple of str     keyword options ``write`` accepts beyond the plan
@@ -62,6 +65,7 @@ class TimelineFormat:
     markers: frozenset = frozenset()
     audio: bool = True
     metadata: bool = False
+    framing: str = "none"
     aliases: tuple[str, ...] = ()
     defects: tuple[str, ...] = ()
     options: tuple[str, ...] = field(default=())

@@ -233,6 +233,7 @@ def build_timeline(plan: Plan, *, name: str | None = None) -> otio.schema.Timeli
             "source_out": s.source_out, "record_in": s.record_in, "record_out": s.record_out,
             "locked": bool(s.locked), "reason": s.reason, "section": s.section,
             "energy": s.energy, "scores": dict(s.scores),
+            **({"crop": s.crop.to_dict()} if s.crop is not None else {}),
         }
         clip.markers.append(_marker(_cut_marker_name(s), s.source_in, fps, kind="cut",
                                     shot=s.index, record_frame=s.record_in))

@@ -218,6 +218,9 @@ def write_fcpxml(tl: otio.schema.Timeline, path, plan=None, *, fcpxml_version: s
         if pc is None or not pc.has_audio:
             attrs["srcEnable"] = "video"  # a silent clip: only its picture
         ac = ET.SubElement(spine, "asset-clip", attrs)
+        crop = item.metadata.get(NAMESPACE, {}).get("crop")
+        if crop and pc is not None:               # before anchored clips and markers (DTD order)
+            _framing_els(ac, crop, pc.size, size)
         if i == 0 and song_id is not None:  # the song, connected below the first shot
             song = ET.SubElement(ac, "asset-clip", {
                 "ref": song_id, "lane": "-1", "offset": fcpx_time(src_in * fd),
@@ -231,6 +234,26 @@ def write_fcpxml(tl: otio.schema.Timeline, path, plan=None, *, fcpxml_version: s
             f = frames(m.marked_range.start_time, fps)
             _marker_el(ac, f * fd, fd, m.name)
     Path(path).write_text(xml_text(root, "fcpxml"), encoding="utf-8")
+
+
+def _framing_els(ac: ET.Element, crop: dict, clip_size, seq_size) -> None:
+    """The shot's crop as Final Cut's framing: the clip fills the frame (``adjust-conform``) and
+    is moved (``adjust-transform position``, percent of the frame height, y up) so the window's
+    centre, at the middle of the shot, is the frame's centre. Final Cut keeps one position per
+    clip here: a crop that pans within the shot arrives as its middle position."""
+    dw, dh = clip_size
+    W, H = seq_size
+    if not (dw and dh and W and H):
+        return
+    k = len(crop["frames"]) // 2
+    cx = float(crop["x"][k]) + float(crop["w"]) / 2
+    cy = float(crop["y"][k]) + float(crop["h"]) / 2
+    s = max(W / dw, H / dh)                       # fill: the scaled source covers the frame
+    dx = (0.5 - cx) * dw * s                      # pixels the picture moves right
+    dy = (cy - 0.5) * dh * s                      # ... and up
+    ET.SubElement(ac, "adjust-conform", {"type": "fill"})
+    ET.SubElement(ac, "adjust-transform",
+                  {"position": f"{100.0 * dx / H:.4g} {100.0 * dy / H:.4g}"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,7 +388,7 @@ FCPXML = register(TimelineFormat(
             "and climax markers, cut markers",
     editors=("Final Cut Pro",), audience="Final Cut", write=write_fcpxml, read=read_fcpxml,
     markers=frozenset({"beat", "downbeat", "section", "climax", "cut", "note"}), audio=True,
-    metadata=False, aliases=("fcpx",), options=("fcpxml_version",),
+    metadata=False, framing="transform", aliases=("fcpx",), options=("fcpxml_version",),
     defects=("fcpx_xml writes one made-up format for every asset, empty frame durations at NTSC "
              "rates and only FCPXML 1.8: musync writes FCPXML itself",
              "fcpx_xml reads times truncated at the integer rate: half a frame is added and NTSC "

@@ -61,13 +61,13 @@ OTIO = register(TimelineFormat(
              "any OpenTimelineIO tool"),
     audience="Resolve, Premiere, Kdenlive",
     write=write_otio, read=read_otio, markers=_EVERY_MARKER, audio=True, metadata=True,
-    aliases=("json",)))
+    framing="metadata", aliases=("json",)))
 
 OTIOZ = register(TimelineFormat(
     name="otioz", suffixes=(".otioz",),
     summary="like .otio, with the source clips and the song bundled inside",
     editors=OTIO.editors, audience="to send to someone",
     write=write_otioz, read=read_otioz, markers=_EVERY_MARKER, audio=True,
-    metadata=True,
+    metadata=True, framing="metadata",
     defects=("otioz refuses to replace an existing file: the temporary file is removed first",
              "otioz keeps media by file name: two sources with one name are refused")))
