@@ -243,7 +243,10 @@ _METRIC_ROWS = [("shots", "shots"), ("cuts_on_beat", "cuts on a beat"), ("cuts_o
                 ("pace_energy_correlation", "pace vs energy (rank corr.)"),
                 ("climax_fastest", "climax section fastest"), ("mean_brightness_jump", "mean brightness jump"),
                 ("clips_used", "clips used"), ("repeats", "repeats"), ("adjacent_repeats", "adjacent repeats"),
-                ("peaks_on_accent", "motion peaks on accents"), ("mean_shot", "mean shot (s)")]
+                ("peaks_on_accent", "motion peaks on accents"), ("mean_shot", "mean shot (s)"),
+                ("cuts_on_strong_accent", "cuts on strong accents"),
+                ("equal_run_max", "longest equal-length run"), ("one_beat_run_max", "longest one-beat run"),
+                ("build_ratio", "build into the climax (x)"), ("payoff_hold", "payoff hold (x)")]
 
 
 def _print_metrics(plans: list, names: list[str]) -> None:
@@ -262,6 +265,16 @@ def _print_metrics(plans: list, names: list[str]) -> None:
     for sec in plans[0].metrics.get("sections", []):
         click.echo(f"  {sec['label']:>3s} {sec['kind']:7s} energy {sec['energy']:.2f}  {sec['shots']:3d} shots  "
                    f"mean {sec['mean_shot']:.2f} s  ({sec['min_shot']:.2f}-{sec['max_shot']:.2f})")
+    from .planner.diagnostics import format_report
+
+    for name, p in zip(names, plans):
+        diag = p.metrics.get("diagnostics") or []
+        if diag:
+            bad = sum(not d["ok"] for d in diag)
+            click.echo(f"monotony report, {name}: " + (f"{bad} of {len(diag)} checks need a look" if bad
+                                                       else f"all {len(diag)} checks pass"))
+            for line in format_report(diag):
+                click.echo("  " + line)
 
 
 @cli.command()
@@ -280,6 +293,8 @@ def _print_metrics(plans: list, names: list[str]) -> None:
 @click.option("--max-shot", type=float, default=None, help="Longest shot in seconds.")
 @click.option("--replan", "replan_path", metavar="PLAN.json", default=None,
               help="Keep the locked shots of PLAN.json and re-plan the rest (INPUTS are extra clips).")
+@click.option("--scope", type=click.Choice(["phrase", "all"]), default="phrase", show_default=True,
+              help="With --replan: change only the phrases that must change, or every unlocked shot.")
 @click.option("--variants", type=click.IntRange(1, 20), default=1,
               help="Write N plans (PLAN-1.json ...): the chosen style, then the other styles, each with its own seed.")
 @click.option("--render", "render_out", metavar="OUT.mp4", default=None,
@@ -291,12 +306,15 @@ def _print_metrics(plans: list, names: list[str]) -> None:
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the caches.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace existing output files.")
 def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, min_shot, max_shot,
-         replan_path, variants, render_out, export_out, progress, no_cache, overwrite) -> None:
+         replan_path, scope, variants, render_out, export_out, progress, no_cache, overwrite) -> None:
     """Plan the edit: `musync plan SONG CLIPS...` (files or folders).
 
-    Cuts land on the beat grid, the pace follows the song's energy and sections, and each shot
-    gets the clip and in-point that fit it best. Writes a JSON plan you can edit (set "locked":
-    true on shots you like) and re-plan with `musync plan --replan plan.json`.
+    Cuts land on strong accents of the beat grid, phrases get patterns of lengths, the pace
+    follows the song's energy and builds into every payoff, and each shot gets the clip and
+    in-point that fit it best. Prints the metrics and a monotony report (runs of equal lengths,
+    flat sections, the build, the payoff, weak cuts, one-beat runs). Writes a JSON plan you can
+    edit (set "locked": true on shots you like) and re-plan with `musync plan --replan plan.json`
+    (only the phrases that must change; `--scope all` for everything unlocked).
     """
     from . import analyze as _analyze
     from . import scan_clips
@@ -337,7 +355,7 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
             kw = dict(overrides)
             if i:
                 kw["seed"] = old.settings.seed + i if seed is None else seed + i
-            p = _replan(old, analysis, clips, **kw)
+            p = _replan(old, analysis, clips, scope=scope, **kw)
         else:
             # variants: the chosen style first, then the other presets, each with its own seed
             first = overrides.get("style") or style or "energy"

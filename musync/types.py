@@ -133,6 +133,11 @@ class Analysis(_ArrayEq):
     fallback : bool          True when the grid is a fixed fallback (silence, noise, no pulse)
     warnings : tuple of str
     params : dict            the options the analysis ran with
+    offbeat_strength : ndarray (n,) or empty
+                             onset strength half-way between each beat and the next, on the
+                             scale of ``beat_strength`` (the last entry is unused); empty when
+                             not measured. The planner cuts on half-beats only where this is
+                             strong.
     """
 
     audio: AudioInfo
@@ -151,9 +156,11 @@ class Analysis(_ArrayEq):
     fallback: bool = False
     warnings: tuple[str, ...] = ()
     params: dict = field(default_factory=dict)
+    offbeat_strength: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self):
-        for name in ("beats", "beat_strength", "downbeats", "energy_times", "energy"):
+        for name in ("beats", "beat_strength", "downbeats", "energy_times", "energy",
+                     "offbeat_strength"):
             object.__setattr__(self, name, _arr(getattr(self, name)))
         object.__setattr__(self, "sections", tuple(self.sections))
         object.__setattr__(self, "warnings", tuple(self.warnings))
@@ -186,6 +193,7 @@ class Analysis(_ArrayEq):
             "fallback": bool(self.fallback),
             "warnings": list(self.warnings),
             "params": dict(sorted(self.params.items())),
+            **({"offbeat_strength": _rl(self.offbeat_strength, 4)} if self.offbeat_strength.size else {}),
         }
 
     @classmethod
@@ -214,6 +222,7 @@ class Analysis(_ArrayEq):
             fallback=bool(d.get("fallback", False)),
             warnings=tuple(d.get("warnings", ())),
             params=dict(d.get("params", {})),
+            offbeat_strength=d.get("offbeat_strength", []),
         )
 
 

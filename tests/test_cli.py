@@ -109,7 +109,7 @@ def test_plan_edit_replan(media, capsys):
     broken = d / "broken.json"
     broken.write_text(json.dumps(data))
     code, _, err = run(["plan", "--replan", str(broken), "-o", str(d / "x.json"), "--progress", "none"], capsys)
-    assert code == 3 and "shot 4" in err and err.count("\n") == 1
+    assert code == 3 and "shot 4" in err and err.count("\n") == 1, err
     assert not (d / "x.json").exists()
 
 

@@ -8,65 +8,101 @@ from numba import njit
 NEG = -1e300
 
 
-@njit("int64[:](int64[:], float64[:], boolean[:], int64[:], float64[:], int64, int64, float64)",
-      cache=True, nogil=True)
-def _cut_dp(pos, score, forced, fixed_prev, target, min_len, max_len, lam):
-    """Choose cut positions among candidates.
+@njit("int64[:](int64[:], float64[:], float64[:], boolean[:], int64[:], float64[:], int64, int64, "
+      "float64, float64[:], float64, float64, int64[:])", cache=True, nogil=True)
+def _cut_dp(pos, bpos, score, forced, fixed_prev, target, min_len, max_len, lam, run_cost,
+            short_beats, short_cost, lo):
+    """Choose cut positions among candidates (a second-order dynamic program).
 
-    pos[j]        candidate frame (sorted, pos[0] = 0, pos[-1] = end; both are always cut)
-    score[j]      how much a cut at j is worth
+    pos[j]        candidate frame (sorted; pos[0] = 0 and pos[-1] = the end are always cut)
+    bpos[j]       its position on the beat grid, in beats
+    score[j]      what a cut at j is worth
     forced[j]     a cut at j is mandatory (the chain may not jump over it)
-    fixed_prev[j] if >= 0, the shot ending at j must start exactly at that candidate (a lock)
+    fixed_prev[j] if >= 0, the shot ending at j starts exactly at that candidate (a lock)
     target[j]     the ideal length (frames) of a shot starting at candidate j
-    A shot from i to j is worth score[j] - lam * log((pos[j] - pos[i]) / target[i])^2 and must
-    be within [min_len, max_len] frames unless forced cuts leave no choice.
-    Returns the indices of the chosen candidates, in order.
+    lo[j]         the earliest candidate a shot ending at j may start at (the wrapper's window)
+    A shot from i to j (d = pos[j] - pos[i] frames, L = bpos[j] - bpos[i] beats) adds
+        score[j] - lam * log(d / target[i])**2
+        - run_cost[r]                  r = how many shots in a row (this one included) have
+                                       the same length in beats (run_cost[1] = 0; the last
+                                       entry applies to every longer run)
+        - short_cost                   when it and the shot before are both <= short_beats
+        - 1e3                          when d < min_len or d > max_len (only where forced cuts
+                                       or a lack of candidates leave no other choice)
+    Lock shots (fixed_prev) add score[j] only. The state is (cut, previous cut, run length).
+    Returns the indices of the chosen candidates, in order (first 0, last n - 1).
     """
     n = pos.shape[0]
-    best = np.full(n, NEG)
-    back = np.full(n, -1, dtype=np.int64)
-    best[0] = 0.0
+    R = run_cost.shape[0] - 1
+    W = 1
     for j in range(1, n):
+        if j - lo[j] > W:
+            W = j - lo[j]
+        if fixed_prev[j] >= 0 and j - fixed_prev[j] > W:
+            W = j - fixed_prev[j]
+    best = np.full((n, W + 1, R + 1), NEG)
+    back = np.full((n, W + 1, R + 1), -1, dtype=np.int64)
+    best[0, 0, 0] = 0.0
+    for j in range(1, n):
+        i0 = lo[j]
+        i1 = j - 1
         if fixed_prev[j] >= 0:
-            i = fixed_prev[j]
-            if best[i] > NEG:
-                best[j] = best[i] + score[j]
-                back[j] = i
-            continue
-        bj = NEG
-        arg = -1
-        nearest = -1
-        i = j - 1
-        while i >= 0:
+            i0 = fixed_prev[j]
+            i1 = fixed_prev[j]
+        for i in range(i0, i1 + 1):
             d = pos[j] - pos[i]
-            if d > max_len and nearest >= 0:
-                break
-            if best[i] > NEG:
-                if nearest < 0:
-                    nearest = i
-                if d >= min_len and d <= max_len:
-                    r = np.log(d / target[i])
-                    v = best[i] + score[j] - lam * r * r
-                    if v > bj:
-                        bj = v
-                        arg = i
-            if forced[i]:
-                break
-            i -= 1
-        if arg < 0 and nearest >= 0:
-            # forced cuts closer than min_len or farther than max_len: take the nearest start
-            d = pos[j] - pos[nearest]
-            r = np.log(max(d, 1) / target[nearest])
-            bj = best[nearest] + score[j] - lam * r * r - 1e3
-            arg = nearest
-        best[j] = bj
-        back[j] = arg
-    # backtrack from the end
+            L = bpos[j] - bpos[i]
+            if fixed_prev[j] >= 0:
+                base = score[j]
+            else:
+                r0 = np.log(max(d, 1) / target[i])
+                base = score[j] - lam * r0 * r0
+                if d < min_len or d > max_len:
+                    base -= 1e3
+            o_new = j - i
+            for o in range(0, W + 1):
+                if o > i:
+                    break
+                for r in range(0, R + 1):
+                    b = best[i, o, r]
+                    if b <= NEG:
+                        continue
+                    v = b + base
+                    rn = 1
+                    if o > 0:
+                        Lp = bpos[i] - bpos[i - o]
+                        if abs(L - Lp) < 0.1:
+                            rn = r + 1
+                            if rn > R:
+                                rn = R
+                        if L <= short_beats and Lp <= short_beats:
+                            v -= short_cost
+                    v -= run_cost[rn]
+                    if v > best[j, o_new, rn]:
+                        best[j, o_new, rn] = v
+                        back[j, o_new, rn] = o * (R + 1) + r
+    # the best final state, then backtrack
+    bj = NEG
+    bo = -1
+    br = -1
+    for o in range(0, W + 1):
+        for r in range(0, R + 1):
+            if best[n - 1, o, r] > bj:
+                bj = best[n - 1, o, r]
+                bo = o
+                br = r
     out = []
     j = n - 1
-    while j >= 0:
+    o = bo
+    r = br
+    while j > 0 and o > 0:
         out.append(j)
-        j = back[j]
+        code = back[j, o, r]
+        i = j - o
+        o = code // (R + 1)
+        r = code % (R + 1)
+        j = i
+    out.append(0)
     res = np.empty(len(out), dtype=np.int64)
     for k in range(len(out)):
         res[k] = out[len(out) - 1 - k]
@@ -101,27 +137,57 @@ def _keep_best(cost, ws, us, n, cap, c, w, u):
 
 
 @njit(cache=True, nogil=True)
-def _assign_beam(unit_cost, ok, bright, lab, cont_w, file_id, fixed, width, noise, seed):
-    """Beam search: which source unit fills each shot.
+def _too_close(w, s, u, ident, spacing, hist, fixed, S):
+    """Would unit u in slot s put its identity within ``spacing`` slots of the same one (the
+    chosen slots before s in beam entry w, or the fixed slots after s)?"""
+    for k in range(1, spacing + 1):
+        if s - k >= 0:
+            v = hist[w, s - k]
+            if v >= 0 and ident[v] == ident[u]:
+                return True
+        if s + k < S:
+            v = fixed[s + k]
+            if v >= 0 and ident[v] == ident[u]:
+                return True
+    return False
 
-    unit_cost[s, u]  cost of unit u in shot s (motion fit, peak fit, climax hold-back, ...)
-    ok[s, u]         unit u can fill shot s (long enough)
+
+@njit(cache=True, nogil=True)
+def _continuity(u, last, bright, lab):
+    return abs(bright[u] - bright[last]) + np.sqrt(
+        (lab[u, 0] - lab[last, 0]) ** 2 + (lab[u, 1] - lab[last, 1]) ** 2
+        + (lab[u, 2] - lab[last, 2]) ** 2) / 100.0
+
+
+@njit(cache=True, nogil=True)
+def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, prefer, width, noise,
+                 seed):
+    """Beam search: which source unit fills each slot.
+
+    unit_cost[s, u]  cost of unit u in slot s (the sum of the cost terms of costs.py)
+    ok[s, u]         unit u can fill slot s (long enough)
     bright[u], lab[u, 3]
                      brightness and mean Lab colour: the continuity cost between neighbours is
-                     cont_w[s] * (|dB| + |dLab| / 100), cont_w[s] applying between shot s-1 and s
-    file_id[u]       the file a unit comes from (never the same file twice in a row)
-    fixed[s]         -1, or the unit a locked shot must use
-    Rules: among units able to fill the shot (and not from the previous shot's file, when another
-    file can fill it), only units of the least-used files may be chosen (round robin over files:
-    every clip is used before any is repeated); a repeat prefers the unit used longest ago.
-    Returns the unit of every shot (-1 where no unit can fill it).
+                     cont_w[s] * (|dB| + |dLab| / 100), cont_w[s] applying between slot s-1 and s
+                     (a negative weight rewards contrast)
+    ident[u]         what counts as "the same source" (the file a unit comes from)
+    spacing          the same identity never within this many slots (1: never twice in a row),
+                     counting the fixed slots ahead too; where no unit can keep that distance
+                     the widest distance some unit keeps applies (twice in a row only when
+                     nothing else can fill the slot)
+    fixed[s]         -1, or the unit a locked (or kept) slot must use
+    prefer[s]        -1, or a unit the slot keeps if it can (stable re-plans): exempt from the
+                     round robin; its bonus is in unit_cost
+    Rules: among units allowed by the spacing rule, only units of the least-used identities may
+    be chosen (round robin: every source is used before any is repeated); a repeat prefers the
+    unit used longest ago. Returns the unit of every slot (-1 where no unit can fill it).
     """
     S, U = unit_cost.shape
     W = width
     F = 0
     for u in range(U):
-        if file_id[u] + 1 > F:
-            F = file_id[u] + 1
+        if ident[u] + 1 > F:
+            F = ident[u] + 1
     counts = np.zeros((W, F), dtype=np.int64)
     last_used = np.full((W, U), -1, dtype=np.int64)
     hist = np.full((W, S), -1, dtype=np.int64)
@@ -138,55 +204,57 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, file_id, fixed, width, nois
         nc = 0
         for w in range(alive):
             last = hist[w, s - 1] if s > 0 else -1
-            last_file = file_id[last] if last >= 0 else -1
             if fixed[s] >= 0:
                 u = fixed[s]
                 c = cost[w]
                 if last >= 0:
-                    c += cont_w[s] * (abs(bright[u] - bright[last]) + np.sqrt(
-                        (lab[u, 0] - lab[last, 0]) ** 2 + (lab[u, 1] - lab[last, 1]) ** 2
-                        + (lab[u, 2] - lab[last, 2]) ** 2) / 100.0)
+                    c += cont_w[s] * _continuity(u, last, bright, lab)
                 nc = _keep_best(cand_cost, cand_w, cand_u, nc, W, c, w, u)
                 continue
-            other_file = False
-            for u in range(U):
-                if ok[s, u] and file_id[u] != last_file:
-                    other_file = True
+            # the widest spacing some unit can keep (never twice in a row unless nothing else fits)
+            sp = spacing
+            while sp > 0:
+                found = False
+                for u in range(U):
+                    if ok[s, u] and not _too_close(w, s, u, ident, sp, hist, fixed, S):
+                        found = True
+                        break
+                if found:
                     break
+                sp -= 1
             mincount = 1 << 60
             for u in range(U):
-                if ok[s, u] and not (other_file and file_id[u] == last_file):
-                    if counts[w, file_id[u]] < mincount:
-                        mincount = counts[w, file_id[u]]
+                if ok[s, u] and not (sp > 0 and _too_close(w, s, u, ident, sp, hist, fixed, S)):
+                    if counts[w, ident[u]] < mincount:
+                        mincount = counts[w, ident[u]]
             if mincount == (1 << 60):
                 continue
             for u in range(U):
-                if not ok[s, u] or counts[w, file_id[u]] != mincount:
+                if not ok[s, u]:
                     continue
-                if other_file and file_id[u] == last_file:
+                if counts[w, ident[u]] != mincount and u != prefer[s]:
+                    continue
+                if sp > 0 and _too_close(w, s, u, ident, sp, hist, fixed, S):
                     continue
                 c = cost[w] + unit_cost[s, u] + noise * _hash_noise(s, u, seed)
                 if last >= 0:
-                    c += cont_w[s] * (abs(bright[u] - bright[last]) + np.sqrt(
-                        (lab[u, 0] - lab[last, 0]) ** 2 + (lab[u, 1] - lab[last, 1]) ** 2
-                        + (lab[u, 2] - lab[last, 2]) ** 2) / 100.0)
+                    c += cont_w[s] * _continuity(u, last, bright, lab)
                 if last_used[w, u] >= 0:
                     c += 1.0 / (1.0 + (s - last_used[w, u]))
                 nc = _keep_best(cand_cost, cand_w, cand_u, nc, W, c, w, u)
         if nc == 0:
-            continue  # no unit can fill shot s: it stays -1 and the wrapper reports it
+            continue  # no unit can fill slot s: it stays -1 and the wrapper reports it
         new_alive = nc
         for k in range(new_alive):
-            q = k
-            w = cand_w[q]
-            u = cand_u[q]
+            w = cand_w[k]
+            u = cand_u[k]
             new_counts[k, :] = counts[w, :]
-            new_counts[k, file_id[u]] += 1
+            new_counts[k, ident[u]] += 1
             new_last[k, :] = last_used[w, :]
             new_last[k, u] = s
             new_hist[k, :] = hist[w, :]
             new_hist[k, s] = u
-            new_cost[k] = cand_cost[q]
+            new_cost[k] = cand_cost[k]
         for k in range(new_alive):
             counts[k, :] = new_counts[k, :]
             last_used[k, :] = new_last[k, :]

@@ -1,101 +1,96 @@
-"""What fills each shot: source units, their costs, the beam search, and in-points.
+"""Stage 5 of the planner: which unit fills each slot, and from which in-point.
 
-Public functions:
+Public:
 
-- :func:`source_units` -- split clips into usable units (a clip's sub-shots inside its usable
-  window), in integer frames at the plan rate.
-- :func:`assign_units` -- choose a unit for every shot (numba beam search).
-- :func:`choose_in_point` -- pick the source range: land the unit's strongest motion peak on the
-  shot's strongest accent, and use a fresh part of a clip that was used before.
+- :class:`Assignment` -- the unit, source in-point and "motion peak on the accent" flag of
+  every slot.
+- :func:`assign` -- :class:`~musync.planner.costs.Costs` + slots + units in, an
+  :class:`Assignment` out (numba beam search, or file order with ``order="source"``).
+- :func:`assign_units` -- the beam search alone.
+- :func:`choose_in_point` -- land the unit's strongest motion peak on the shot's strongest
+  accent, using a fresh part of a clip that was used before.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
-from ..types import ClipInfo
+from ..errors import PlanError
 from ._kernels import _assign_beam
+from .costs import Costs
+from .slots import Slots
+from .units import STILL_FRAMES, Unit
 
-__all__ = ["Unit", "source_units", "assign_units", "choose_in_point"]
+__all__ = ["Assignment", "assign", "assign_units", "choose_in_point", "source_order", "SPACING"]
 
-#: a still image fills any shot; its unit is this many frames long
-STILL_FRAMES = 10 ** 9
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A continuous usable span of one clip, in frames at the plan rate."""
-
-    clip: int              # index into the clip list
-    path: str
-    lo: int                # first usable source frame
-    hi: int                # one past the last usable source frame
-    brightness: float
-    lab: tuple
-    motion: float          # absolute motion [0, 1]
-    peaks: tuple           # ((frame, strength), ...) sorted by strength, strongest first
-
-    @property
-    def length(self) -> int:
-        return self.hi - self.lo
+#: The same file never within this many shots of itself (1: never twice in a row).
+SPACING = 1
 
 
-def _window_frames(a: float, b: float, fps: Fraction) -> tuple[int, int]:
-    """Frames k with k/fps inside [a, b]: [ceil(a*fps), floor(b*fps))."""
-    f = float(fps)
-    lo = math.ceil(a * f - 1e-6)
-    hi = math.floor(b * f + 1e-6) if math.isfinite(b) else lo + STILL_FRAMES
-    return lo, hi
+@dataclass(frozen=True, eq=False)
+class Assignment:
+    """unit[s]: index into the units; source_in[s]: first source frame; peak_hit[s]: the unit's
+    motion peak lands on the slot's accent."""
+
+    unit: np.ndarray
+    source_in: np.ndarray
+    peak_hit: np.ndarray
 
 
-def source_units(clips: list[ClipInfo], fps: Fraction) -> list[Unit]:
-    """Usable units of ``clips``: each sub-shot (or the usable window when there are none)."""
-    units = []
-    for ci, c in enumerate(clips):
-        spans = [(s.start, s.end, s.brightness, s.palette, s.motion) for s in c.subshots] or [
-            (c.usable_in, c.usable_out, c.brightness, c.palette, c.motion)]
-        for a, b, br, pal, mo in spans:
-            a, b = max(a, c.usable_in), min(b, c.usable_out)
-            lo, hi = _window_frames(a, b, fps)
-            if hi - lo < 1:
-                continue
-            pk = []
-            for t, st in zip(c.peak_times, c.peak_strengths):
-                if a <= t < b:
-                    pk.append((int(round(t * float(fps))), float(st)))
-            pk.sort(key=lambda x: (-x[1], x[0]))
-            units.append(Unit(ci, c.path, lo, hi, float(br), tuple(float(v) for v in pal),
-                              float(mo), tuple(pk)))
-    return units
+def assign_units(costs: Costs, units, *, width: int = 8, noise: float = 0.05, seed: int = 0,
+                 spacing: int = SPACING, ident=None) -> np.ndarray:
+    """Choose the unit of every slot (see :func:`musync.planner._kernels._assign_beam`).
 
-
-def assign_units(unit_cost: np.ndarray, ok: np.ndarray, units: list[Unit], cont_w: np.ndarray,
-                 fixed: np.ndarray, *, width: int = 8, noise: float = 0.05, seed: int = 0) -> np.ndarray:
-    """Choose the unit of every shot (see :func:`musync.planner._kernels._assign_beam`)."""
-    S, U = unit_cost.shape
+    ``ident`` (U,) says which units count as the same source (default: the same file).
+    """
+    S, U = costs.unit.shape
     bright = np.array([u.brightness for u in units], dtype=np.float64)
     lab = np.array([u.lab for u in units], dtype=np.float64).reshape(U, 3)
-    # file identity by clip index
-    file_id = np.array([u.clip for u in units], dtype=np.int64)
-    return _assign_beam(np.ascontiguousarray(unit_cost, dtype=np.float64),
-                        np.ascontiguousarray(ok, dtype=np.bool_), bright, lab,
-                        np.ascontiguousarray(cont_w, dtype=np.float64), file_id,
-                        np.ascontiguousarray(fixed, dtype=np.int64), int(width), float(noise),
-                        int(seed))
+    ident = np.array([u.clip for u in units], dtype=np.int64) if ident is None else \
+        np.asarray(ident, dtype=np.int64)
+    if ident.shape != (U,):
+        raise ValueError(f"ident must have shape ({U},)")
+    return _assign_beam(np.ascontiguousarray(costs.unit, dtype=np.float64),
+                        np.ascontiguousarray(costs.ok, dtype=np.bool_), bright, lab,
+                        np.ascontiguousarray(costs.continuity, dtype=np.float64), ident,
+                        int(spacing), np.ascontiguousarray(costs.fixed, dtype=np.int64),
+                        np.ascontiguousarray(costs.prefer, dtype=np.int64), int(width),
+                        float(noise), int(seed))
+
+
+def source_order(ok: np.ndarray, units, fixed: np.ndarray) -> np.ndarray:
+    """Clips in file order, cycling; skip units too short for a shot and the previous file (and
+    the file of a locked shot right after)."""
+    S, U = ok.shape
+    out = np.full(S, -1, dtype=np.int64)
+    nxt = 0
+    for s in range(S):
+        if fixed[s] >= 0:
+            out[s] = fixed[s]
+            continue
+        avoid = {units[out[s - 1]].clip} if s and out[s - 1] >= 0 else set()
+        if s + 1 < S and fixed[s + 1] >= 0:
+            avoid.add(units[fixed[s + 1]].clip)
+        others = any(ok[s, v] and units[v].clip not in avoid for v in range(U))
+        for step in range(U):
+            u = (nxt + step) % U
+            if ok[s, u] and (units[u].clip not in avoid or not others):
+                out[s] = u
+                nxt = u + 1
+                break
+    return out
 
 
 def choose_in_point(unit: Unit, length: int, accent: int, used: list[tuple[int, int]]) -> tuple[int, bool]:
     """First source frame for a shot of ``length`` frames whose strongest accent is ``accent``
     frames after its start.
 
-    Tries the unit's motion peaks, strongest first, placing each on the accent; takes the first
-    placement that fits the unit and does not overlap a range of this unit already used. Without
-    such a peak, takes the placement that overlaps used ranges least (centred in the unit when
-    unused). Returns ``(source_in, peak_on_accent)``.
+    Tries the unit's motion peaks, strongest first, placing each on the accent (``source_in =
+    peak - accent``); takes the first placement that fits the unit and does not overlap a range
+    of this unit already used. Without such a peak, takes the placement that overlaps used
+    ranges least (centred in the unit when unused). Returns ``(source_in, peak_on_accent)``.
     """
     lo, hi = unit.lo, unit.hi
     latest = hi - length
@@ -109,7 +104,7 @@ def choose_in_point(unit: Unit, length: int, accent: int, used: list[tuple[int, 
         a = pf - accent
         if lo <= a <= latest and overlap(a) == 0:
             return a, True
-    if unit.hi - unit.lo >= STILL_FRAMES // 2:  # a still: any part is the same picture
+    if unit.is_still or unit.hi - unit.lo >= STILL_FRAMES // 2:  # any part is the same picture
         return lo, False
     if not used:
         return lo + (latest - lo) // 2, False
@@ -118,3 +113,38 @@ def choose_in_point(unit: Unit, length: int, accent: int, used: list[tuple[int, 
     cands = np.unique(np.linspace(lo, latest, steps).round().astype(np.int64))
     best = min(cands.tolist(), key=lambda a: (overlap(a), -min(abs(a - x) for x, _ in used), a))
     return int(best), False
+
+
+def assign(costs: Costs, slots: Slots, units, *, order: str = "auto", seed: int = 0,
+           fps: float = 30.0) -> Assignment:
+    """Units and in-points for every slot. Locked slots keep their source range; a slot that
+    keeps its previous unit in a stable re-plan keeps its previous in-point too."""
+    units = list(units)
+    if order == "source":
+        choice = source_order(costs.ok, units, costs.fixed)
+    else:
+        choice = assign_units(costs, units, seed=seed)
+    if np.any(choice < 0):
+        k = int(np.flatnonzero(choice < 0)[0])
+        raise PlanError(f"no clip can fill shot {k} ({slots.length[k] / fps:.2f} s); add longer clips")
+    S = len(slots)
+    src = np.zeros(S, dtype=np.int64)
+    hit = np.zeros(S, dtype=bool)
+    used: dict[int, list[tuple[int, int]]] = {}
+    for k in range(S):
+        u = int(choice[k])
+        L = int(slots.length[k])
+        fixed = slots.fixed[k]
+        keep = slots.keep[k]
+        if fixed is not None:
+            src[k] = fixed.source_in
+        elif keep is not None and u == costs.prefer[k] and units[u].lo <= keep.source_in \
+                and keep.source_in + L <= units[u].hi:
+            src[k] = keep.source_in
+            hit[k] = bool(keep.scores.get("peak_on_accent", 0.0) >= 1.0)
+        else:
+            src[k], hit[k] = choose_in_point(units[u], L, int(slots.accent[k]), used.get(u, []))
+            if units[u].is_still:
+                src[k] = units[u].lo
+        used.setdefault(u, []).append((int(src[k]), int(src[k]) + L))
+    return Assignment(unit=choice.astype(np.int64), source_in=src, peak_hit=hit)

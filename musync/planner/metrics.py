@@ -1,27 +1,35 @@
 """How good a plan is, in numbers a director can read.
 
-Public: :func:`plan_metrics`.
+Public: :func:`plan_metrics`, :func:`shot_beats`, :func:`equal_runs`, :func:`spearman`.
 
-All shares are in [0, 1]; correlations in [-1, 1] (NaN-free: 0 when undefined).
+All shares are in [0, 1]; correlations in [-1, 1] (NaN-free: 0 when undefined). Lengths "in
+beats" are measured on the plan's own beat grid (the analysis the plan was made from).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plan_metrics"]
+__all__ = ["plan_metrics", "shot_beats", "equal_runs", "spearman", "EQUAL_BEATS", "ONE_BEAT"]
+
+#: Two shots whose lengths differ by less than this many beats are "of equal length".
+EQUAL_BEATS = 0.25
+#: A shot of at most this many beats is a "one-beat shot".
+ONE_BEAT = 1.25
 
 
 def _near(frames: np.ndarray, grid: np.ndarray, tol: int = 1) -> np.ndarray:
+    frames = np.asarray(frames, dtype=np.int64)
     if grid.size == 0 or frames.size == 0:
         return np.zeros(frames.size, dtype=bool)
-    g = np.sort(grid)
-    i = np.clip(np.searchsorted(g, frames), 1, g.size - 1) if g.size > 1 else np.zeros(frames.size, int)
+    g = np.sort(np.asarray(grid, dtype=np.int64))
+    i = np.clip(np.searchsorted(g, frames), 0, g.size - 1)
     d = np.minimum(np.abs(g[i] - frames), np.abs(g[np.maximum(i - 1, 0)] - frames))
     return d <= tol
 
 
-def _spearman(x, y) -> float:
+def spearman(x, y) -> float:
+    """Spearman rank correlation (average ranks for ties); 0 when undefined."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return 0.0
@@ -30,21 +38,95 @@ def _spearman(x, y) -> float:
         order = np.argsort(a, kind="mergesort")
         r = np.empty(a.size)
         r[order] = np.arange(a.size)
-        # average ranks of ties
         for v in np.unique(a):
             m = a == v
             if m.sum() > 1:
                 r[m] = r[m].mean()
         return r
 
-    rx, ry = rank(x), rank(y)
-    c = np.corrcoef(rx, ry)[0, 1]
+    c = np.corrcoef(rank(x), rank(y))[0, 1]
     return float(c) if np.isfinite(c) else 0.0
+
+
+def _beat_position(frames, beat_frames) -> np.ndarray:
+    f = np.asarray(frames, dtype=np.float64)
+    b = np.asarray(beat_frames, dtype=np.float64)
+    if b.size < 2:
+        return f / 15.0  # no grid: 120 BPM at 30 fps
+    k = np.arange(b.size, dtype=np.float64)
+    out = np.interp(f, b, k)
+    lo, hi = f < b[0], f > b[-1]
+    out[lo] = (f[lo] - b[0]) / (b[1] - b[0])
+    out[hi] = k[-1] + (f[hi] - b[-1]) / (b[-1] - b[-2])
+    return out
+
+
+def shot_beats(shots, beat_frames, anticipation: int = 0) -> np.ndarray:
+    """Length of every shot in beats of ``beat_frames`` (cuts moved back by ``anticipation``)."""
+    if not len(shots):
+        return np.zeros(0)
+    a = np.array([s.record_in for s in shots], dtype=np.float64)
+    b = np.array([s.record_out for s in shots], dtype=np.float64)
+    end = b[-1]
+    a_t = np.where(a > 0, a + anticipation, a)
+    b_t = np.where(b < end, b + anticipation, b)
+    return _beat_position(b_t, beat_frames) - _beat_position(a_t, beat_frames)
+
+
+def equal_runs(values, pred) -> tuple[int, int]:
+    """Longest run of consecutive items where ``pred(prev, cur)`` holds (a single item is a run
+    of 1): ``(length, first index)``."""
+    best, best_at, run, at = (1, 0, 1, 0) if len(values) else (0, 0, 0, 0)
+    for k in range(1, len(values)):
+        if pred(values[k - 1], values[k]):
+            run += 1
+        else:
+            run, at = 1, k
+        if run > best:
+            best, best_at = run, at
+    return best, best_at
+
+
+def _bars(downbeat_frames: np.ndarray, duration_frames: int) -> np.ndarray:
+    d = np.asarray(downbeat_frames, dtype=np.int64)
+    return d[(d >= 0) & (d <= duration_frames)]
+
+
+def _build_and_payoff(shots, cuts: np.ndarray, downs: np.ndarray, climax_frame) -> dict:
+    """Cut rate into the climax (last 2 bars vs the first 4 of the 8 before it) and the held
+    shot at the payoff (within one bar, against the median of its four predecessors)."""
+    out = {"build_ratio": None, "build_cuts": None, "payoff_hold": None, "payoff_shot": None}
+    if climax_frame is None or downs.size < 2:
+        return out
+    ci = int(np.argmin(np.abs(downs - climax_frame)))
+    bar = float(np.median(np.diff(downs)))
+    c = int(climax_frame)
+    if ci >= 8:
+        w0, w4, w6 = int(downs[ci - 8]), int(downs[ci - 4]), int(downs[ci - 2])
+        n_first = int(np.sum((cuts >= w0) & (cuts < w4)))
+        n_last = int(np.sum((cuts >= w6) & (cuts < c)))
+        rate_first = n_first / max(w4 - w0, 1)
+        rate_last = n_last / max(c - w6, 1)
+        out["build_cuts"] = [n_first, n_last]
+        out["build_ratio"] = round(rate_last / rate_first, 4) if n_first else (99.0 if n_last else 0.0)
+    lens = np.array([s.length for s in shots], dtype=np.float64)
+    best, best_k = 0.0, None
+    for k, s in enumerate(shots):
+        if k == 0 or abs(s.record_in - c) > bar:
+            continue
+        prev = lens[max(0, k - 4):k]
+        r = float(lens[k] / max(np.median(prev), 1.0))
+        if r > best:
+            best, best_k = r, k
+    if best_k is not None:
+        out["payoff_hold"] = round(best, 4)
+        out["payoff_shot"] = int(best_k)
+    return out
 
 
 def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_frames, sections,
                  section_frames, anticipation: int = 0, brightness: dict, climax_frame: int | None,
-                 peak_hits=None) -> dict:
+                 peak_hits=None, strong_beats=None, energy=None) -> dict:
     """Metrics of a list of shots.
 
     Parameters
@@ -57,6 +139,17 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
     brightness : {source path: brightness}
     climax_frame : frame of the climax, or None
     peak_hits : per-shot booleans (motion peak landed on the shot's accent), or None
+    strong_beats : frames of the strong accents (downbeats and beats whose onset is in the
+        song's top half), or None for the downbeats only
+    energy : ``(times, values)`` of the energy curve, or None
+
+    Returns
+    -------
+    dict -- the README's metrics plus the monotony measures: ``equal_run_max`` (+ ``_at``, the
+    first shot of the run), ``one_beat_run_max`` (+ ``_at``), ``cv_min`` over the sections of 8
+    bars or more (each section's ``cv`` is in ``sections``), ``build_ratio``, ``payoff_hold``,
+    ``cuts_on_strong_accent``, ``pace_energy_2bar`` (rank correlation of cuts per 2 bars with
+    the mean energy there).
     """
     f = float(fps)
     cuts = np.array([s.record_in for s in shots[1:]], dtype=np.int64)
@@ -67,26 +160,35 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
     bounds = np.asarray(section_frames[1:], dtype=np.int64) - anticipation
     cut_all = np.array([s.record_in for s in shots], dtype=np.int64)
     sec_hit = float(_near(bounds, cut_all).mean()) if bounds.size else 1.0
+    strong = downs if strong_beats is None else np.asarray(strong_beats, dtype=np.int64) - anticipation
+    on_strong = float(_near(cuts, strong).mean()) if cuts.size else 1.0
+    true_cuts = cuts + anticipation
+    bar_lines = _bars(np.asarray(downbeat_frames, dtype=np.int64), duration_frames)
+    beats_len = shot_beats(shots, beat_frames, anticipation)
     # per-section pace
     per_section = []
-    rates, energies = [], []
+    rates, energies, cvs = [], [], []
     ends = list(section_frames[1:]) + [duration_frames]
     for sec, a, b in zip(sections, section_frames, ends):
-        inside = [s for s in shots if a <= s.record_in < b]
+        inside = [s for s in shots if a <= s.record_in + (anticipation if s.record_in else 0) < b]
         lens = np.array([s.length / f for s in inside]) if inside else np.zeros(0)
         ncuts = int(np.sum((cut_all > a) & (cut_all < b))) + 1
-        dur = max((b - a) / f, 1e-9)
-        rate = ncuts / dur
+        rate = ncuts / max((b - a) / f, 1e-9)
         rates.append(rate)
         energies.append(sec.energy)
+        n_bars = int(np.sum((bar_lines >= a) & (bar_lines < b)))
+        cv = float(lens.std() / lens.mean()) if lens.size and lens.mean() > 0 else 0.0
+        if n_bars >= 8:
+            cvs.append(cv)
         per_section.append({
             "label": sec.label, "kind": sec.kind, "start_frame": int(a), "energy": round(sec.energy, 4),
-            "shots": int(len(inside)), "cuts_per_min": round(60.0 * rate, 3),
+            "bars": n_bars, "shots": int(len(inside)), "cuts_per_min": round(60.0 * rate, 3),
             "mean_shot": round(float(lens.mean()), 4) if lens.size else 0.0,
             "min_shot": round(float(lens.min()), 4) if lens.size else 0.0,
             "max_shot": round(float(lens.max()), 4) if lens.size else 0.0,
+            "cv": round(cv, 4),
         })
-    corr = _spearman(rates, energies)
+    corr = spearman(rates, energies)
     climax_fastest = False
     if climax_frame is not None and len(sections):
         ci = max(i for i, a in enumerate(section_frames) if a <= climax_frame)
@@ -101,12 +203,34 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
         if k and shots[k - 1].source == s.source:
             adjacent += 1
     lens = np.array([s.length / f for s in shots])
+    eq_run, eq_at = equal_runs(list(beats_len), lambda p, q: abs(p - q) < EQUAL_BEATS)
+    short = [x <= ONE_BEAT for x in beats_len]
+    one_run, one_at = 0, 0
+    run = 0
+    for k, x in enumerate(short):
+        run = run + 1 if x else 0
+        if run > one_run:
+            one_run, one_at = run, k - run + 1
+    # pace against energy, per two bars
+    pace2 = 0.0
+    if energy is not None and bar_lines.size >= 7:
+        et, ev = (np.asarray(v, dtype=np.float64) for v in energy)
+        edges = bar_lines[::2]
+        counts, means = [], []
+        for a, z in zip(edges[:-1], edges[1:]):
+            counts.append(int(np.sum((true_cuts >= a) & (true_cuts < z))))
+            tt = np.linspace(a / f, z / f, 9)
+            means.append(float(np.mean(np.interp(tt, et, ev))) if et.size else 0.0)
+        pace2 = spearman(counts, means)
+    arc = _build_and_payoff(shots, true_cuts, bar_lines, climax_frame)
     return {
         "shots": int(len(shots)),
         "cuts_on_beat": round(on_beat, 4),
         "cuts_on_downbeat": round(on_down, 4),
+        "cuts_on_strong_accent": round(on_strong, 4),
         "section_boundaries_cut": round(sec_hit, 4),
         "pace_energy_correlation": round(corr, 4),
+        "pace_energy_2bar": round(pace2, 4),
         "climax_fastest": climax_fastest,
         "mean_brightness_jump": round(jump, 4),
         "clips_used": int(len(seen)),
@@ -116,5 +240,14 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
         "mean_shot": round(float(lens.mean()), 4) if lens.size else 0.0,
         "min_shot": round(float(lens.min()), 4) if lens.size else 0.0,
         "max_shot": round(float(lens.max()), 4) if lens.size else 0.0,
+        "equal_run_max": int(eq_run),
+        "equal_run_at": int(eq_at),
+        "one_beat_run_max": int(one_run),
+        "one_beat_run_at": int(one_at),
+        "cv_min": round(min(cvs), 4) if cvs else None,
+        "build_ratio": arc["build_ratio"],
+        "build_cuts": arc["build_cuts"],
+        "payoff_hold": arc["payoff_hold"],
+        "payoff_shot": arc["payoff_shot"],
         "sections": per_section,
     }

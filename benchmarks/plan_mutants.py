@@ -1,0 +1,49 @@
+"""The planner's tests against deliberate bugs: each bug is written into the code, the planner
+tests run, the code is restored. Every bug must make a test fail ("CAUGHT").
+
+Usage::
+
+    python benchmarks/plan_mutants.py [NAME-FRAGMENT ...]
+
+Runs the tests with the ``pytest`` next to the running Python, in a separate numba cache folder
+(``.cache/mutants`` under the checkout). Takes a few minutes (one planner test run per bug).
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+ROOT = Path(__file__).resolve().parents[1]
+M = [
+ ("shortest-shot off-by-one (kernel)", "musync/planner/_kernels.py", "if d < min_len or d > max_len:", "if d <= min_len or d > max_len:"),
+ ("shortest-shot off-by-one (limits)", "musync/planner/cuts.py", "mn = max(1, to_frame(settings.min_shot, settings.fps))", "mn = max(1, to_frame(settings.min_shot, settings.fps) + 1)"),
+ ("truncating shot limits", "musync/planner/cuts.py", "mn = max(1, to_frame(settings.min_shot, settings.fps))", "mn = max(1, int(settings.min_shot * float(settings.fps)))"),
+ ("truncating peak frames", "musync/planner/units.py", "pk.append((to_frame(t, fps), float(st)))", "pk.append((int(t * float(fps)), float(st)))"),
+ ("truncating beat frames", "musync/planner/music.py", "    beat_frames = to_frames(beats, fps)\n", "    beat_frames = (beats * float(fps)).astype(np.int64)\n"),
+ ("anticipation one frame short", "musync/planner/cuts.py", "out.append(c if c in keep else max(out[-1] + 1, c - n_frames))", "out.append(c if c in keep else max(out[-1] + 1, c - n_frames + 1))"),
+ ("in-point peak sign flipped", "musync/planner/assign.py", "        a = pf - accent\n", "        a = pf + accent\n"),
+ ("same file twice in a row allowed", "musync/planner/assign.py", "SPACING = 1\n", "SPACING = 0\n"),
+ ("forced section cuts removed", "musync/planner/candidates.py", "    for sec in analysis.sections[1:]:\n        forced_cuts", "    for sec in analysis.sections[1:1]:\n        forced_cuts"),
+ ("adjacent-repeat counter broken", "musync/planner/metrics.py", "            adjacent += 1", "            adjacent += 0"),
+ ("length penalty of the cut DP off", "musync/planner/_kernels.py", "base = score[j] - lam * r0 * r0", "base = score[j] - 0.0 * r0 * r0"),
+]
+only = sys.argv[1:]
+missed = 0
+env = dict(os.environ, CI="true", MUSYNC_CACHE_DIR=str(ROOT / ".cache" / "mutants"))
+for name, f, old, new in M:
+    if only and not any(o in name for o in only):
+        continue
+    p = ROOT / f
+    src = p.read_text()
+    assert src.count(old) == 1, (name, src.count(old))
+    p.write_text(src.replace(old, new))
+    try:
+        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                            "tests/test_planner.py", "tests/test_planner_stages.py", "tests/test_planner_plans.py",
+                            "tests/test_planner_metrics.py", "tests/test_planner_replan.py"],
+                           cwd=ROOT, env=env, capture_output=True, text=True)
+        failed = [l for l in r.stdout.splitlines() if l.startswith("FAILED")]
+        missed += r.returncode == 0
+        print(f"{'CAUGHT' if r.returncode else 'MISSED'}  {name}: {failed[0][7:90] if failed else ''}", flush=True)
+    finally:
+        p.write_text(src)
+sys.exit(1 if missed else 0)

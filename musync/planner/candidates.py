@@ -1,0 +1,156 @@
+"""Stage 1 of the planner: where a cut may fall, and what a cut there is worth.
+
+Public:
+
+- :class:`Candidates` -- candidate cut frames with their worth, forced flags, reasons, positions
+  on the beat grid and lock constraints.
+- :func:`cut_candidates` -- a :class:`~musync.planner.music.MusicGrid` (plus settings and locks)
+  in, :class:`Candidates` out.
+
+The worth of a cut is the beat's accent (:func:`musync.planner.music.beat_accents`) minus
+:data:`ACCENT_BASE`, less :data:`WEAK_PENALTY` more on a weak beat, so the cut dynamic program
+gains by cutting on strong accents and pays for cutting on weak ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..timebase import to_frame
+from ..types import Analysis, PlanSettings
+from .music import MusicGrid, energy_at
+
+__all__ = ["Candidates", "cut_candidates", "ACCENT_BASE", "WEAK_PENALTY", "FORCED_SCORE"]
+
+#: Accent a cut must beat to be worth anything.
+ACCENT_BASE = 0.75
+#: Extra cost of a cut on a weak beat (not a downbeat, onset in the song's lower half).
+WEAK_PENALTY = 0.6
+#: Worth of a forced cut (section start, climax).
+FORCED_SCORE = 3.0
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Candidate cuts: ``frames`` sorted and unique, the first 0 and the last the song's end.
+
+    Attributes
+    ----------
+    frames : (n,) int64
+    score : (n,) float64       worth of a cut there (positive on strong accents)
+    forced : (n,) bool         a cut there is mandatory (section starts, climax, lock edges)
+    kind : tuple of str        why: "start", "end", "section B (chorus)", "climax", "phrase",
+                               "downbeat", "beat", "accent", "half-beat", "lock"
+    beat_pos : (n,) float64    position on the beat grid in beats (for lengths in beats)
+    strong : (n,) bool         the cut would be on a strong accent
+    fixed_prev : (n,) int64    -1, or the candidate a locked shot ending here starts at
+    """
+
+    frames: np.ndarray
+    score: np.ndarray
+    forced: np.ndarray
+    kind: tuple
+    beat_pos: np.ndarray
+    strong: np.ndarray
+    fixed_prev: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.frames.size)
+
+
+def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, locks=(), *,
+                   low_confidence: bool = False) -> Candidates:
+    """Candidate cut frames and their worth.
+
+    Beats become candidates (downbeats only with ``cut_on == "downbeats"`` or a low-confidence
+    grid), and the strong off-beats of ``grid`` (only present with ``half_beats``). Section starts
+    and the climax are forced; two forced cuts closer than the shortest shot keep only the first
+    (a lock edge always stays). ``locks`` are ``(record_in, record_out)`` pairs: both edges are
+    forced and nothing inside a lock is a candidate. With ``low_confidence`` (no trustworthy
+    beat), the worth is where the energy moves rather than the grid's accents.
+    """
+    fps = grid.fps
+    n_end = grid.duration_frames
+    table: dict[int, list] = {}   # frame -> [score, kind, forced, strong]
+
+    def add(frame, score, kind, forced=False, strong=False):
+        f = int(frame)
+        if f <= 0 or f >= n_end:
+            return
+        old = table.get(f)
+        if old is None:
+            table[f] = [float(score), kind, bool(forced), bool(strong)]
+            return
+        if forced and not old[2]:
+            old[1] = kind
+        elif score > old[0] and not old[2]:
+            old[1] = kind
+        old[0] = max(old[0], float(score))
+        old[2] = old[2] or forced
+        old[3] = old[3] or strong
+
+    downs_only = settings.cut_on == "downbeats" or low_confidence
+    phrase_starts = {p.start for p in grid.phrases}
+    t_beats = grid.beat_frames / float(fps)
+    de = np.abs(energy_at(analysis, t_beats + 0.5) - energy_at(analysis, t_beats - 0.5))
+    for k, f in enumerate(grid.beat_frames):
+        down = bool(grid.is_down[k])
+        if downs_only and not down and int(f) not in phrase_starts:
+            continue
+        strong = bool(grid.strong[k])
+        s = float(grid.accent[k]) - ACCENT_BASE - (0.0 if strong else WEAK_PENALTY)
+        if low_confidence:
+            s = 0.3 * s + 4.0 * float(de[k])
+        kind = "phrase" if int(f) in phrase_starts else "downbeat" if down else (
+            "accent" if grid.onset_rank[k] >= 0.75 else "beat")
+        add(f, s, kind, strong=strong)
+    if not downs_only:
+        for f, a in zip(grid.offbeat_frames, grid.offbeat_accent):
+            add(f, float(a) - ACCENT_BASE, "half-beat", strong=True)
+    min_len = max(1, to_frame(settings.min_shot, fps))
+    forced_cuts = []
+    for sec in analysis.sections[1:]:
+        forced_cuts.append((to_frame(sec.start, fps), f"section {sec.label}" + (f" ({sec.kind})" if sec.kind else "")))
+    if settings.climax_build and grid.climax_frame is not None:
+        forced_cuts.append((grid.climax_frame, "climax"))
+    lock_spans = sorted((int(a), int(b)) for a, b in locks)
+    lock_edges = sorted({e for ab in lock_spans for e in ab})
+    kept: list[int] = []
+    for fr, kind in sorted(forced_cuts):
+        if fr <= 0 or fr >= n_end:
+            continue
+        near_prev = kept and fr - kept[-1] < min_len
+        near_lock = any(abs(fr - e) < min_len and fr != e for e in lock_edges)
+        if near_prev or near_lock:
+            if kept and fr == kept[-1]:
+                add(fr, FORCED_SCORE, kind, forced=True, strong=True)
+            continue
+        kept.append(fr)
+        add(fr, FORCED_SCORE, kind, forced=True, strong=True)
+    for e in lock_edges:
+        add(e, 0.0, "lock", forced=True, strong=True)
+    frames = np.array(sorted(table), dtype=np.int64)
+    if lock_spans and frames.size:
+        inside = np.zeros(frames.size, dtype=bool)
+        for a, b in lock_spans:
+            inside |= (frames > a) & (frames < b)
+        frames = frames[~inside]
+    frames = np.concatenate([[0], frames, [n_end]]).astype(np.int64)
+    n = frames.size
+    score = np.zeros(n)
+    forced = np.zeros(n, dtype=bool)
+    strong = np.ones(n, dtype=bool)
+    kinds = ["start"] + [""] * (n - 2) + ["end"]
+    forced[0] = forced[-1] = True
+    for j in range(1, n - 1):
+        sc, kind, fo, st = table[int(frames[j])]
+        score[j], kinds[j], forced[j], strong[j] = sc, kind, fo, st
+    fixed_prev = np.full(n, -1, dtype=np.int64)
+    index = {int(f): j for j, f in enumerate(frames)}
+    for a, b in lock_spans:
+        if a in index and b in index:
+            fixed_prev[index[b]] = index[a]
+    return Candidates(frames=frames, score=score, forced=forced, kind=tuple(kinds),
+                      beat_pos=grid.beat_position(frames), strong=strong, fixed_prev=fixed_prev)

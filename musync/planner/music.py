@@ -1,0 +1,350 @@
+"""Stage 0 of the planner: the song as an editor hears it, in plan frames.
+
+Public:
+
+- :class:`Phrase`, :class:`Payoff`, :class:`MusicGrid` -- the musical context every later stage
+  reads: beats with their accent weight, bars, phrases, the energy relative to the song's own
+  range, and the payoffs (the climax and every big rise of energy) with their build-ups.
+- :func:`music_grid` -- an :class:`~musync.types.Analysis` in, a :class:`MusicGrid` out.
+- :func:`find_phrases` -- bars grouped into phrases (4 bars, a leftover bar or two joining the
+  last phrase; a new phrase wherever the energy jumps inside a section).
+- :func:`beat_accents` -- the musical weight of a cut on every beat.
+- :func:`find_payoffs` -- the climax and the big rises of energy, each with its build.
+
+All frames are integers at the plan rate (:mod:`musync.timebase`); all weights are plain floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from ..timebase import to_frame, to_frames
+from ..types import Analysis
+
+__all__ = ["Phrase", "Payoff", "MusicGrid", "music_grid", "find_phrases", "beat_accents",
+           "find_payoffs", "energy_at", "PHRASE_BARS"]
+
+#: Bars per phrase (the common phrase length of popular music).
+PHRASE_BARS = 4
+#: An energy jump (on the song's 0-1 energy scale) over one bar that opens a phrase or marks a
+#: rise worth a build and a payoff.
+RISE = 0.2
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A phrase: record frames ``[start, end)``, ``bars`` bars long, inside section ``section``.
+
+    ``index`` counts the phrases of its section from 0; ``period_start`` is True for a phrase
+    that opens an 8-bar period (every other phrase of a section, and every section start).
+    """
+
+    start: int
+    end: int
+    bars: int
+    section: int
+    index: int
+    period_start: bool
+
+
+@dataclass(frozen=True)
+class Payoff:
+    """A moment the song pays off: the climax, or a big rise of energy.
+
+    ``frame`` is the payoff's downbeat; the build runs over ``[build_start, frame)``;
+    ``strength`` in (0, 1] (1 for the climax) scales how hard the build accelerates.
+    """
+
+    frame: int
+    build_start: int
+    strength: float
+    kind: str   # "climax" or "rise"
+
+
+@dataclass(frozen=True, eq=False)
+class MusicGrid:
+    """The musical context of a plan, in integer frames at ``fps``.
+
+    Attributes
+    ----------
+    fps : Fraction
+    duration_frames : int
+    beat_frames : (n,) int64          every beat, in frames
+    beat_period : (n,) float64        seconds from this beat to the next (the last repeats)
+    is_down : (n,) bool               the beat is a downbeat (a bar line)
+    onset_rank : (n,) float64         the beat's onset strength ranked within the song, [0, 1]
+    accent : (n,) float64             the musical weight of a cut on the beat (see
+                                      :func:`beat_accents`): downbeat > beat, plus onset strength,
+                                      plus drops and entries, plus phrase starts
+    strong : (n,) bool                a downbeat, an onset in the song's top half, or a drop
+    offbeat_frames : (m,) int64       half-beats strong enough to cut on (empty unless the
+                                      analysis measured off-beat onsets)
+    offbeat_accent : (m,) float64
+    downbeat_frames : (d,) int64
+    bar_seconds : float               median bar length
+    phrases : tuple of Phrase         tiling ``[0, duration_frames)``
+    section_frames : (s,) int64       section start frames
+    energy_times, energy_rel : (k,)   the energy curve mapped into the song's own range, [0, 1]
+    payoffs : tuple of Payoff
+    climax_frame : int or None
+    """
+
+    fps: Fraction
+    duration_frames: int
+    beat_frames: np.ndarray
+    beat_period: np.ndarray
+    is_down: np.ndarray
+    onset_rank: np.ndarray
+    accent: np.ndarray
+    strong: np.ndarray
+    offbeat_frames: np.ndarray
+    offbeat_accent: np.ndarray
+    downbeat_frames: np.ndarray
+    bar_seconds: float
+    phrases: tuple
+    section_frames: np.ndarray
+    energy_times: np.ndarray
+    energy_rel: np.ndarray
+    payoffs: tuple
+    climax_frame: int | None
+
+    def beat_position(self, frames) -> np.ndarray:
+        """Position of ``frames`` on the beat grid, in beats (beat k at k, half-way at k + 0.5),
+        extrapolated with the first and last beat periods outside the grid."""
+        f = np.asarray(frames, dtype=np.float64)
+        b = self.beat_frames.astype(np.float64)
+        if b.size == 0:
+            return f / float(self.fps) * 2.0   # no grid: 120 BPM
+        if b.size == 1:
+            return (f - b[0]) / (float(self.fps) * 0.5)
+        k = np.arange(b.size, dtype=np.float64)
+        out = np.interp(f, b, k)
+        lo, hi = f < b[0], f > b[-1]
+        out[lo] = (f[lo] - b[0]) / max(b[1] - b[0], 1.0)
+        out[hi] = k[-1] + (f[hi] - b[-1]) / max(b[-1] - b[-2], 1.0)
+        return out
+
+    def rel_energy_at(self, times) -> np.ndarray:
+        """The song-relative energy at ``times`` (seconds)."""
+        if self.energy_rel.size == 0:
+            return np.full(np.shape(times), 0.5)
+        return np.interp(times, self.energy_times, self.energy_rel)
+
+    def phrase_at(self, frame: int) -> int:
+        """Index of the phrase holding ``frame``."""
+        starts = [p.start for p in self.phrases]
+        return max(0, int(np.searchsorted(starts, frame, side="right")) - 1)
+
+
+def energy_at(analysis: Analysis, times) -> np.ndarray:
+    """The analysis' energy curve (0-1) interpolated at ``times`` (seconds)."""
+    if analysis.energy.size == 0:
+        return np.zeros(np.shape(times))
+    return np.interp(times, analysis.energy_times, analysis.energy)
+
+
+def _ranks(v: np.ndarray) -> np.ndarray:
+    """Ranks of ``v`` in [0, 1], ties sharing their mean rank."""
+    v = np.asarray(v, dtype=np.float64)
+    if v.size <= 1:
+        return np.full(v.size, 0.5)
+    order = np.argsort(v, kind="mergesort")
+    r = np.empty(v.size)
+    r[order] = np.arange(v.size, dtype=np.float64)
+    _, inv, counts = np.unique(v, return_inverse=True, return_counts=True)
+    if counts.max() > 1:
+        sums = np.bincount(inv, weights=r)
+        r = sums[inv] / counts[inv]
+    return r / (v.size - 1)
+
+
+def relative_energy(analysis: Analysis) -> np.ndarray:
+    """The energy curve in the song's own range: half its rank within the song (so a song that
+    is loud throughout still spans calm to intense), half its value (so a quiet song does not
+    pretend to be intense)."""
+    e = np.asarray(analysis.energy, dtype=np.float64)
+    if e.size == 0:
+        return e
+    return 0.5 * _ranks(e) + 0.5 * np.clip(e, 0.0, 1.0)
+
+
+def beat_accents(analysis: Analysis, beat_frames: np.ndarray, is_down: np.ndarray,
+                 energy_rise: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The musical weight of a cut on every beat.
+
+    ``accent = position + 0.8 * onset rank + 1.2 * rise``: position 1.0 on a downbeat, 0.4 on the
+    middle beat of a 4/4 bar (the backbeat), 0.15 elsewhere; the onset rank is the beat's onset
+    strength ranked within the song (kick, snare and crash hits rank high); ``energy_rise`` in
+    [0, 1] marks drops and entries. A beat is *strong* when it is a downbeat, its onset is in the
+    song's top half, or the energy jumps there.
+
+    Returns ``(accent, strong, onset_rank)``, each of shape ``(n,)``.
+    """
+    n = beat_frames.size
+    strength = np.asarray(analysis.beat_strength, dtype=np.float64)
+    if strength.size != n or analysis.fallback:
+        strength = np.zeros(n)
+    rank = _ranks(strength) if np.ptp(strength) > 0 else np.zeros(n)
+    bpb = int(analysis.beats_per_bar)
+    pos_in_bar = np.zeros(n, dtype=np.int64)
+    last = -10 ** 9
+    for k in range(n):
+        if is_down[k]:
+            last = k
+        pos_in_bar[k] = k - last if last >= 0 else -1
+    pos = np.where(is_down, 1.0, np.where((bpb == 4) & (pos_in_bar == 2), 0.4, 0.15))
+    accent = pos + 0.8 * rank + 1.2 * energy_rise
+    strong = is_down | (rank >= 0.5) | (energy_rise >= 0.5)
+    return accent, strong, rank
+
+
+def find_phrases(analysis: Analysis, fps: Fraction, duration_frames: int) -> tuple[Phrase, ...]:
+    """Group bars into phrases.
+
+    Each section's bars are counted from its first downbeat in groups of :data:`PHRASE_BARS`;
+    a leftover of one or two bars joins the section's last phrase, three make a phrase of their
+    own; a downbeat where the energy jumps by :data:`RISE` or more within one bar starts a new
+    phrase (a drop the section boundaries missed). Beats before a section's first downbeat (a
+    pickup) belong to its first phrase. Phrases tile ``[0, duration_frames)``.
+    """
+    downs = np.asarray(analysis.downbeats, dtype=np.float64)
+    secs = list(analysis.sections) or []
+    if not secs:
+        from ..types import Section
+
+        secs = [Section(0.0, analysis.duration, "A")]
+    bar = float(np.median(np.diff(downs))) if downs.size >= 2 else 2.0
+    out: list[Phrase] = []
+    for si, sec in enumerate(secs):
+        s0 = 0 if si == 0 else to_frame(sec.start, fps)
+        s1 = duration_frames if si == len(secs) - 1 else to_frame(secs[si + 1].start, fps)
+        if s1 <= s0:
+            continue
+        d = downs[(downs >= sec.start - 1e-6) & (downs < sec.end - 1e-6)]
+        # phrase starts: every PHRASE_BARS bars from the first downbeat, re-anchored at jumps
+        rise = energy_at(analysis, d + 0.5 * bar) - energy_at(analysis, d - 0.5 * bar) if d.size else d
+        starts: list[int] = []      # indices into d
+        k = 0
+        while k < d.size:
+            starts.append(k)
+            nxt = k + PHRASE_BARS
+            for j in range(k + 2, min(nxt, d.size)):
+                if rise[j] >= RISE and j - k >= 2:
+                    nxt = j
+                    break
+            k = nxt
+        # a leftover of one or two bars joins the phrase before it
+        if len(starts) >= 2 and d.size - starts[-1] <= 2 and starts[-1] - starts[-2] >= PHRASE_BARS:
+            starts.pop()
+        bounds = [s0] + [to_frame(d[i], fps) for i in starts[1:]] + [s1]
+        bars = [(starts[i + 1] if i + 1 < len(starts) else d.size) - starts[i]
+                for i in range(len(starts))] or [max(1, int(round((sec.end - sec.start) / bar)))]
+        for pi, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            if b <= a:
+                continue
+            out.append(Phrase(int(a), int(b), int(bars[min(pi, len(bars) - 1)]), si, pi, pi % 2 == 0))
+    if not out:
+        out = [Phrase(0, duration_frames, 1, 0, 0, True)]
+    return tuple(out)
+
+
+def find_payoffs(analysis: Analysis, fps: Fraction, bar: float) -> tuple[Payoff, ...]:
+    """The climax and every big rise of energy, each with the stretch its build runs over.
+
+    A rise is a downbeat where the mean energy of the next two bars exceeds that of the two bars
+    before by :data:`RISE` or more, at least eight bars into the song and eight bars from any
+    other payoff; its strength grows with the jump. The climax's build spans the eight bars
+    before it, a rise's the four bars before it, never reaching back past the previous payoff.
+    """
+    out: list[tuple[float, float, str]] = []   # (time, strength, kind)
+    if analysis.climax > 0:
+        out.append((float(analysis.climax), 1.0, "climax"))
+    downs = np.asarray(analysis.downbeats, dtype=np.float64)
+    if downs.size >= 6:
+        after = np.array([float(np.mean(energy_at(analysis, np.linspace(t, t + 2 * bar, 9))))
+                          for t in downs])
+        before = np.array([float(np.mean(energy_at(analysis, np.linspace(t - 2 * bar, t, 9))))
+                           for t in downs])
+        rise = after - before
+        order = np.argsort(-rise, kind="mergesort")
+        for k in order:
+            if rise[k] < RISE:
+                break
+            t = float(downs[k])
+            if t < 8 * bar - 1e-6 or any(abs(t - p) < 8 * bar - 1e-6 for p, _, _ in out):
+                continue
+            out.append((t, float(np.clip(rise[k] / (2 * RISE), 0.5, 0.9)), "rise"))
+    out.sort()
+    payoffs = []
+    prev = 0.0
+    for t, s, kind in out:
+        start = max(prev, t - (8 if kind == "climax" else 4) * bar)
+        payoffs.append(Payoff(to_frame(t, fps), to_frame(start, fps), s, kind))
+        prev = t
+    return tuple(payoffs)
+
+
+def music_grid(analysis: Analysis, fps, duration_frames: int, *, half_beats: bool = False) -> MusicGrid:
+    """The :class:`MusicGrid` of ``analysis`` at ``fps``.
+
+    ``half_beats`` lists the strong off-beats (when the analysis measured off-beat onsets:
+    ``analysis.offbeat_strength``); only those in the top tenth of all the song's onsets, and
+    only where the off-beat is stronger than both beats around it, become cut points.
+    """
+    fps = Fraction(fps)
+    beats = np.asarray(analysis.beats, dtype=np.float64)
+    beat_frames = to_frames(beats, fps)
+    keep = (beat_frames >= 0) & (beat_frames <= duration_frames)
+    beats, beat_frames = beats[keep], beat_frames[keep]
+    n = beats.size
+    if n >= 2:
+        period = np.append(np.diff(beats), beats[-1] - beats[-2])
+    else:
+        period = np.full(n, 60.0 / max(analysis.tempo, 1.0))
+    down_frames = to_frames(np.asarray(analysis.downbeats, dtype=np.float64), fps)
+    is_down = np.isin(beat_frames, down_frames)
+    bar = float(np.median(np.diff(analysis.downbeats))) if analysis.downbeats.size >= 2 else \
+        float(analysis.beats_per_bar * (np.median(period) if n else 0.5))
+    rise = np.clip((energy_at(analysis, beats + 0.3) - energy_at(analysis, beats - 0.5)) / RISE, 0.0, 1.0) \
+        if n else np.zeros(0)
+    # the beat_strength array may not match once edge beats were dropped
+    a_for_acc = analysis
+    if analysis.beat_strength.size == analysis.beats.size and not np.all(keep):
+        import dataclasses
+
+        a_for_acc = dataclasses.replace(analysis, beats=beats, beat_strength=analysis.beat_strength[keep])
+    accent, strong, rank = beat_accents(a_for_acc, beat_frames, is_down, rise)
+    phrases = find_phrases(analysis, fps, duration_frames)
+    phrase_starts = {p.start: p.period_start for p in phrases}
+    for k, bf in enumerate(beat_frames):
+        ps = phrase_starts.get(int(bf))
+        if ps is not None:
+            accent[k] += 1.5 if ps else 1.0
+            strong[k] = True
+    # strong off-beats
+    off_f = np.zeros(0, dtype=np.int64)
+    off_a = np.zeros(0)
+    ob = np.asarray(getattr(analysis, "offbeat_strength", np.zeros(0)), dtype=np.float64)
+    if half_beats and n >= 2 and ob.size == analysis.beats.size and not analysis.fallback:
+        ob = ob[keep][:-1]
+        bs = np.asarray(a_for_acc.beat_strength, dtype=np.float64)
+        allv = np.concatenate([bs, ob])
+        thr = np.percentile(allv, 90) if allv.size else 1.0
+        good = (ob >= thr) & (ob > bs[:-1]) & (ob > bs[1:]) & (ob > 0)
+        mids = 0.5 * (beats[:-1] + beats[1:])
+        off_f = to_frames(mids[good], fps)
+        off_a = 0.3 + 0.8 * np.clip(ob[good], 0.0, 1.0)
+    sec_frames = np.array([0] + [to_frame(s.start, fps) for s in analysis.sections[1:]], dtype=np.int64)
+    climax = to_frame(analysis.climax, fps) if analysis.climax > 0 else None
+    return MusicGrid(
+        fps=fps, duration_frames=int(duration_frames), beat_frames=beat_frames.astype(np.int64),
+        beat_period=period, is_down=is_down, onset_rank=rank, accent=accent, strong=strong,
+        offbeat_frames=off_f.astype(np.int64), offbeat_accent=off_a,
+        downbeat_frames=down_frames.astype(np.int64), bar_seconds=bar if bar > 0 else 2.0,
+        phrases=phrases, section_frames=sec_frames,
+        energy_times=np.asarray(analysis.energy_times, dtype=np.float64),
+        energy_rel=relative_energy(analysis), payoffs=find_payoffs(analysis, fps, bar if bar > 0 else 2.0),
+        climax_frame=climax)

@@ -1,0 +1,458 @@
+"""Each planner stage on hand-built inputs, with oracles from outside the code under test."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from musync.errors import ParameterError
+from musync.planner import make_settings
+from musync.planner.assign import Assignment, assign, assign_units, choose_in_point
+from musync.planner.candidates import Candidates, cut_candidates
+from musync.planner.costs import COST_TERMS, Costs, make_costs
+from musync.planner.cuts import Cuts, anticipate, choose_cuts, min_max_frames
+from musync.planner.music import find_payoffs, find_phrases, music_grid
+from musync.planner.pace import target_lengths
+from musync.planner.slots import make_slots, strongest_accent
+from musync.planner.units import Unit, source_units
+from musync.types import Shot
+
+from planner_util import clip, grid_analysis
+
+FPS = Fraction(30)
+
+
+# -- stage 0: the music ------------------------------------------------------------------------
+
+def test_phrases_group_bars_by_four_and_keep_leftovers():
+    # 10-bar and 11-bar sections, 120 BPM (a bar is 2 s = 60 frames), grid from 0.5 s
+    a = grid_analysis(bars=21, sections=((0, "A", "verse", 0.5), (10, "B", "chorus", 0.5)))
+    n = 21 * 60 + 15
+    ph = find_phrases(a, FPS, n)
+    bars = [p.bars for p in ph]
+    assert bars == [4, 6, 4, 4, 3]   # 10 = 4 + 6 (two leftover bars join), 11 = 4 + 4 + 3
+    assert ph[0].start == 0 and ph[-1].end == n
+    assert all(p.end == q.start for p, q in zip(ph[:-1], ph[1:]))
+    # phrase starts are downbeats (the pickup before the first downbeat joins phrase 0)
+    assert [p.start for p in ph[1:]] == [15 + 4 * 60, 15 + 10 * 60, 15 + 14 * 60, 15 + 18 * 60]
+
+
+def test_an_energy_jump_inside_a_section_opens_a_phrase():
+    a = grid_analysis(bars=16, sections=((0, "A", "verse", 0.2),))
+    e = np.array(a.energy)
+    e[a.energy_times >= a.downbeats[6]] = 0.9
+    a = a.__class__(**{**a.__dict__, "energy": e})
+    ph = find_phrases(a, FPS, 16 * 60 + 15)
+    starts = [p.start for p in ph]
+    assert 15 + 6 * 60 in starts and 15 + 4 * 60 in starts
+
+
+def test_accents_rank_downbeat_over_backbeat_over_other_beats():
+    a = grid_analysis(bars=8, strength=np.full(32, 0.5))
+    g = music_grid(a, FPS, 8 * 60 + 15)
+    acc = g.accent[4:8]   # bar 2: beats 1..4 (not a phrase start)
+    assert acc[0] > acc[2] > acc[1] and acc[1] == pytest.approx(acc[3])
+    assert g.strong[4] and not g.strong[5]
+    # a stronger onset raises a plain beat, and makes it strong when it is in the top half
+    s = np.full(32, 0.3)
+    s[5] = 1.0
+    g2 = music_grid(grid_analysis(bars=8, strength=s), FPS, 8 * 60 + 15)
+    assert g2.accent[5] > g2.accent[7] and g2.strong[5]
+
+
+def test_payoffs_climax_build_is_eight_bars_and_rises_are_found():
+    secs = ((0, "A", "intro", 0.2), (8, "B", "verse", 0.3), (16, "C", "chorus", 0.9), (24, "D", "outro", 0.2))
+    a = grid_analysis(bars=32, sections=secs, climax_bar=16)
+    p = find_payoffs(a, FPS, 2.0)
+    clim = [x for x in p if x.kind == "climax"]
+    assert len(clim) == 1 and clim[0].frame == 15 + 16 * 60 and clim[0].build_start == 15 + 8 * 60
+    # a rise of 0.9 - 0.3 at bar 8 would be 8 bars from the climax -> not a separate payoff
+    assert all(abs(x.frame - clim[0].frame) >= 8 * 60 for x in p if x.kind == "rise")
+    secs = ((0, "A", "intro", 0.1), (12, "B", "chorus", 0.8), (24, "C", "verse", 0.4), (36, "D", "chorus", 1.0))
+    a = grid_analysis(bars=48, sections=secs, climax_bar=36)
+    rises = [x for x in find_payoffs(a, FPS, 2.0) if x.kind == "rise"]
+    assert [x.frame for x in rises] == [15 + 12 * 60]
+    assert rises[0].build_start == 15 + 8 * 60
+
+
+# -- stage 1: candidates -----------------------------------------------------------------------
+
+def test_candidates_force_sections_climax_and_lock_edges():
+    secs = ((0, "A", "verse", 0.4), (4, "B", "chorus", 0.8))
+    a = grid_analysis(bars=8, sections=secs, climax_bar=6)
+    n = 8 * 60 + 15
+    g = music_grid(a, FPS, n)
+    s = make_settings("energy", fps=FPS)
+    c = cut_candidates(g, a, s, [(100, 160)])
+    f = c.frames.tolist()
+    assert f[0] == 0 and f[-1] == n
+    forced = set(c.frames[c.forced].tolist())
+    assert {0, n, 15 + 4 * 60, 15 + 6 * 60, 100, 160} <= forced
+    assert not any(100 < x < 160 for x in f)               # nothing inside a lock
+    assert c.fixed_prev[f.index(160)] == f.index(100)
+    assert c.kind[f.index(15 + 4 * 60)].startswith("section B")
+    # every beat outside the lock is a candidate; downbeats only with cut_on="downbeats"
+    beats = set((15 + 15 * np.arange(32)).tolist())
+    assert {b for b in beats if not 100 <= b <= 160} <= set(f)
+    d = cut_candidates(g, a, make_settings("downbeats", fps=FPS))
+    assert set(d.frames[1:-1].tolist()) <= set((15 + 60 * np.arange(8)).tolist())
+
+
+def test_forced_cuts_closer_than_the_shortest_shot_keep_the_first():
+    secs = ((0, "A", "verse", 0.4), (4, "B", "chorus", 0.8))
+    a = grid_analysis(bars=8, sections=secs)
+    sec = a.sections[1]
+    a = a.__class__(**{**a.__dict__, "climax": sec.start + 0.1})   # 3 frames after the section start
+    g = music_grid(a, FPS, 8 * 60 + 15)
+    c = cut_candidates(g, a, make_settings("energy", fps=FPS, min_shot=0.4))
+    forced = c.frames[c.forced].tolist()
+    assert 15 + 4 * 60 in forced and 15 + 4 * 60 + 3 not in forced
+
+
+def test_half_beats_only_on_strong_offbeats():
+    n_beats = 32
+    off = np.full(n_beats, 0.1)
+    off[9] = 1.0       # one strong off-beat, between beat 9 and 10
+    strength = np.full(n_beats, 0.5)
+    a = grid_analysis(bars=8, strength=strength, offbeat=off)
+    g = music_grid(a, FPS, 8 * 60 + 15, half_beats=True)
+    mid = int(math.floor((0.5 + 0.5 * 9.5) * 30 + 0.5))
+    assert g.offbeat_frames.tolist() == [mid]
+    c = cut_candidates(g, a, make_settings("energy", fps=FPS))
+    assert mid in c.frames.tolist() and c.kind[c.frames.tolist().index(mid)] == "half-beat"
+    # without measured off-beats, no half-beat candidates at all
+    g0 = music_grid(grid_analysis(bars=8, strength=strength), FPS, 8 * 60 + 15, half_beats=True)
+    assert g0.offbeat_frames.size == 0
+
+
+# -- stage 2: the cut DP -----------------------------------------------------------------------
+
+def _cands(frames, score=None, forced=None, fixed_prev=None, beat_pos=None):
+    frames = np.asarray(frames, dtype=np.int64)
+    n = frames.size
+    forced = np.zeros(n, bool) if forced is None else np.asarray(forced, bool)
+    forced[0] = forced[-1] = True
+    return Candidates(frames=frames, score=np.zeros(n) if score is None else np.asarray(score, float),
+                      forced=forced, kind=tuple("x" * n), beat_pos=frames / 15.0 if beat_pos is None else
+                      np.asarray(beat_pos, float), strong=np.ones(n, bool),
+                      fixed_prev=np.full(n, -1, np.int64) if fixed_prev is None else np.asarray(fixed_prev))
+
+
+def _objective(c: Candidates, target, path, *, min_len, max_len, lam, run_cost, short_beats, short_cost):
+    """The DP's objective, written out for one cut sequence (the oracle)."""
+    v = 0.0
+    run = 0
+    prev_len = None
+    for i, j in zip(path[:-1], path[1:]):
+        d = c.frames[j] - c.frames[i]
+        L = c.beat_pos[j] - c.beat_pos[i]
+        if c.fixed_prev[j] >= 0:
+            v += c.score[j]
+        else:
+            v += c.score[j] - lam * math.log(max(d, 1) / target[i]) ** 2
+            if d < min_len or d > max_len:
+                v -= 1e3
+        if prev_len is not None and abs(L - prev_len) < 0.1:
+            run += 1
+        else:
+            run = 1
+        if prev_len is not None and L <= short_beats and prev_len <= short_beats:
+            v -= short_cost
+        v -= run_cost[min(run, len(run_cost) - 1)]
+        prev_len = L
+    return v
+
+
+def _allowed(c: Candidates, path, max_len):
+    """The chain may not jump over a forced cut, must follow locks, and a shot longer than the
+    longest shot is only allowed between neighbouring candidates."""
+    s = set(path)
+    if not all(j in s for j in np.flatnonzero(c.forced)):
+        return False
+    for i, j in zip(path[:-1], path[1:]):
+        if c.fixed_prev[j] >= 0 and c.fixed_prev[j] != i:
+            return False
+        if c.fixed_prev[j] < 0 and c.frames[j] - c.frames[i] > max_len and j != i + 1:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_cut_dp_finds_the_best_sequence(seed):
+    """Against exhaustive search over every cut subset (the objective written out in the test)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(4, 12))
+    frames = np.unique(np.concatenate([[0], rng.integers(1, 120, n - 2), [121]]))
+    n = frames.size
+    forced = rng.random(n) < 0.2
+    forced[0] = forced[-1] = True
+    fixed = np.full(n, -1, np.int64)
+    if n > 4 and seed % 3 == 0:
+        a = int(rng.integers(1, n - 2))
+        fixed[a + 1] = a
+        forced[a] = forced[a + 1] = True
+    beat_pos = np.round(frames / 15.0 * 2) / 2
+    c = _cands(frames, rng.normal(0, 1, n), forced, fixed, beat_pos)
+    target = rng.uniform(10, 50, n)
+    s = make_settings("energy", fps=FPS, min_shot=float(rng.uniform(0.1, 0.5)), max_shot=float(rng.uniform(1.0, 2.5)))
+    mn, mx = min_max_frames(s)
+    run_cost = (0.0, 0.0, 0.3, 0.9, 1.8, 8.0)
+    kw = dict(min_len=mn, max_len=mx, lam=4.0, run_cost=run_cost, short_beats=1.25, short_cost=0.35)
+    got = choose_cuts(c, target, s).tolist()
+    best = -np.inf
+    inner = list(range(1, n - 1))
+    for r in range(len(inner) + 1):
+        for sub in itertools.combinations(inner, r):
+            path = [0, *sub, n - 1]
+            if _allowed(c, path, mx):
+                best = max(best, _objective(c, target, path, **kw))
+    assert _allowed(c, got, mx)
+    assert _objective(c, target, got, **kw) == pytest.approx(best, abs=1e-9)
+
+
+def test_cut_dp_shortest_shot_is_exactly_allowed():
+    # one candidate per frame; the pace wants 1-frame shots: every shot must be exactly min_len,
+    # never shorter (the last one takes what is left)
+    s = make_settings("energy", fps=FPS, min_shot=0.4)           # 12 frames at 30 fps
+    mn, _ = min_max_frames(s)
+    assert mn == 12
+    c = _cands(np.arange(0, 121), score=np.full(121, 5.0), beat_pos=np.arange(121) * 0.37)
+    idx = choose_cuts(c, np.full(121, 6.0), s, run_cost=(0.0, 0.0))
+    d = np.diff(c.frames[idx])
+    assert d.min() == 12 and np.all(d == 12) and d.size == 10
+
+
+def test_cut_dp_longest_shot_is_exactly_allowed():
+    s = make_settings("energy", fps=FPS, max_shot=1.0)           # 30 frames
+    _, mx = min_max_frames(s)
+    c = _cands(np.arange(0, 151), score=np.full(151, -5.0), beat_pos=np.arange(151) * 0.37)
+    idx = choose_cuts(c, np.full(151, 1e4), s, run_cost=(0.0, 0.0))
+    d = np.diff(c.frames[idx])
+    assert d.max() == mx == 30 and np.all(d == 30)
+
+
+def test_shot_limits_round_to_the_nearest_frame():
+    # 0.4 s at 24000/1001 fps is 9.59 frames -> 10 (truncating would give 9); 0.5 s at 25 -> 12.5 -> 13
+    assert min_max_frames(make_settings("energy", fps=Fraction(24000, 1001), min_shot=0.4))[0] == 10
+    assert min_max_frames(make_settings("energy", fps=25, min_shot=0.5))[0] == 13
+    assert min_max_frames(make_settings("energy", fps=Fraction(24000, 1001), max_shot=2.5))[1] == 60
+
+
+def test_cut_dp_follows_the_target_length():
+    # equal worth everywhere: the length penalty alone decides -> a cut every 3rd candidate
+    c = _cands(np.arange(0, 181, 5), score=np.full(37, 0.1))
+    s = make_settings("energy", fps=FPS, min_shot=0.1, max_shot=4.0)
+    idx = choose_cuts(c, np.full(37, 15.0), s, run_cost=(0.0, 0.0), short_cost=0.0)
+    assert np.all(np.diff(c.frames[idx]) == 15)
+    # a strong accent off the grid of targets pulls a cut onto it
+    sc = np.full(37, 0.1)
+    sc[4] = 3.0          # frame 20
+    idx = choose_cuts(_cands(np.arange(0, 181, 5), score=sc), np.full(37, 15.0), s, run_cost=(0.0, 0.0),
+                      short_cost=0.0)
+    assert 20 in c.frames[idx].tolist()
+
+
+def test_cut_dp_forced_cuts_and_locks():
+    frames = np.arange(0, 301, 10)
+    forced = np.zeros(frames.size, bool)
+    forced[7] = True                     # frame 70
+    fixed = np.full(frames.size, -1, np.int64)
+    fixed[20] = 12                        # a lock from frame 120 to 200
+    forced[12] = forced[20] = True
+    c = _cands(frames, score=np.zeros(frames.size), forced=forced, fixed_prev=fixed)
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    got = c.frames[choose_cuts(c, np.full(frames.size, 40.0), s)].tolist()
+    assert 70 in got and 120 in got and 200 in got
+    assert got[got.index(120) + 1] == 200       # nothing inside the lock
+
+
+def test_cut_dp_breaks_runs_of_equal_lengths():
+    # a target of exactly 2 beats everywhere: without the run cost the DP cuts every 2 beats;
+    # with it, no more than four shots in a row share a length
+    frames = 15 * np.arange(0, 65)
+    c = _cands(frames, score=np.where(np.arange(65) % 2 == 0, 0.5, 0.3), beat_pos=np.arange(65.0))
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    flat = np.diff(c.beat_pos[choose_cuts(c, np.full(65, 30.0), s, run_cost=(0.0, 0.0), short_cost=0.0)])
+    assert np.all(flat == 2)
+    L = np.diff(c.beat_pos[choose_cuts(c, np.full(65, 30.0), s)])
+    run = best = 1
+    for x, y in zip(L[:-1], L[1:]):
+        run = run + 1 if x == y else 1
+        best = max(best, run)
+    assert best <= 4
+
+
+def test_anticipation_moves_every_cut_exactly_n_frames():
+    assert anticipate([0, 30, 61, 90, 120], 2, {61}) == [0, 28, 61, 88, 120]
+    assert anticipate([0, 3, 5, 120], 4, set()) == [0, 1, 2, 120]   # never onto the cut before
+
+
+def test_make_cuts_validates_inputs():
+    c = _cands(np.array([0, 10, 20]))
+    with pytest.raises(ParameterError):
+        choose_cuts(c, np.ones(2), make_settings("energy", fps=FPS))
+
+
+# -- stage 2a: the pace ------------------------------------------------------------------------
+
+def test_pace_is_longer_when_calm_and_accelerates_into_the_climax():
+    secs = ((0, "A", "verse", 0.1), (8, "B", "chorus", 0.6), (16, "C", "chorus", 1.0))
+    a = grid_analysis(bars=24, sections=secs, climax_bar=16)
+    n = 24 * 60 + 15
+    g = music_grid(a, FPS, n)
+    s = make_settings("energy", fps=FPS)
+    beats = g.beat_frames
+    t = target_lengths(g, a, s, beats, shape=False)
+    calm = t[(beats > 15) & (beats < 15 + 3 * 60)].mean()
+    loud = t[(beats > 15 + 17 * 60) & (beats < 15 + 23 * 60)].mean()
+    assert calm > 2.5 * loud
+    # the build: the bars before the climax shorten steadily, then the hero shot on the climax
+    build = t[(beats >= 15 + 8 * 60) & (beats < 15 + 16 * 60)]
+    assert build[0] > 1.4 * build[-1] and np.all(np.diff(build) <= 1e-9)
+    hero = t[beats.tolist().index(15 + 16 * 60)]
+    assert hero >= 60 and hero >= 2.0 * build[-1]
+    # clamped to the shortest and longest shot
+    s2 = make_settings("energy", fps=FPS, min_shot=1.0, max_shot=3.0)
+    t2 = target_lengths(g, a, s2, beats)
+    assert t2.min() >= 30 - 1e-9 and t2.max() <= 90 + 1e-9
+
+
+# -- stage 3: slots ----------------------------------------------------------------------------
+
+def test_slots_carry_the_strongest_accent_and_the_role():
+    a = grid_analysis(bars=24, sections=((0, "A", "verse", 0.2), (8, "B", "verse", 0.4),
+                                         (16, "C", "chorus", 1.0)), climax_bar=16)
+    n = 24 * 60 + 15
+    g = music_grid(a, FPS, n)
+    climax = 15 + 16 * 60
+    cuts = Cuts(frames=np.array([0, 15 + 60 + 15, 15 + 12 * 60, climax, climax + 60, n]),
+                kind=("start", "beat", "downbeat", "climax", "beat", "end"), target=np.zeros(6),
+                candidate=np.full(6, -1))
+    sl = make_slots(cuts, g, a)
+    # slot 1 runs from beat 5 to the climax: its strongest accent is the start of section B
+    # (bar 8: a phrase start where the energy rises)
+    assert sl.accent[1] == (15 + 8 * 60) - (15 + 75)
+    assert strongest_accent(g, 15 + 75, climax) == sl.accent[1]
+    assert sl.role[1:] == ("", "build", "hero", "payoff")
+    assert sl.section_label[0] == "A" and sl.section_label[3] == "C"
+    lock = Shot(9, "/clips/c000.mp4", 0, 60, climax, climax + 60, locked=True)
+    sl2 = make_slots(cuts, g, a, locked=[lock])
+    assert sl2.fixed[3] is lock and sl2.fixed[4] is None
+
+
+# -- stage 4-5: costs and assignment -----------------------------------------------------------
+
+def _units(k, length=300, peaks=()):
+    return [Unit(i, f"/c{i}.mp4", 0, length, 0.5, (50.0, 0.0, 0.0), 0.1 * i, tuple(peaks)) for i in range(k)]
+
+
+def _costs(unit_cost, ok=None, fixed=None, prefer=None, cont=None):
+    S, U = unit_cost.shape
+    return Costs(unit=unit_cost, ok=np.ones((S, U), bool) if ok is None else ok,
+                 continuity=np.zeros(S) if cont is None else cont,
+                 fixed=np.full(S, -1, np.int64) if fixed is None else fixed,
+                 prefer=np.full(S, -1, np.int64) if prefer is None else prefer, terms={})
+
+
+def test_assignment_never_puts_one_file_twice_in_a_row():
+    units = _units(3)
+    cost = np.zeros((12, 3))
+    cost[:, 0] = -10.0                       # unit 0 is by far the best everywhere
+    got = assign_units(_costs(cost), units)
+    assert all(x != y for x, y in zip(got[:-1], got[1:]))
+    # the round robin: every file once before any repeat
+    assert sorted(got[:3].tolist()) == [0, 1, 2]
+    # two units of one file count as the same file
+    units2 = [Unit(0, "/a.mp4", 0, 100, 0.5, (50.0, 0, 0), 0.1, ()), Unit(0, "/a.mp4", 100, 200, 0.5, (50.0, 0, 0), 0.2, ()),
+              Unit(1, "/b.mp4", 0, 100, 0.5, (50.0, 0, 0), 0.3, ())]
+    got2 = assign_units(_costs(np.array([[-5.0, -5.0, 0.0]] * 6)), units2)
+    files = [units2[u].clip for u in got2]
+    assert all(x != y for x, y in zip(files[:-1], files[1:]))
+
+
+def test_assignment_looks_ahead_to_a_locked_shot():
+    units = _units(3)
+    cost = np.zeros((5, 3))
+    cost[3, 0] = -10.0        # slot 3 would love unit 0, but slot 4 is locked to unit 0
+    fixed = np.array([-1, -1, -1, -1, 0])
+    got = assign_units(_costs(cost, fixed=fixed), units)
+    assert got[4] == 0 and got[3] != 0
+    # with spacing 2, not even two slots before
+    got2 = assign_units(_costs(np.where(np.arange(3)[None, :] == 0, -10.0, 0.0) * np.ones((5, 1)), fixed=fixed),
+                        units, spacing=2)
+    assert got2[3] != 0 and got2[2] != 0
+
+
+def test_assignment_keeps_a_preferred_unit_outside_the_round_robin():
+    units = _units(3)
+    cost = np.zeros((4, 3))
+    prefer = np.array([-1, -1, 0, -1])
+    cost[2, 0] -= 5.0
+    got = assign_units(_costs(cost, prefer=prefer), units)
+    assert got[2] == 0
+
+
+def test_in_point_lands_the_peak_on_the_accent():
+    u = Unit(0, "/c.mp4", 10, 400, 0.5, (50.0, 0, 0), 0.3, ((100, 0.9), (300, 0.5)))
+    assert choose_in_point(u, 60, 12, []) == (88, True)        # 100 - 12
+    # the strongest peak's range is taken: the next one is used, still on the accent
+    assert choose_in_point(u, 60, 12, [(88, 148)]) == (288, True)
+    # a peak that cannot land (too close to the start) falls back to the centre of the unit
+    v = Unit(0, "/c.mp4", 0, 200, 0.5, (50.0, 0, 0), 0.3, ((5, 0.9),))
+    assert choose_in_point(v, 60, 30, []) == (70, False)
+
+
+def test_costs_sum_the_named_terms_and_honour_locks():
+    a = grid_analysis(bars=8, sections=((0, "A", "verse", 0.9),))
+    n = 8 * 60 + 15
+    g = music_grid(a, FPS, n)
+    cuts = Cuts(frames=np.array([0, 75, 135, 195, n]), kind=("start", "beat", "beat", "beat", "end"),
+                target=np.zeros(5), candidate=np.full(5, -1))
+    lock = Shot(0, "/clips/c001.mp4", 0, 60, 135, 195, locked=True)
+    sl = make_slots(cuts, g, a, locked=[lock])
+    units = source_units([clip(0, motion=0.05, peak=2.0), clip(1, motion=0.9), clip(2, motion=0.5, dur=1.0)], FPS)
+    s = make_settings("energy", fps=FPS)
+    c = make_costs(sl, units, s)
+    assert set(c.terms) == {name for name, _ in COST_TERMS}
+    assert np.allclose(c.unit, sum(c.terms.values()))
+    assert c.fixed.tolist() == [-1, -1, 1, -1]
+    assert not c.ok[0, 2]                      # a 1 s clip cannot fill a 2.5 s shot
+    # loud music: the high-motion clip costs less on the motion term
+    assert c.terms["motion"][1, 1] < c.terms["motion"][1, 0]
+    # a new term is one entry: it shows up in the sum with its weight
+    s2 = make_settings("energy", fps=FPS, weights={"brightness_test": 2.0})
+    c2 = make_costs(sl, units, s2, terms=COST_TERMS + (("brightness_test", lambda ctx: np.ones((len(ctx.slots), len(ctx.units)))),))
+    assert np.allclose(c2.unit - c.unit, 2.0)
+
+
+def test_source_units_round_peaks_to_the_nearest_frame():
+    c = clip(0, dur=4.0, peak=1.0166)      # 30.498 frames -> 30; 1.0172 s -> 30.516 -> 31
+    assert source_units([c], FPS)[0].peaks[0][0] == 30
+    c = clip(0, dur=4.0, peak=1.0172)
+    assert source_units([c], FPS)[0].peaks[0][0] == 31
+    u = source_units([clip(0, dur=4.0, usable_in=0.51)], FPS)[0]
+    assert (u.lo, u.hi) == (16, 120)        # whole frames inside [0.51, 4.0]
+
+
+def test_assign_places_in_points_and_keeps_locked_ranges():
+    a = grid_analysis(bars=8, sections=((0, "A", "verse", 0.5),))
+    n = 8 * 60 + 15
+    g = music_grid(a, FPS, n)
+    cuts = Cuts(frames=np.array([0, 75, 195, n]), kind=("start", "beat", "beat", "end"),
+                target=np.zeros(4), candidate=np.full(4, -1))
+    lock = Shot(0, "/clips/c000.mp4", 7, 127, 75, 195, locked=True)
+    sl = make_slots(cuts, g, a, locked=[lock])
+    units = source_units([clip(0, dur=20, peak=10.0), clip(1, dur=20, peak=5.0)], FPS)
+    s = make_settings("energy", fps=FPS)
+    res = assign(make_costs(sl, units, s), sl, units)
+    assert isinstance(res, Assignment)
+    assert res.source_in[1] == 7 and res.unit[1] == 0
+    for k in (0, 2):
+        u = units[res.unit[k]]
+        assert u.clip == 1
+        if res.peak_hit[k]:
+            assert res.source_in[k] + sl.accent[k] == u.peaks[0][0]
