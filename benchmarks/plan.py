@@ -523,14 +523,16 @@ def mix_analysis(minutes: float = 60.0, bpm: float = 126.0, seed: int = 0) -> An
                     confidence=0.95)
 
 
-def best_of(fn, repeats: int) -> float:
+def best_of(fn, repeats: int) -> tuple[float, float]:
+    """Best wall-clock and best CPU time (this process) of ``repeats`` calls after a warm-up."""
     fn()
-    ts = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        ts.append(time.perf_counter() - t)
-    return min(ts)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return min(wall), min(cpu)
 
 
 def stage_times(a, clips, fps) -> dict:
@@ -586,12 +588,14 @@ def speed(repeats: int, md: bool) -> str:
                                     (f"{a60.duration / 60:.0f}-min mix, {len(c60)} clips", a60, c60, 1.0)):
         print(f"  timing {label} ...", file=sys.stderr, flush=True)
         p = musync.plan(a, clips, seed=0, fps=fps)
-        t_plan = best_of(lambda: musync.plan(a, clips, seed=0, fps=fps), repeats)
-        rows.append([label, f"{a.beats.size}", f"{len(p.shots)}", f"{1000 * t_plan:.1f}",
-                     f"{1000 * target:.0f}", "PASS" if t_plan <= target else "MISS"])
+        t_plan, c_plan = best_of(lambda: musync.plan(a, clips, seed=0, fps=fps), repeats)
+        rows.append([label, f"{a.beats.size}", f"{len(p.shots)}", f"{1000 * t_plan:.1f}", f"{1000 * c_plan:.1f}",
+                     f"{1000 * target:.0f}", "PASS" if t_plan <= target else
+                     ("MISS (CPU time within)" if c_plan <= target else "MISS")])
         st = stage_times(a, clips, fps)
         srows.append([label] + [f"{1000 * v:.1f}" for v in st.values()])
-    out = [format_table(["case", "beats", "shots", f"plan (ms, best of {repeats})", "target (ms)", "verdict"],
+    out = [format_table(["case", "beats", "shots", f"plan wall (ms, best of {repeats})", "plan CPU (ms)",
+                         "target (ms)", "verdict (wall clock)"],
                         rows, markdown=md,
                         title=f"Planning speed, warm ({cpu_name()}, {os.cpu_count()} cores, load average "
                               f"{load:.1f} at the start)"), "",

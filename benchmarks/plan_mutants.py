@@ -17,7 +17,7 @@ M = [
  ("shortest-shot off-by-one (kernel)", "musync/planner/_kernels.py", "if d < min_len or d > max_len:", "if d <= min_len or d > max_len:"),
  ("shortest-shot off-by-one (limits)", "musync/planner/cuts.py", "mn = max(1, to_frame(settings.min_shot, settings.fps))", "mn = max(1, to_frame(settings.min_shot, settings.fps) + 1)"),
  ("truncating shot limits", "musync/planner/cuts.py", "mn = max(1, to_frame(settings.min_shot, settings.fps))", "mn = max(1, int(settings.min_shot * float(settings.fps)))"),
- ("truncating peak frames", "musync/planner/units.py", "pk.append((to_frame(t, fps), float(st)))", "pk.append((int(t * float(fps)), float(st)))"),
+ ("truncating peak frames", "musync/planner/units.py", "zip(to_frames(pt[keep], fps).tolist()", "zip((pt[keep] * float(fps)).astype(int).tolist()"),
  ("truncating beat frames", "musync/planner/music.py", "    beat_frames = to_frames(beats, fps)\n", "    beat_frames = (beats * float(fps)).astype(np.int64)\n"),
  ("anticipation one frame short", "musync/planner/cuts.py", "out.append(c if c in keep else max(out[-1] + 1, c - n_frames))", "out.append(c if c in keep else max(out[-1] + 1, c - n_frames + 1))"),
  ("in-point peak sign flipped", "musync/planner/assign.py", "        a = pf - accent\n", "        a = pf + accent\n"),

@@ -137,18 +137,14 @@ def _keep_best(cost, ws, us, n, cap, c, w, u):
 
 
 @njit(cache=True, nogil=True)
-def _too_close(w, s, u, ident, spacing, hist, fixed, S):
-    """Would unit u in slot s put its identity within ``spacing`` slots of the same one (the
-    chosen slots before s in beam entry w, or the fixed slots after s)?"""
-    for k in range(1, spacing + 1):
-        if s - k >= 0:
-            v = hist[w, s - k]
-            if v >= 0 and ident[v] == ident[u]:
-                return True
-        if s + k < S:
-            v = fixed[s + k]
-            if v >= 0 and ident[v] == ident[u]:
-                return True
+def _too_close(s, idu, sp, lastid_w, ahead_id, ahead_d, n_ahead):
+    """Would identity ``idu`` in slot s come within ``sp`` slots of itself (its last use in
+    this beam entry, or a fixed slot ahead)?"""
+    if s - lastid_w[idu] <= sp:
+        return True
+    for k in range(n_ahead):
+        if ahead_id[k] == idu and ahead_d[k] <= sp:
+            return True
     return False
 
 
@@ -190,7 +186,10 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
             F = ident[u] + 1
     counts = np.zeros((W, F), dtype=np.int64)
     last_used = np.full((W, U), -1, dtype=np.int64)
-    hist = np.full((W, S), -1, dtype=np.int64)
+    lastid = np.full((W, F), -(1 << 40), dtype=np.int64)
+    lastu = np.full(W, -1, dtype=np.int64)      # the unit of the previous slot, per entry
+    parent = np.full((S, W), -1, dtype=np.int64)
+    chosen = np.full((S, W), -1, dtype=np.int64)
     cost = np.zeros(W)
     alive = 1
     cand_cost = np.empty(W)
@@ -198,12 +197,21 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
     cand_u = np.empty(W, dtype=np.int64)
     new_counts = np.empty((W, F), dtype=np.int64)
     new_last = np.empty((W, U), dtype=np.int64)
-    new_hist = np.empty((W, S), dtype=np.int64)
+    new_lastid = np.empty((W, F), dtype=np.int64)
+    new_lastu = np.empty(W, dtype=np.int64)
     new_cost = np.empty(W)
+    ahead_id = np.empty(max(spacing, 1), dtype=np.int64)
+    ahead_d = np.empty(max(spacing, 1), dtype=np.int64)
     for s in range(S):
+        n_ahead = 0
+        for k in range(1, spacing + 1):
+            if s + k < S and fixed[s + k] >= 0:
+                ahead_id[n_ahead] = ident[fixed[s + k]]
+                ahead_d[n_ahead] = k
+                n_ahead += 1
         nc = 0
         for w in range(alive):
-            last = hist[w, s - 1] if s > 0 else -1
+            last = lastu[w]
             if fixed[s] >= 0:
                 u = fixed[s]
                 c = cost[w]
@@ -211,12 +219,13 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                     c += cont_w[s] * _continuity(u, last, bright, lab)
                 nc = _keep_best(cand_cost, cand_w, cand_u, nc, W, c, w, u)
                 continue
+            lw = lastid[w]
             # the widest spacing some unit can keep (never twice in a row unless nothing else fits)
             sp = spacing
             while sp > 0:
                 found = False
                 for u in range(U):
-                    if ok[s, u] and not _too_close(w, s, u, ident, sp, hist, fixed, S):
+                    if ok[s, u] and not _too_close(s, ident[u], sp, lw, ahead_id, ahead_d, n_ahead):
                         found = True
                         break
                 if found:
@@ -224,9 +233,9 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                 sp -= 1
             mincount = 1 << 60
             for u in range(U):
-                if ok[s, u] and not (sp > 0 and _too_close(w, s, u, ident, sp, hist, fixed, S)):
-                    if counts[w, ident[u]] < mincount:
-                        mincount = counts[w, ident[u]]
+                if ok[s, u] and counts[w, ident[u]] < mincount and not (
+                        sp > 0 and _too_close(s, ident[u], sp, lw, ahead_id, ahead_d, n_ahead)):
+                    mincount = counts[w, ident[u]]
             if mincount == (1 << 60):
                 continue
             for u in range(U):
@@ -234,7 +243,7 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                     continue
                 if counts[w, ident[u]] != mincount and u != prefer[s]:
                     continue
-                if sp > 0 and _too_close(w, s, u, ident, sp, hist, fixed, S):
+                if sp > 0 and _too_close(s, ident[u], sp, lw, ahead_id, ahead_d, n_ahead):
                     continue
                 c = cost[w] + unit_cost[s, u] + noise * _hash_noise(s, u, seed)
                 if last >= 0:
@@ -243,22 +252,36 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                     c += 1.0 / (1.0 + (s - last_used[w, u]))
                 nc = _keep_best(cand_cost, cand_w, cand_u, nc, W, c, w, u)
         if nc == 0:
-            continue  # no unit can fill slot s: it stays -1 and the wrapper reports it
-        new_alive = nc
-        for k in range(new_alive):
+            # no unit can fill slot s: it stays -1 (the wrapper reports it); the beam goes on
+            for k in range(alive):
+                parent[s, k] = k
+            lastu[:alive] = -1
+            continue
+        for k in range(nc):
             w = cand_w[k]
             u = cand_u[k]
+            parent[s, k] = w
+            chosen[s, k] = u
             new_counts[k, :] = counts[w, :]
             new_counts[k, ident[u]] += 1
             new_last[k, :] = last_used[w, :]
             new_last[k, u] = s
-            new_hist[k, :] = hist[w, :]
-            new_hist[k, s] = u
+            new_lastid[k, :] = lastid[w, :]
+            new_lastid[k, ident[u]] = s
+            new_lastu[k] = u
             new_cost[k] = cand_cost[k]
-        for k in range(new_alive):
-            counts[k, :] = new_counts[k, :]
-            last_used[k, :] = new_last[k, :]
-            hist[k, :] = new_hist[k, :]
-            cost[k] = new_cost[k]
-        alive = new_alive
-    return hist[0].copy()
+        counts, new_counts = new_counts, counts
+        last_used, new_last = new_last, last_used
+        lastid, new_lastid = new_lastid, lastid
+        lastu, new_lastu = new_lastu, lastu
+        cost, new_cost = new_cost, cost
+        alive = nc
+    # backtrack from the best entry (the candidates are kept sorted, best first)
+    out = np.full(S, -1, dtype=np.int64)
+    k = 0
+    for s in range(S - 1, -1, -1):
+        out[s] = chosen[s, k]
+        k = parent[s, k]
+        if k < 0:
+            k = 0
+    return out

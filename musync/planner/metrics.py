@@ -169,9 +169,11 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
     per_section = []
     rates, energies, cvs = [], [], []
     ends = list(section_frames[1:]) + [duration_frames]
+    rin_true = cut_all + np.where(cut_all > 0, anticipation, 0)
+    all_lens = np.array([s.length / f for s in shots])
     for sec, a, b in zip(sections, section_frames, ends):
-        inside = [s for s in shots if a <= s.record_in + (anticipation if s.record_in else 0) < b]
-        lens = np.array([s.length / f for s in inside]) if inside else np.zeros(0)
+        m = (rin_true >= a) & (rin_true < b)
+        lens = all_lens[m]
         ncuts = int(np.sum((cut_all > a) & (cut_all < b))) + 1
         rate = ncuts / max((b - a) / f, 1e-9)
         rates.append(rate)
@@ -182,7 +184,7 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
             cvs.append(cv)
         per_section.append({
             "label": sec.label, "kind": sec.kind, "start_frame": int(a), "energy": round(sec.energy, 4),
-            "bars": n_bars, "shots": int(len(inside)), "cuts_per_min": round(60.0 * rate, 3),
+            "bars": n_bars, "shots": int(lens.size), "cuts_per_min": round(60.0 * rate, 3),
             "mean_shot": round(float(lens.mean()), 4) if lens.size else 0.0,
             "min_shot": round(float(lens.min()), 4) if lens.size else 0.0,
             "max_shot": round(float(lens.max()), 4) if lens.size else 0.0,

@@ -133,10 +133,10 @@ class MusicGrid:
             return np.full(np.shape(times), 0.5)
         return np.interp(times, self.energy_times, self.energy_rel)
 
-    def phrase_at(self, frame: int) -> int:
-        """Index of the phrase holding ``frame``."""
-        starts = [p.start for p in self.phrases]
-        return max(0, int(np.searchsorted(starts, frame, side="right")) - 1)
+    def phrase_at(self, frames) -> np.ndarray:
+        """Index of the phrase holding each of ``frames``."""
+        starts = np.array([p.start for p in self.phrases], dtype=np.int64)
+        return np.maximum(0, np.searchsorted(starts, np.asarray(frames), side="right") - 1)
 
 
 def energy_at(analysis: Analysis, times) -> np.ndarray:
@@ -189,12 +189,9 @@ def beat_accents(analysis: Analysis, beat_frames: np.ndarray, is_down: np.ndarra
         strength = np.zeros(n)
     rank = _ranks(strength) if np.ptp(strength) > 0 else np.zeros(n)
     bpb = int(analysis.beats_per_bar)
-    pos_in_bar = np.zeros(n, dtype=np.int64)
-    last = -10 ** 9
-    for k in range(n):
-        if is_down[k]:
-            last = k
-        pos_in_bar[k] = k - last if last >= 0 else -1
+    idx = np.arange(n)
+    last = np.maximum.accumulate(np.where(is_down, idx, -1)) if n else idx
+    pos_in_bar = np.where(last >= 0, idx - last, -1)
     pos = np.where(is_down, 1.0, np.where((bpb == 4) & (pos_in_bar == 2), 0.4, 0.15))
     accent = pos + 0.8 * rank + 1.2 * energy_rise
     strong = is_down | (rank >= 0.5) | (energy_rise >= 0.5)
@@ -264,10 +261,9 @@ def find_payoffs(analysis: Analysis, fps: Fraction, bar: float) -> tuple[Payoff,
         out.append((float(analysis.climax), 1.0, "climax"))
     downs = np.asarray(analysis.downbeats, dtype=np.float64)
     if downs.size >= 6:
-        after = np.array([float(np.mean(energy_at(analysis, np.linspace(t, t + 2 * bar, 9))))
-                          for t in downs])
-        before = np.array([float(np.mean(energy_at(analysis, np.linspace(t - 2 * bar, t, 9))))
-                           for t in downs])
+        steps = np.linspace(0.0, 2 * bar, 9)
+        after = energy_at(analysis, downs[:, None] + steps[None, :]).mean(axis=1)
+        before = energy_at(analysis, downs[:, None] - steps[None, :]).mean(axis=1)
         rise = after - before
         order = np.argsort(-rise, kind="mergesort")
         for k in order:
@@ -318,12 +314,12 @@ def music_grid(analysis: Analysis, fps, duration_frames: int, *, half_beats: boo
         a_for_acc = dataclasses.replace(analysis, beats=beats, beat_strength=analysis.beat_strength[keep])
     accent, strong, rank = beat_accents(a_for_acc, beat_frames, is_down, rise)
     phrases = find_phrases(analysis, fps, duration_frames)
-    phrase_starts = {p.start: p.period_start for p in phrases}
-    for k, bf in enumerate(beat_frames):
-        ps = phrase_starts.get(int(bf))
-        if ps is not None:
-            accent[k] += 1.5 if ps else 1.0
-            strong[k] = True
+    p_start = np.array([p.start for p in phrases], dtype=np.int64)
+    p_period = np.array([p.period_start for p in phrases], dtype=bool)
+    j = np.clip(np.searchsorted(p_start, beat_frames), 0, p_start.size - 1)
+    at_start = p_start[j] == beat_frames
+    accent = accent + np.where(at_start, np.where(p_period[j], 1.5, 1.0), 0.0)
+    strong = strong | at_start
     # strong off-beats
     off_f = np.zeros(0, dtype=np.int64)
     off_a = np.zeros(0)

@@ -77,19 +77,20 @@ def phrase_pattern_names(grid: MusicGrid, analysis: Analysis, seed: int) -> list
 
 def phrase_shape(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
                  frames: np.ndarray) -> np.ndarray:
-    """Multiplier of the pace at ``frames`` from the pattern of the phrase they fall in."""
+    """Multiplier of the pace at ``frames`` from the pattern of the phrase they fall in
+    (phrases shorter than two bars keep the plain pace)."""
     names = phrase_pattern_names(grid, analysis, settings.seed)
-    out = np.ones(frames.size)
-    starts = np.array([p.start for p in grid.phrases], dtype=np.int64)
-    idx = np.clip(np.searchsorted(starts, frames, side="right") - 1, 0, len(grid.phrases) - 1)
-    for j, (f, i) in enumerate(zip(frames, idx)):
-        p = grid.phrases[int(i)]
-        if p.bars < 2:
-            continue
-        m = _normalised(PHRASE_PATTERNS[names[int(i)]])
-        q = int(np.clip((f - p.start) / max(p.end - p.start, 1) * m.size, 0, m.size - 1))
-        out[j] = m[q]
-    return out
+    table = {name: _normalised(m) for name, m in PHRASE_PATTERNS.items()}
+    frames = np.asarray(frames, dtype=np.int64)
+    idx = grid.phrase_at(frames)
+    start = np.array([p.start for p in grid.phrases], dtype=np.float64)[idx]
+    end = np.array([p.end for p in grid.phrases], dtype=np.float64)[idx]
+    bars = np.array([p.bars for p in grid.phrases], dtype=np.int64)[idx]
+    mult = np.array([table[n] for n in names])[idx]          # (n, 4)
+    q = np.clip(((frames - start) / np.maximum(end - start, 1.0) * mult.shape[1]).astype(np.int64),
+                0, mult.shape[1] - 1)
+    out = mult[np.arange(frames.size), q]
+    return np.where(bars >= 2, out, 1.0)
 
 
 def hero_seconds(grid: MusicGrid, settings: PlanSettings, period: float) -> float:

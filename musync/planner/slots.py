@@ -92,18 +92,17 @@ def make_slots(cuts: Cuts, grid: MusicGrid, analysis: Analysis, *, locked=(), ke
     rin = np.array([a for a, _ in spans], dtype=np.int64)
     rout = np.array([b for _, b in spans], dtype=np.int64)
     secs = list(analysis.sections)
-    sec_idx = np.full(S, -1, dtype=np.int64)
-    labels = []
-    for k, a in enumerate(rin):
-        sec = analysis.section_at(a / fps)
-        if sec is not None:
-            sec_idx[k] = secs.index(sec)
-        labels.append(sec.label if sec is not None else "")
-    e = np.array([float(np.mean(energy_at(analysis, np.linspace(a / fps, b / fps, 5)))) for a, b in spans])
-    er = np.array([float(np.mean(grid.rel_energy_at(np.linspace(a / fps, b / fps, 5)))) for a, b in spans])
+    if secs:
+        starts = np.array([s.start for s in secs])
+        sec_idx = np.maximum(0, np.searchsorted(starts, rin / fps, side="right") - 1).astype(np.int64)
+        labels = [secs[i].label for i in sec_idx]
+    else:
+        sec_idx = np.full(S, -1, dtype=np.int64)
+        labels = [""] * S
+    grid_t = (rin[:, None] + (rout - rin)[:, None] * np.linspace(0.0, 1.0, 5)[None, :]) / fps
+    e = energy_at(analysis, grid_t).mean(axis=1)
+    er = grid.rel_energy_at(grid_t).mean(axis=1)
     acc = np.array([strongest_accent(grid, a, b) for a, b in spans], dtype=np.int64)
-    roles = [""] * S
-    pay = {p.frame: p for p in grid.payoffs}
     climax_sec = analysis.section_at(grid.climax_frame / fps) if grid.climax_frame is not None else None
     mid = (rin + rout) / 2.0 / fps
     in_climax = np.zeros(S, dtype=bool)
@@ -111,16 +110,16 @@ def make_slots(cuts: Cuts, grid: MusicGrid, analysis: Analysis, *, locked=(), ke
     if climax_sec is not None:
         in_climax = (mid >= climax_sec.start) & (mid < climax_sec.end)
         before = mid < climax_sec.start
-    for k, (a, b) in enumerate(spans):
-        if any((a + d) in pay for d in range(anticipation + 1)):
-            roles[k] = "hero"
-        elif any(p.build_start <= a < p.frame for p in grid.payoffs):
-            roles[k] = "build"
-        elif in_climax[k]:
-            roles[k] = "payoff"
-        elif sec_idx[k] >= 0 and secs[sec_idx[k]].kind == "outro":
-            roles[k] = "outro"
-    phrase = np.array([grid.phrase_at(int(a)) for a in rin], dtype=np.int64)
+    hero = np.zeros(S, dtype=bool)
+    build = np.zeros(S, dtype=bool)
+    for p in grid.payoffs:
+        hero |= (p.frame - rin >= 0) & (p.frame - rin <= anticipation)
+        build |= (rin >= p.build_start) & (rin < p.frame)
+    outro = np.array([secs[i].kind == "outro" if i >= 0 else False for i in sec_idx], dtype=bool)
+    roles = np.where(hero, "hero", np.where(build, "build", np.where(in_climax, "payoff",
+                                                                         np.where(outro, "outro", ""))))
+    roles = [str(r) for r in roles]
+    phrase = grid.phrase_at(rin).astype(np.int64)
     by_in = {s.record_in: s for s in locked}
     fixed = tuple(by_in.get(int(a)) if by_in.get(int(a)) is not None and by_in[int(a)].record_out == b
                   else None for a, b in spans)

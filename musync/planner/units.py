@@ -17,7 +17,9 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..timebase import to_frame, window_frames
+import numpy as np
+
+from ..timebase import to_frames, window_frames
 from ..types import ClipInfo
 
 __all__ = ["Unit", "source_units", "STILL_FRAMES"]
@@ -68,11 +70,10 @@ def source_units(clips: list[ClipInfo], fps: Fraction) -> list[Unit]:
             lo, hi = _frames_of_window(a, b, fps)
             if hi - lo < 1:
                 continue
-            pk = []
-            for t, st in zip(c.peak_times, c.peak_strengths):
-                if a <= t < b:
-                    pk.append((to_frame(t, fps), float(st)))
-            pk.sort(key=lambda x: (-x[1], x[0]))
+            pt = np.asarray(c.peak_times, dtype=np.float64)
+            keep = (pt >= a) & (pt < b)
+            pk = sorted(zip(to_frames(pt[keep], fps).tolist(), np.asarray(c.peak_strengths)[keep].tolist()),
+                        key=lambda x: (-x[1], x[0]))
             units.append(Unit(ci, c.path, lo, hi, float(br), tuple(float(v) for v in pal),
                               float(mo), tuple(pk), bool(c.is_still)))
     return units
