@@ -213,8 +213,8 @@ def replan(old: Plan, analysis: Analysis, clips, *, settings: PlanSettings | Non
     than the shortest shot; every other shot stays as it is. ``scope="all"`` re-plans every
     unlocked shot. ``clips`` should include every locked shot's source (scan the plan's clips
     again, plus any new ones). The old plan's settings are kept unless ``settings``/
-    ``overrides`` say otherwise; a change of anything but the seed re-plans with
-    ``scope="all"``.
+    ``overrides`` say otherwise; any change of the settings (a new seed or style asks for a new
+    proposal) re-plans with ``scope="all"``.
     """
     from .stable import replan as _replan
 

@@ -109,10 +109,8 @@ def close_short_gaps(fixed: list[Shot], duration_frames: int, min_len: int, unit
     return out, warnings
 
 
-def _same_but_seed(a: PlanSettings, b: PlanSettings) -> bool:
-    da, db = a.to_dict(), b.to_dict()
-    da.pop("seed"), db.pop("seed")
-    return da == db
+def _same_settings(a: PlanSettings, b: PlanSettings) -> bool:
+    return a.to_dict() == b.to_dict()
 
 
 def replan(old: Plan, analysis: Analysis, clips, *, settings: PlanSettings | None = None,
@@ -155,7 +153,8 @@ def replan(old: Plan, analysis: Analysis, clips, *, settings: PlanSettings | Non
         by_path.setdefault(u.path, []).append(u)
     locked = [s for s in old.shots if s.locked]
     notes: list[str] = []
-    if scope == "phrase" and not _same_but_seed(base, old.settings):
+    if scope == "phrase" and not _same_settings(base, old.settings):
+        # a new seed or style asks for a new proposal
         scope = "all"
         notes.append("the settings changed: every unlocked shot was re-planned (scope all)")
     keep: list[Shot] = []
