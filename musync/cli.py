@@ -293,7 +293,7 @@ def _print_metrics(plans: list, names: list[str]) -> None:
 @click.option("--max-shot", type=float, default=None, help="Longest shot in seconds.")
 @click.option("--replan", "replan_path", metavar="PLAN.json", default=None,
               help="Keep the locked shots of PLAN.json and re-plan the rest (INPUTS are extra clips).")
-@click.option("--scope", type=click.Choice(["phrase", "all"]), default="phrase", show_default=True,
+@click.option("--scope", type=_TableChoice(_table("planner", "SCOPES")), default="phrase", show_default=True,
               help="With --replan: change only the phrases that must change, or every unlocked shot.")
 @click.option("--variants", type=click.IntRange(1, 20), default=1,
               help="Write N plans (PLAN-1.json ...): the chosen style, then the other styles, each with its own seed.")
