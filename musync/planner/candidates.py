@@ -9,7 +9,9 @@ Public:
 
 The worth of a cut is the beat's accent (:func:`musync.planner.music.beat_accents`) minus
 :data:`ACCENT_BASE`, less :data:`WEAK_PENALTY` more on a weak beat, so the cut dynamic program
-gains by cutting on strong accents and pays for cutting on weak ones.
+gains by cutting on strong accents and pays for cutting on weak ones; plus :data:`DENSITY` times
+how much louder than usual the song is there (outside builds), so the cut rate follows the
+energy from bar to bar and not only from section to section.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ ACCENT_BASE = 0.75
 WEAK_PENALTY = 0.6
 #: Worth of a forced cut (section start, climax).
 FORCED_SCORE = 3.0
+#: How much more a cut is worth where the music is louder than usual (per unit of the song's
+#: relative energy above its median): the cut rate follows the energy from bar to bar.
+DENSITY = 3.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,12 +100,16 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     phrase_starts = {p.start for p in grid.phrases}
     t_beats = grid.beat_frames / float(fps)
     de = np.abs(energy_at(analysis, t_beats + 0.5) - energy_at(analysis, t_beats - 0.5))
+    er = grid.rel_energy_at(t_beats)
+    dens = DENSITY * (er - (np.median(grid.energy_rel) if grid.energy_rel.size else 0.5))
+    for p in grid.payoffs:   # over a build the pace decides
+        dens[(grid.beat_frames >= p.build_start) & (grid.beat_frames <= p.frame)] = 0.0
     for k, f in enumerate(grid.beat_frames):
         down = bool(grid.is_down[k])
         if downs_only and not down and int(f) not in phrase_starts:
             continue
         strong = bool(grid.strong[k])
-        s = float(grid.accent[k]) - ACCENT_BASE - (0.0 if strong else WEAK_PENALTY)
+        s = float(grid.accent[k]) - ACCENT_BASE - (0.0 if strong else WEAK_PENALTY) + float(dens[k])
         if low_confidence:
             s = 0.3 * s + 4.0 * float(de[k])
         kind = "phrase" if int(f) in phrase_starts else "downbeat" if down else (

@@ -9,8 +9,7 @@ the phrases holding something that must change:
   :func:`musync.import_timeline` writes for deleted shots);
 - a shot whose source is no longer among the clips, or whose range left the clip's usable
   window;
-- an unlocked shot that now shows the same file as its neighbour, or the same source frames as
-  a locked shot;
+- an unlocked shot that now shows the same file as its neighbour;
 - an unlocked shot shorter than the shortest shot.
 
 Inside those phrases the planner still prefers the previous cuts and clips (a bonus), so a swap
@@ -58,9 +57,6 @@ def dirty_shots(shots, units_by_path, min_len: int) -> set[int]:
             continue
         for j in (k - 1, k + 1):
             if 0 <= j < n and shots[j].source == s.source:
-                dirty.add(k)
-        for t in shots:
-            if t.locked and t.source == s.source and t.source_in < s.source_out and s.source_in < t.source_out:
                 dirty.add(k)
     return dirty
 
