@@ -1,4 +1,4 @@
-"""Numba kernels of the planner. Private: call the validating wrappers in grid.py / assign.py."""
+"""Numba kernels of the planner. Private: call the validating wrappers in cuts.py / assign.py."""
 
 from __future__ import annotations
 
@@ -155,7 +155,8 @@ def _continuity(u, last, bright, lab):
         + (lab[u, 2] - lab[last, 2]) ** 2) / 100.0
 
 
-@njit(cache=True, nogil=True)
+@njit("int64[:](float64[:, :], boolean[:, :], float64[:], float64[:, :], float64[:], int64[:], int64, "
+      "int64[:], int64[:], int64, float64, int64)", cache=True, nogil=True)
 def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, prefer, width, noise,
                  seed):
     """Beam search: which source unit fills each slot.

@@ -90,6 +90,7 @@ class MusicGrid:
     energy_times, energy_rel : (k,)   the energy curve mapped into the song's own range, [0, 1]
     payoffs : tuple of Payoff
     climax_frame : int or None
+    beats_per_bar : int
     """
 
     fps: Fraction
@@ -110,6 +111,7 @@ class MusicGrid:
     energy_rel: np.ndarray
     payoffs: tuple
     climax_frame: int | None
+    beats_per_bar: int = 4
 
     def beat_position(self, frames) -> np.ndarray:
         """Position of ``frames`` on the beat grid, in beats (beat k at k, half-way at k + 0.5),
@@ -343,4 +345,4 @@ def music_grid(analysis: Analysis, fps, duration_frames: int, *, half_beats: boo
         phrases=phrases, section_frames=sec_frames,
         energy_times=np.asarray(analysis.energy_times, dtype=np.float64),
         energy_rel=relative_energy(analysis), payoffs=find_payoffs(analysis, fps, bar if bar > 0 else 2.0),
-        climax_frame=climax)
+        climax_frame=climax, beats_per_bar=int(analysis.beats_per_bar))

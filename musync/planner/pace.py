@@ -93,23 +93,31 @@ def phrase_shape(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
     return np.where(bars >= 2, out, 1.0)
 
 
+def _build_end(grid: MusicGrid, settings: PlanSettings) -> float:
+    """The pace (beats) the build ends on: ``BUILD_TO x intense``, but never below what the
+    candidates allow (a beat, or a bar when cutting on bar lines only)."""
+    floor = float(grid.beats_per_bar) if settings.cut_on == "downbeats" else 1.0
+    return max(BUILD_TO * settings.intense_beats, floor)
+
+
 def hero_seconds(grid: MusicGrid, settings: PlanSettings, period: float) -> float:
-    """Length of the hero shot held on a payoff: a bar, or 2.5x the end of the build if that is
-    longer, at least 1.5 s, at most two bars (and within the shortest and longest shot)."""
+    """Length of the hero shot held on a payoff: a bar, or 2.5x the pace the build ends on if
+    that is longer, at least 1.5 s, at most two bars (and within the shortest and longest shot)."""
     bar = grid.bar_seconds
-    want = max(bar, 2.5 * BUILD_TO * settings.intense_beats * period, 1.5)
+    want = max(bar, 2.5 * _build_end(grid, settings) * period, 1.5)
     return float(np.clip(min(want, 2.0 * bar), settings.min_shot, settings.max_shot))
 
 
 def build_pace(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
                pace: np.ndarray) -> np.ndarray:
-    """The pace (beats) over each payoff's build: from ``max(pace, BUILD_FROM x intense)`` at the
-    build's start geometrically down to ``BUILD_TO x intense`` at the payoff (both scaled toward
-    the plain pace for weaker payoffs), so the cut rate accelerates into it."""
+    """The pace (beats) over each payoff's build: from ``max(pace, BUILD_FROM x intense, twice
+    the end)`` at the build's start geometrically down to the end (:func:`_build_end`) at the
+    payoff (both scaled toward the plain pace for weaker payoffs), so the cut rate accelerates
+    into it."""
     out = pace.copy()
     if not settings.climax_build:
         return out
-    fast = settings.intense_beats
+    end = _build_end(grid, settings)
     for p in grid.payoffs:
         if p.frame - p.build_start < 2:
             continue
@@ -118,8 +126,7 @@ def build_pace(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
         if not np.any(m):
             continue
         i0 = int(np.flatnonzero(m)[0])
-        start = max(float(pace[i0]), BUILD_FROM * fast)
-        end = BUILD_TO * fast
+        start = max(float(pace[i0]), BUILD_FROM * settings.intense_beats, 2.0 * end)
         ramp = start * (end / start) ** x[m]
         out[m] = pace[m] ** (1.0 - p.strength) * ramp ** p.strength
     return out
