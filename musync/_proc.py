@@ -13,7 +13,8 @@ Every child musync starts goes through :func:`spawn`:
 :func:`write_all` writes to a child's stdin with a timeout, so a child that stops reading can
 never hang musync.
 
-Public: :func:`spawn`, :func:`stop`, :func:`write_all`, :func:`die_with_parent`.
+Public: :func:`spawn`, :func:`stop`, :func:`write_all`, :func:`die_with_parent`,
+:func:`signals_deferred`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["spawn", "stop", "write_all", "die_with_parent", "PipeTimeout"]
+__all__ = ["spawn", "stop", "write_all", "die_with_parent", "signals_deferred", "PipeTimeout"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -48,8 +49,34 @@ def _libc():
 _LIBC = _libc()
 
 
+_DEFERRED = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold SIGINT and SIGTERM back for the duration of the block (main thread, POSIX).
+
+    Use it around "start a child and keep its handle" (``enc = Encoder(...)``), so that an
+    interrupt cannot arrive after the child started but before the caller can end it; a signal
+    that came meanwhile is delivered as soon as the block ends.
+    """
+    import threading
+
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = mask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)
+
+
 def _child_setup(parent_pid: int):
     def setup():             # runs in the child between fork and exec: keep it tiny
+        if hasattr(signal, "pthread_sigmask"):      # a child of signals_deferred() starts unblocked
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFERRED)
         if _LIBC is not None:
             _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if os.getppid() != parent_pid:     # the parent died before prctl took effect

@@ -280,7 +280,7 @@ def _print_metrics(plans: list, names: list[str]) -> None:
 @cli.command()
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=str))
 @click.option("-o", "--output", metavar="PLAN.json", help="Where to write the plan [default: plan.json, "
-              "or the re-planned file itself with -y].")
+              "or the re-planned file itself with -y; - for standard output].")
 @click.option("--style", type=_TableChoice(_table("planner", "STYLES")), default=None,
               help="Pacing preset [default: energy].")
 @click.option("--seed", type=int, default=None, help="Random seed (same inputs + seed = same plan).")
@@ -338,10 +338,13 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
             raise click.UsageError("give a song and at least one clip file or folder: musync plan SONG CLIPS...")
         song, clip_paths = inputs[0], list(inputs[1:])
         out = output or "plan.json"
+    to_stdout = out == "-"
+    if to_stdout and variants > 1:
+        raise click.UsageError("-o - writes one plan to standard output; give a file name for --variants")
     outs = _variant_names(out, variants, ".json")
     render_outs = _variant_names(render_out, variants, ".mp4") if render_out else []
     export_outs = _variant_names(export_out, variants, "") if export_out else []
-    for o in outs + render_outs + export_outs:
+    for o in [x for x in outs if not to_stdout] + render_outs + export_outs:
         check_output(o, overwrite=overwrite)
     analysis = _analyze(song, use_cache=not no_cache)
     for w in analysis.warnings:
@@ -363,12 +366,18 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
             kw = {k: v for k, v in overrides.items() if k != "style"}
             kw["seed"] = (seed or 0) + i
             p = _plan(analysis, clips, make_settings(order[i % len(order)], **kw))
-        save_plan(p, o, overwrite=overwrite or (replan_path is not None and o == replan_path and overwrite))
+        if to_stdout:
+            from .planfile import plan_to_json
+
+            click.echo(plan_to_json(p), nl=False)
+        else:
+            save_plan(p, o, overwrite=overwrite or (replan_path is not None and o == replan_path and overwrite))
+            info(f"wrote {o}")
         plans.append(p)
-        info(f"wrote {o}")
     for w in plans[0].warnings:
         warn(w)
-    _print_metrics(plans, [Path(o).name for o in outs])
+    if not to_stdout:                        # with -o -, stdout is the plan (its metrics are in it)
+        _print_metrics(plans, [Path(o).name for o in outs])
     if len(plans) > 1 and (export_outs or render_outs):
         info(f"{len(plans)} variants: one " + " and one ".join(
             x for x, on in (("export", export_outs), ("render", render_outs)) if on) + " each")

@@ -349,3 +349,22 @@ def test_impossible_plan_sizes_are_refused(small_plan_file, tmp_path, capsys, si
     err = capsys.readouterr().err
     assert code == 3 and "size" in err and not (tmp_path / "e.otio").exists(), err
     assert main(["export", str(small_plan_file), "-o", str(tmp_path / "ok.otio")]) == 0
+
+
+def test_plan_to_stdout(tmp_path, capsys):
+    import json as _json
+
+    from musync.testing import make_clip_files, make_song
+
+    make_song(bpm=120, form=[("verse", 4)], seed=6).write(tmp_path / "s.wav")
+    make_clip_files(tmp_path / "clips", 3, seconds=3.0, seed=6)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code = main(["plan", "s.wav", "clips", "-o", "-", "--progress", "none"])
+    finally:
+        os.chdir(cwd)
+    out = capsys.readouterr().out
+    assert code == 0 and not (tmp_path / "-").exists()
+    d = _json.loads(out)
+    assert d["shots"] and d["version"] >= 1

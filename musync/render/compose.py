@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .._fs import atomic_output, check_output
+from .._proc import signals_deferred
 from ..errors import ParameterError
 from ..media import check_input_file
 from ..progress import make_progress
@@ -149,8 +150,10 @@ def write_clip(clip, output, *, fps, audio=None, mode: str = "final", crf: int |
     with sigterm_as_interrupt():
         with atomic_output(output, overwrite=overwrite) as tmp, \
                 make_progress(progress, "render", n_frames, unit="frames") as prog:
-            enc = Encoder(tmp, settings, audio_path, container_suffix=suffix, pix_fmt="rgb24")
+            enc = None
             try:
+                with signals_deferred():             # no interrupt between its start and `enc`
+                    enc = Encoder(tmp, settings, audio_path, container_suffix=suffix, pix_fmt="rgb24")
                 for n in range(n_frames):
                     frame = np.asarray(clip.get_frame(float(Fraction(n) / fps)))
                     if frame.dtype != np.uint8:
@@ -163,5 +166,6 @@ def write_clip(clip, output, *, fps, audio=None, mode: str = "final", crf: int |
                         prog.advance((n + 1) - prog.done)
                 enc.finish()
             finally:
-                enc.kill()
+                if enc is not None:
+                    enc.kill()
     return Path(output)

@@ -14,6 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .._fs import atomic_output, check_output
+from .._proc import signals_deferred
 from ..errors import MediaError, ParameterError, RenderError
 from ..media import file_sha256
 from ..progress import make_progress
@@ -221,8 +222,10 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
                          f"says {r.source_rotation}; using the file's")
             with atomic_output(output, overwrite=overwrite) as tmp, \
                     make_progress(progress, "render", plan.duration_frames, unit="frames") as prog:
-                enc = Encoder(tmp, settings, song, container_suffix=suffix)
+                enc = None
                 try:        # the encoder is reaped before the temporary file is removed
+                    with signals_deferred():         # no interrupt between its start and `enc`
+                        enc = Encoder(tmp, settings, song, container_suffix=suffix)
                     step = max(1, int(round(float(settings.fps) / 2)))
                     pending = 0
                     for label, planes in _plan_frames(plan, readers, geoms, settings.crop):
@@ -238,7 +241,8 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
                     if pending:
                         prog.advance(pending, item="done")
                 finally:
-                    enc.kill()
+                    if enc is not None:
+                        enc.kill()
         finally:
             for r in readers.values():
                 r.close()
