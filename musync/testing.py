@@ -137,7 +137,8 @@ def _triad(degree: int, key: int) -> list[int]:
 
 def make_song(*, bpm: float = 120.0, beats_per_bar: int = 4, form=None, pickup: int = 0,
               tempo_drift: float = 0.0, humanize: float = 0.0, key: int = 0, sr: int = 22050,
-              seed: int = 0, tail: float = 1.0) -> SyntheticSong:
+              seed: int = 0, tail: float = 1.0, hats: int | None = None, swing: float = 0.0,
+              downbeat_gain: float = 1.0, acoustic: bool = False, peak_db: float | None = None) -> SyntheticSong:
     """Synthesize a song with known beats, downbeats, sections and energy.
 
     Parameters
@@ -151,6 +152,14 @@ def make_song(*, bpm: float = 120.0, beats_per_bar: int = 4, form=None, pickup: 
     humanize : standard deviation (s) of random timing error of each played note
     key : transposition in semitones
     tail : seconds of release after the last bar
+    hats : hi-hat strokes per beat in every section that has drums (2 = eighths, 4 = sixteenths,
+        3 = triplets, 0 = none); None keeps each section's own hats (on the beat and the eighth)
+    swing : delay of every other hat stroke, as a fraction of the stroke spacing (1/3 = triplet
+        swing)
+    downbeat_gain : gain of the kick on the first beat of each bar (< 1: a weak downbeat)
+    acoustic : no drums, no lead: a plucked chord note on every beat (the bass note on the
+        downbeat) over the sustained chords, like a finger-picked guitar
+    peak_db : peak level of the result (dBFS); None is a peak of 0.9; a quiet recording is e.g. -30
 
     Returns
     -------
@@ -215,11 +224,20 @@ def make_song(*, bpm: float = 120.0, beats_per_bar: int = 4, form=None, pickup: 
             for k in range(beats_per_bar):
                 bt = beats[bi + k]
                 pt = periods[bi + k]
+                if acoustic:
+                    m = notes[0] - 12 if k == 0 else notes[(k - 1) % 3]
+                    _add(y, _pluck(_hz(m), pt * 1.5, sr), bt + jit(), sr, (0.5 if k == 0 else 0.35) * (0.5 + lvl))
+                    continue
                 if style["kick"] and (k == 0 or (beats_per_bar == 4 and k == 2)):
-                    _add(y, kick, bt + jit(), sr, 0.9 * lvl)
+                    _add(y, kick, bt + jit(), sr, 0.9 * lvl * (downbeat_gain if k == 0 else 1.0))
                 if style["snare"] and (k % 2 == 1 if beats_per_bar == 4 else k > 0):
                     _add(y, snare, bt + jit(), sr, 0.5 * lvl)
-                if style["hats"]:
+                drums = style["kick"] or style["snare"]
+                if hats is not None and drums and hats > 0:
+                    for h in range(hats):
+                        off = (h + (swing if h % 2 == 1 else 0.0)) * pt / hats
+                        _add(y, hat, bt + off + jit(), sr, (0.5 if h == 0 else 0.3) * lvl)
+                elif hats is None and style["hats"]:
                     _add(y, hat, bt + jit(), sr, 0.5 * lvl)
                     _add(y, hat, bt + pt / 2 + jit(), sr, 0.3 * lvl)
                 if style["bass"]:
@@ -227,7 +245,7 @@ def make_song(*, bpm: float = 120.0, beats_per_bar: int = 4, form=None, pickup: 
                     f = _hz(notes[0] - 12)
                     benv = np.minimum(1.0, tb / 0.005) * np.exp(-tb / 0.25)
                     _add(y, np.sin(2 * np.pi * f * tb) * benv, bt + jit(), sr, 0.35 * lvl)
-                if style["lead"]:
+                if style["lead"] and not acoustic:
                     tl = np.arange(int(pt * 0.8 * sr)) / sr
                     m = notes[(k + b) % 3] + 24
                     lenv = np.minimum(1.0, tl / 0.01) * np.exp(-tl / 0.2)
@@ -239,7 +257,7 @@ def make_song(*, bpm: float = 120.0, beats_per_bar: int = 4, form=None, pickup: 
         _add(y, snare, beats[k] + jit(), sr, 0.35)
         _add(y, hat, beats[k] + jit(), sr, 0.4)
     peak = np.max(np.abs(y)) or 1.0
-    y = (0.9 / peak) * y
+    y = ((0.9 if peak_db is None else 10.0 ** (peak_db / 20.0)) / peak) * y
     lv = np.asarray(levels)
     energy = tuple(float(v) for v in (lv - lv.min()) / max(lv.max() - lv.min(), 1e-9))
     downbeats = beats[pickup::beats_per_bar]
@@ -247,10 +265,20 @@ def make_song(*, bpm: float = 120.0, beats_per_bar: int = 4, form=None, pickup: 
     top = max(range(len(levels)), key=lambda i: (levels[i], i))
     climax = sections[top][0]
     params = dict(bpm=bpm, beats_per_bar=beats_per_bar, pickup=pickup, tempo_drift=tempo_drift,
-                  humanize=humanize, key=key, seed=seed, form=[list(f) for f in form])
+                  humanize=humanize, key=key, seed=seed, form=[list(f) for f in form], hats=hats,
+                  swing=swing, downbeat_gain=downbeat_gain, acoustic=acoustic, peak_db=peak_db)
     return SyntheticSong(y=y.astype(np.float32), sr=sr, beats=beats, downbeats=downbeats,
                          beats_per_bar=beats_per_bar, sections=tuple(sections),
                          section_energy=energy, climax=float(climax), params=params)
+
+
+def _pluck(f: float, dur: float, sr: int) -> np.ndarray:
+    """A plucked string: a fast attack, harmonics that die faster than the fundamental."""
+    t = np.arange(int(max(dur, 0.05) * sr)) / sr
+    out = np.zeros(t.size)
+    for h in range(1, 6):
+        out += np.sin(2 * np.pi * f * h * t) * np.exp(-t * (2.5 + 3.0 * h)) / h
+    return out * np.minimum(1.0, t / 0.002)
 
 
 # ---------------------------------------------------------------------------------------------
