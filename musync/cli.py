@@ -112,6 +112,10 @@ def _print_analysis_summary(a) -> None:
     click.echo("sections: " + "  ".join(
         f"{s.label}[{s.kind}] {s.start:.1f}-{s.end:.1f}s e={s.energy:.2f}" for s in a.sections))
     click.echo(f"climax: {a.climax:.2f} s")
+    if a.tempo_alternatives:
+        alt = a.tempo_alternatives[0]
+        click.echo(f"other tempo: {alt['bpm']:.2f} BPM (score {alt['score']:.2f}; "
+                   f"--tempo-octave {'x2' if alt['bpm'] > a.tempo else 'half'} to use it)")
 
 
 @cli.command()
@@ -121,8 +125,15 @@ def _print_analysis_summary(a) -> None:
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the analysis cache.")
 @click.option("--beats-per-bar", type=click.Choice(["auto", "3", "4"]), default="auto", show_default=True,
               help="Force the metre instead of estimating it.")
+@click.option("--tempo-octave", type=click.Choice(["x2", "half"]), default=None,
+              help="Use twice or half the tempo musync hears (the other metrical level).")
+@click.option("--tempo", "tempo_bpm", type=click.FloatRange(20, 360), default=None, metavar="BPM",
+              help="Track the beats at this tempo instead of choosing one.")
+@click.option("--downbeat", type=click.FloatRange(min=0), default=None, metavar="TIME",
+              help="A downbeat (seconds): bars count from it; the grid shifts onto it if needed.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace existing output files.")
-def analyze(song: str, json_out, plot_out, no_cache: bool, beats_per_bar: str, overwrite: bool) -> None:
+def analyze(song: str, json_out, plot_out, no_cache: bool, beats_per_bar: str, tempo_octave, tempo_bpm,
+            downbeat, overwrite: bool) -> None:
     """Analyse SONG: tempo, beats, downbeats, sections, energy and climax."""
     from . import analyze as _analyze
     from ._fs import check_output
@@ -131,7 +142,10 @@ def analyze(song: str, json_out, plot_out, no_cache: bool, beats_per_bar: str, o
         if out and out != "-":
             check_output(out, overwrite=overwrite)
     bpb = None if beats_per_bar == "auto" else int(beats_per_bar)
-    a = _analyze(song, use_cache=not no_cache, beats_per_bar=bpb)
+    if tempo_octave and tempo_bpm:
+        raise click.UsageError("give either --tempo or --tempo-octave, not both")
+    a = _analyze(song, use_cache=not no_cache, beats_per_bar=bpb, tempo=tempo_bpm, tempo_octave=tempo_octave,
+                 downbeat=downbeat)
     for w in a.warnings:
         warn(f"{song}: {w}")
     if json_out != "-":

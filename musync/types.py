@@ -138,6 +138,8 @@ class Analysis(_ArrayEq):
                              scale of ``beat_strength`` (the last entry is unused); empty when
                              not measured. The planner cuts on half-beats only where this is
                              strong.
+    tempo_alternatives : tuple of dict  the runner-up metrical levels, best first:
+                             ``{"bpm": 168.0, "score": 0.3}`` (score = probability among the levels)
     """
 
     audio: AudioInfo
@@ -157,6 +159,7 @@ class Analysis(_ArrayEq):
     warnings: tuple[str, ...] = ()
     params: dict = field(default_factory=dict)
     offbeat_strength: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tempo_alternatives: tuple = ()
 
     def __post_init__(self):
         for name in ("beats", "beat_strength", "downbeats", "energy_times", "energy",
@@ -164,6 +167,8 @@ class Analysis(_ArrayEq):
             object.__setattr__(self, name, _arr(getattr(self, name)))
         object.__setattr__(self, "sections", tuple(self.sections))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "tempo_alternatives", tuple(
+            {"bpm": float(t["bpm"]), "score": float(t["score"])} for t in self.tempo_alternatives))
 
     @property
     def sr(self) -> int:
@@ -181,6 +186,8 @@ class Analysis(_ArrayEq):
             "audio": self.audio.to_dict(),
             "duration": _r(self.duration),
             "tempo": _r(self.tempo, 3),
+            "tempo_alternatives": [{"bpm": _r(t["bpm"], 3), "score": _r(t["score"], 4)}
+                                   for t in self.tempo_alternatives],
             "beats_per_bar": int(self.beats_per_bar),
             "beats": _rl(self.beats),
             "beat_strength": _rl(self.beat_strength, 4),
@@ -223,6 +230,7 @@ class Analysis(_ArrayEq):
             warnings=tuple(d.get("warnings", ())),
             params=dict(d.get("params", {})),
             offbeat_strength=d.get("offbeat_strength", []),
+            tempo_alternatives=tuple(d.get("tempo_alternatives", ())),
         )
 
 

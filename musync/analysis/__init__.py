@@ -14,6 +14,7 @@ The steps live in their own modules: :mod:`.features` (spectral features), :mod:
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,15 +35,18 @@ __all__ = ["analyze", "analyze_signal", "save_analysis", "load_analysis", "MIN_D
 MIN_DURATION = 2.0
 #: Below this loudness (dBFS, loudest second) a song counts as silent.
 SILENCE_DB = -55.0
-#: Below this pulse clarity the beat grid is not trusted.
-MIN_CLARITY = 0.12
-#: Below this share of windows agreeing on the tempo the pulse is not steady.
-MIN_AGREEMENT = 0.45
+#: Below this many noise deviations (:func:`.beats.pulse_significance`) there is no pulse: the
+#: largest of a few hundred autocorrelation lags of noise reaches about 3.
+MIN_SIGNIFICANCE = 5.0
+#: Below this share of windows agreeing on the tempo the pulse is not steady -- unless the pulse
+#: stands far above the noise (:data:`CLEAR_SIGNIFICANCE`), as in a steady but dense mix.
+MIN_AGREEMENT = 0.3
+CLEAR_SIGNIFICANCE = 10.0
 #: Tempo of the fallback grid.
 FALLBACK_BPM = 120.0
 
 _SR = 22050
-_ALGO = 8  # bump when results change, to invalidate caches
+_ALGO = 9  # bump when results change, to invalidate caches
 
 
 def _active_range(feat, duration: float) -> tuple[float, float]:
@@ -60,15 +64,45 @@ def _fallback_grid(duration: float, bpb: int):
     return beats, np.zeros(beats.size), beats[::bpb]
 
 
-def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
-                   audio: AudioInfo | None = None, name: str = "<signal>") -> Analysis:
-    """Analyse a mono float signal ``y`` (shape ``(n,)``) sampled at ``sr`` Hz.
+_OCTAVES = {None: 1.0, "x2": 2.0, "half": 0.5}
 
-    See :func:`analyze` for the result. ``audio`` describes the source for the result's
-    ``audio`` field (a placeholder is used when omitted).
-    """
+
+def _check_overrides(beats_per_bar, tempo, tempo_octave, downbeat) -> None:
     if beats_per_bar not in (None, 3, 4):
         raise ParameterError(f"beats_per_bar must be 3, 4 or None (auto), not {beats_per_bar!r}")
+    if tempo_octave not in _OCTAVES:
+        raise ParameterError(f"tempo_octave must be 'x2', 'half' or None, not {tempo_octave!r}")
+    if tempo is not None and tempo_octave is not None:
+        raise ParameterError("give either tempo or tempo_octave, not both")
+    if tempo is not None and not (20.0 <= float(tempo) <= 360.0):
+        raise ParameterError(f"tempo must be between 20 and 360 BPM, not {tempo!r}")
+    if downbeat is not None and not float(downbeat) >= 0.0:
+        raise ParameterError(f"downbeat must be a time in seconds >= 0, not {downbeat!r}")
+
+
+def _rephase(beats: np.ndarray, downbeat: float) -> np.ndarray:
+    """Shift the whole grid so that a beat falls on ``downbeat`` when the nearest tracked beat is
+    more than a quarter of a beat away from it (the user heard the other phase)."""
+    if beats.size < 2:
+        return beats
+    i = int(np.argmin(np.abs(beats - downbeat)))
+    period = float(np.median(np.diff(beats)))
+    d = downbeat - beats[i]
+    if abs(d) > 0.25 * period:
+        beats = beats + d
+        beats = beats[beats >= 0.0]
+    return beats
+
+
+def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
+                   audio: AudioInfo | None = None, name: str = "<signal>", tempo: float | None = None,
+                   tempo_octave: str | None = None, downbeat: float | None = None) -> Analysis:
+    """Analyse a mono float signal ``y`` (shape ``(n,)``) sampled at ``sr`` Hz.
+
+    See :func:`analyze` for the result and the options. ``audio`` describes the source for the
+    result's ``audio`` field (a placeholder is used when omitted).
+    """
+    _check_overrides(beats_per_bar, tempo, tempo_octave, downbeat)
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
         raise ParameterError(f"expected a mono signal of shape (n,), got shape {y.shape}")
@@ -92,45 +126,68 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
         fallback = True
         warnings.append(f"silent or nearly silent (loudest second {loud:.0f} dBFS): no beat to follow; "
                         f"using a fixed {FALLBACK_BPM:g} BPM grid")
-        clarity = agreement = 0.0
+        clarity = agreement = signif = 0.0
     else:
-        bt = track_beats(feat, active=_active_range(feat, duration))
-        clarity, agreement = bt.clarity, bt.agreement
-        if clarity < MIN_CLARITY or agreement < MIN_AGREEMENT or bt.beats.size < 4:
+        active = _active_range(feat, duration)
+        bt = track_beats(feat, active=active, tempo=tempo)
+        if tempo_octave is not None:
+            auto = bt
+            bt = track_beats(feat, active=active, tempo=auto.tempo * _OCTAVES[tempo_octave])
+            bt = replace(bt, alternatives=((auto.tempo, auto.level_confidence),) + auto.alternatives)
+        clarity, agreement, signif = bt.clarity, bt.agreement, bt.significance
+        forced = tempo is not None or tempo_octave is not None
+        no_pulse = signif < MIN_SIGNIFICANCE or (agreement < MIN_AGREEMENT and signif < CLEAR_SIGNIFICANCE)
+        if (no_pulse and not forced) or bt.beats.size < 4:
             fallback = True
-            warnings.append(f"no steady pulse found (pulse clarity {clarity:.2f}, tempo stability "
-                            f"{agreement:.2f}); using a fixed "
+            warnings.append(f"no steady pulse found (pulse clarity {clarity:.2f}, {signif:.1f} noise deviations, "
+                            f"tempo stability {agreement:.2f}); using a fixed "
                             f"{FALLBACK_BPM:g} BPM grid; cut by phrases and energy instead")
+    alternatives: tuple = ()
+    level_conf = 0.0
     if fallback:
         bpb = beats_per_bar or 4
         beats, strength, downbeats = _fallback_grid(duration, bpb)
-        tempo = FALLBACK_BPM
+        bpm = FALLBACK_BPM
         down_conf = 0.0
     else:
-        beats, strength, tempo = bt.beats, bt.strength, bt.tempo
-        downbeats, bpb, down_conf, _ = estimate_downbeats(feat, beats, beats_per_bar=beats_per_bar)
+        beats, strength, bpm = bt.beats, bt.strength, bt.tempo
+        if downbeat is not None:
+            shifted = _rephase(beats, float(downbeat))
+            if shifted is not beats:
+                strength = np.zeros(shifted.size) if shifted.size != beats.size else strength
+                beats = shifted
+        downbeats, bpb, down_conf, _ = estimate_downbeats(feat, beats, beats_per_bar=beats_per_bar,
+                                                          downbeat=downbeat)
+        alternatives = tuple({"bpm": round(float(b), 3), "score": round(float(p), 4)}
+                             for b, p in bt.alternatives[:2])
+        level_conf = 1.0 if (tempo is not None or tempo_octave is not None) else bt.level_confidence
     e_times, e_vals = energy_curve(feat, duration)
     sections, sec_conf = find_sections(feat, downbeats, duration, e_times, e_vals)
     climax = find_climax(e_times, e_vals, sections, downbeats)
     beat_conf = 0.0 if fallback else float(
-        np.clip((clarity - MIN_CLARITY) / 0.3, 0.0, 1.0) * np.clip((agreement - MIN_AGREEMENT) / 0.4, 0.0, 1.0))
+        np.clip((signif - MIN_SIGNIFICANCE) / 20.0, 0.0, 1.0) * np.clip((agreement - 0.2) / 0.6, 0.0, 1.0))
     if not fallback and beat_conf < 0.5:
         warnings.append(f"weak pulse (grid confidence {beat_conf:.2f}); check the beats before relying on them")
     params = {"sr": _SR, "beats_per_bar": beats_per_bar, "algorithm": _ALGO}
-    a = Analysis(audio=audio, duration=duration, tempo=float(tempo), beats=beats,
+    for k, v in (("tempo", tempo), ("tempo_octave", tempo_octave), ("downbeat", downbeat)):
+        if v is not None:
+            params[k] = v
+    a = Analysis(audio=audio, duration=duration, tempo=float(bpm), beats=beats,
                  beat_strength=strength, downbeats=downbeats, beats_per_bar=int(bpb),
                  sections=sections, energy_times=e_times, energy=e_vals, climax=climax,
                  confidence=beat_conf,
                  confidences={"beats": beat_conf, "downbeats": float(down_conf),
                               "sections": float(sec_conf), "pulse_clarity": float(clarity),
-                              "tempo_stability": float(agreement)},
-                 fallback=fallback, warnings=tuple(warnings), params=params)
+                              "tempo_stability": float(agreement), "tempo_level": float(level_conf)},
+                 fallback=fallback, warnings=tuple(warnings), params=params,
+                 tempo_alternatives=alternatives)
     # store exactly what the JSON form holds, so save/load round-trips to an equal object
     return Analysis.from_dict(json.loads(json.dumps(a.to_dict())))
 
 
 def analyze(path, sr: int | None = None, *, beats_per_bar: int | None = None,
-            use_cache: bool = True) -> Analysis:
+            use_cache: bool = True, tempo: float | None = None, tempo_octave: str | None = None,
+            downbeat: float | None = None) -> Analysis:
     """Analyse a song: a file, a file-like object, or a signal ``(y, sr)`` already in memory.
 
     Parameters
@@ -146,6 +203,14 @@ def analyze(path, sr: int | None = None, *, beats_per_bar: int | None = None,
         Force the metre; None estimates it.
     use_cache : bool
         Reuse and store results keyed by the file's content and these options.
+    tempo : float or None
+        Track the beats at this tempo (BPM) instead of choosing the metrical level.
+    tempo_octave : 'x2', 'half' or None
+        Twice or half the tempo musync would choose (the other metrical level; see
+        ``tempo_alternatives`` in the result).
+    downbeat : float or None
+        A time (s) that is a downbeat: bars are counted from the beat there, and if no tracked
+        beat is within a quarter beat of it the whole grid is shifted onto it.
 
     Returns
     -------
@@ -173,15 +238,17 @@ def analyze(path, sr: int | None = None, *, beats_per_bar: int | None = None,
     ...     round(musync.analyze(f, use_cache=False).tempo)
     100
     """
+    _check_overrides(beats_per_bar, tempo, tempo_octave, downbeat)
+    over = {"tempo": tempo, "tempo_octave": tempo_octave, "downbeat": downbeat}
     if isinstance(path, np.ndarray) or (sr is not None and not hasattr(path, "read")):
-        return _analyze_array(path, sr, beats_per_bar=beats_per_bar)
+        return _analyze_array(path, sr, beats_per_bar=beats_per_bar, **over)
     if sr is not None:
         raise ParameterError("sr is only for a signal (analyze(y, sr)); a file carries its own rate")
     if hasattr(path, "read"):
-        return _analyze_stream(path, beats_per_bar=beats_per_bar, use_cache=use_cache)
+        return _analyze_stream(path, beats_per_bar=beats_per_bar, use_cache=use_cache, **over)
     p = check_input_file(path)
     sha = file_sha256(p)
-    key = cache.make_key("analysis", sha, {"beats_per_bar": beats_per_bar, "algo": _ALGO})
+    key = cache.make_key("analysis", sha, _cache_opts(beats_per_bar, over))
     if use_cache:
         hit = cache.get_json("analysis", key)
         if hit is not None:
@@ -193,13 +260,20 @@ def analyze(path, sr: int | None = None, *, beats_per_bar: int | None = None,
     y, stream = load_audio(p, sr=_SR)
     audio = AudioInfo(str(p.resolve()), sha, float(stream.duration or y.size / _SR), int(stream.sample_rate),
                       int(stream.channels))
-    a = analyze_signal(y, _SR, beats_per_bar=beats_per_bar, audio=audio, name=str(p))
+    a = analyze_signal(y, _SR, beats_per_bar=beats_per_bar, audio=audio, name=str(p), tempo=tempo,
+                       tempo_octave=tempo_octave, downbeat=downbeat)
     if use_cache:
         cache.put_json("analysis", key, a.to_dict())
     return a
 
 
-def _analyze_array(y, sr, *, beats_per_bar) -> Analysis:
+def _cache_opts(beats_per_bar, over: dict) -> dict:
+    opts = {"beats_per_bar": beats_per_bar, "algo": _ALGO}
+    opts.update({k: v for k, v in over.items() if v is not None})
+    return opts
+
+
+def _analyze_array(y, sr, *, beats_per_bar, **over) -> Analysis:
     """``analyze(y, sr)``: a mono or multi-channel float signal in memory (never cached)."""
     if sr is None or not float(sr) > 0 or int(sr) != sr:
         raise ParameterError(f"analyze(y, sr) needs a positive integer sample rate, not {sr!r}")
@@ -211,10 +285,10 @@ def _analyze_array(y, sr, *, beats_per_bar) -> Analysis:
     if np.issubdtype(y.dtype, np.integer):  # PCM: scale to [-1, 1]
         y = y / float(np.iinfo(y.dtype).max)
     audio = AudioInfo("<signal>", "", y.size / float(sr), int(sr), 1)
-    return analyze_signal(y.astype(np.float32), int(sr), beats_per_bar=beats_per_bar, audio=audio)
+    return analyze_signal(y.astype(np.float32), int(sr), beats_per_bar=beats_per_bar, audio=audio, **over)
 
 
-def _analyze_stream(f, *, beats_per_bar, use_cache: bool) -> Analysis:
+def _analyze_stream(f, *, beats_per_bar, use_cache: bool, **over) -> Analysis:
     """``analyze(fileobj)``: the bytes are decoded from a private temporary file, then removed."""
     import hashlib
     import os
@@ -227,7 +301,7 @@ def _analyze_stream(f, *, beats_per_bar, use_cache: bool) -> Analysis:
     if not data:
         raise MediaError(name, "is empty (0 bytes); pass a song file")
     sha = hashlib.sha256(data).hexdigest()
-    key = cache.make_key("analysis", sha, {"beats_per_bar": beats_per_bar, "algo": _ALGO})
+    key = cache.make_key("analysis", sha, _cache_opts(beats_per_bar, over))
     if use_cache:
         hit = cache.get_json("analysis", key)
         if hit is not None:
@@ -247,7 +321,7 @@ def _analyze_stream(f, *, beats_per_bar, use_cache: bool) -> Analysis:
         os.unlink(tmp)
     audio = AudioInfo(name, sha, float(stream.duration or y.size / _SR), int(stream.sample_rate),
                       int(stream.channels))
-    a = analyze_signal(y, _SR, beats_per_bar=beats_per_bar, audio=audio, name=name)
+    a = analyze_signal(y, _SR, beats_per_bar=beats_per_bar, audio=audio, name=name, **over)
     if use_cache:
         cache.put_json("analysis", key, a.to_dict())
     return a

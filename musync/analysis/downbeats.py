@@ -94,7 +94,8 @@ def _phase_contrast(d: np.ndarray, m: int) -> tuple[float, int]:
 
 
 def estimate_downbeats(feat: Features, beats: np.ndarray, *, beats_per_bar: int | None = None,
-                       switch_penalty: float = 8.0) -> tuple[np.ndarray, int, float, np.ndarray]:
+                       switch_penalty: float = 8.0,
+                       downbeat: float | None = None) -> tuple[np.ndarray, int, float, np.ndarray]:
     """Find downbeats among ``beats``.
 
     Parameters
@@ -103,6 +104,8 @@ def estimate_downbeats(feat: Features, beats: np.ndarray, *, beats_per_bar: int 
     beats : ndarray (n,) beat times in seconds
     beats_per_bar : force 3 or 4; None estimates it
     switch_penalty : cost (salience units) of a bar-phase jump in the Viterbi pass
+    downbeat : a time (s) the user knows is a downbeat: bars are counted from the beat nearest
+        to it, with no phase jumps
 
     Returns
     -------
@@ -124,7 +127,11 @@ def estimate_downbeats(feat: Features, beats: np.ndarray, *, beats_per_bar: int 
     loglik = np.zeros((n, m))
     loglik[:, 0] = d
     loglik[:, 1:] = -d[:, None] / (m - 1)
-    pos = _bar_viterbi(np.ascontiguousarray(loglik), -float(switch_penalty))
+    if downbeat is not None:
+        i0 = int(np.argmin(np.abs(beats - float(downbeat))))
+        pos = (np.arange(n) - i0) % m
+    else:
+        pos = _bar_viterbi(np.ascontiguousarray(loglik), -float(switch_penalty))
     down = beats[pos == 0]
     c = contrasts[m]
     others = [v for k, v in contrasts.items() if k != m]
