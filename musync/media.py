@@ -148,6 +148,40 @@ def _downmix(y: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
+#: Frames per block when decoding with soundfile: a long file is never held at its native rate.
+_DECODE_BLOCK = 1 << 18
+
+
+def _read_soundfile(p: Path, sr: int):
+    """Decode, downmix and resample ``p`` a block at a time (soxr's streaming resampler, the
+    same filter as ``librosa.resample(res_type="soxr_hq")``); returns ``(y, stream)`` or
+    ``(None, None)`` for an empty file."""
+    import soundfile as sf
+
+    with sf.SoundFile(str(p)) as f:
+        native_sr, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
+        if frames <= 0:
+            return None, None
+        stream = AudioStream(native_sr, channels, frames / native_sr)
+        if native_sr == sr:
+            out = np.empty(frames, dtype=np.float32)
+            pos = 0
+            for block in f.blocks(blocksize=_DECODE_BLOCK, dtype="float32", always_2d=True):
+                m = _downmix(block)
+                out[pos:pos + m.size] = m
+                pos += m.size
+            return out[:pos], stream
+        import soxr
+
+        rs = soxr.ResampleStream(native_sr, sr, 1, dtype="float32", quality="HQ")
+        parts = []
+        for block in f.blocks(blocksize=_DECODE_BLOCK, dtype="float32", always_2d=True):
+            parts.append(rs.resample_chunk(_downmix(block)))
+        parts.append(rs.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+    y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    return np.ascontiguousarray(y, dtype=np.float32), stream
+
+
 def load_audio(path, *, sr: int = 22050) -> tuple[np.ndarray, AudioStream]:
     """Decode ``path`` to a mono float32 signal at ``sr`` Hz.
 
@@ -168,15 +202,7 @@ def load_audio(path, *, sr: int = 22050) -> tuple[np.ndarray, AudioStream]:
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                data, native_sr = sf.read(str(p), dtype="float32", always_2d=True)
-            if data.shape[0] > 0:
-                stream = AudioStream(int(native_sr), int(data.shape[1]), data.shape[0] / native_sr)
-                y = _downmix(data)
-                if native_sr != sr:
-                    import librosa
-
-                    y = librosa.resample(y, orig_sr=native_sr, target_sr=sr, res_type="soxr_hq")
-                    y = np.ascontiguousarray(y, dtype=np.float32)
+                y, stream = _read_soundfile(p, sr)
         except Exception:
             y = None
     if y is None:

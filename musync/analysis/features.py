@@ -65,36 +65,88 @@ def _flux(logmel: np.ndarray) -> np.ndarray:
     return out
 
 
+def _frames(y: np.ndarray, f0: int, f1: int, hop: int, n_fft: int) -> np.ndarray:
+    """Samples for the centred frames ``f0 .. f1 - 1`` (frame t centred at sample ``t * hop``,
+    zeros beyond the signal, as ``librosa.stft(center=True)`` pads)."""
+    a = f0 * hop - n_fft // 2
+    b = (f1 - 1) * hop + n_fft // 2 + (n_fft % 2)
+    seg = y[max(a, 0):min(b, y.size)]
+    if a < 0 or b > y.size:
+        seg = np.pad(seg, (max(0, -a), max(0, b - y.size)))
+    return seg
+
+
+def _stft_blocks(y: np.ndarray, hop: int, n_fft: int, block_frames: int):
+    """Yield ``(f0, |STFT|)`` for consecutive blocks of centred frames: the same frames as one
+    ``librosa.stft(y, center=True)`` call, computed a block at a time so that a long song never
+    holds its whole spectrogram."""
+    import librosa
+
+    n_frames = 1 + y.size // hop
+    for f0 in range(0, n_frames, block_frames):
+        f1 = min(n_frames, f0 + block_frames)
+        seg = _frames(y, f0, f1, hop, n_fft)
+        yield f0, np.abs(librosa.stft(seg, n_fft=n_fft, hop_length=hop, center=False))
+
+
+#: Frames per block of the chunked spectrograms (about 47 s of audio for either grid).
+_BLOCK_SAMPLES = 1 << 20
+
+
 def compute_features(y: np.ndarray, sr: int, *, hop_fine: int = 64, n_fft_fine: int = 512, hop: int = 512) -> Features:
-    """Compute onset envelopes and frame features of mono ``y`` at ``sr`` Hz."""
+    """Compute onset envelopes and frame features of mono ``y`` at ``sr`` Hz.
+
+    The spectrograms are computed in blocks of about 47 s and reduced at once (mel bands,
+    chroma, MFCC, loudness), so memory grows with the song's length only by the small per-frame
+    features: a one-hour mix needs a few hundred MB, not the several GB of its spectrograms.
+    """
     import librosa
 
     y = np.asarray(y, dtype=np.float32)
-    # fine grid: log-mel flux
-    S = np.abs(librosa.stft(y, n_fft=n_fft_fine, hop_length=hop_fine, center=True)) ** 2
-    mel_fb = librosa.filters.mel(sr=sr, n_fft=n_fft_fine, n_mels=40, fmax=min(11025.0, sr / 2))
-    mel = mel_fb @ S
-    logmel = librosa.power_to_db(mel, ref=float(mel.max()) if mel.size else 1.0, top_db=80.0)
-    oenv = _flux(logmel)
-    freqs = librosa.mel_frequencies(n_mels=40, fmax=min(11025.0, sr / 2))
-    oenv_low = _flux(logmel[freqs < 200.0])
-    oenv_body = _flux(logmel[freqs < 2000.0])
-    # coarse grid
-    C = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop, center=True))
-    P = C ** 2
-    chroma = librosa.feature.chroma_stft(S=P, sr=sr, tuning=0.0)
-    mel2 = librosa.feature.melspectrogram(S=P, sr=sr, n_mels=96)
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel2, ref=1.0, top_db=None), n_mfcc=13)
-    rms = librosa.feature.rms(S=C, frame_length=2048)[0]
+    fmax = min(11025.0, sr / 2)
+    # fine grid: log-mel flux (three bands); the log needs the song's loudest mel value first
+    mel_fb = librosa.filters.mel(sr=sr, n_fft=n_fft_fine, n_mels=40, fmax=fmax)
+    n_fine = 1 + y.size // hop_fine
+    mel = np.empty((40, n_fine), dtype=np.float32)
+    for f0, mag in _stft_blocks(y, hop_fine, n_fft_fine, max(1, _BLOCK_SAMPLES // hop_fine)):
+        mel[:, f0:f0 + mag.shape[1]] = mel_fb @ (mag ** 2)
+    ref = float(mel.max()) if mel.size else 1.0
+    freqs = librosa.mel_frequencies(n_mels=40, fmax=fmax)
+    bands = (slice(None), freqs < 200.0, freqs < 2000.0)
+    env = [np.zeros(n_fine) for _ in bands]
+    step = max(1, _BLOCK_SAMPLES // hop_fine)
+    prev = None
+    for f0 in range(0, n_fine, step):
+        f1 = min(n_fine, f0 + step)
+        lm = librosa.power_to_db(mel[:, f0:f1], ref=ref, top_db=None)
+        np.maximum(lm, -80.0, out=lm)  # top_db=80 below the song's loudest mel value (0 dB)
+        ext = lm if prev is None else np.concatenate([prev, lm], axis=1)
+        d = np.maximum(np.diff(ext, axis=1), 0.0)
+        start = f0 + 1 if prev is None else f0
+        for e, sel in zip(env, bands):
+            e[start:f1] = d[sel].mean(axis=0)
+        prev = lm[:, -1:]
+    del mel
+    oenv, oenv_low, oenv_body = env
+    # coarse grid: chroma, MFCC, loudness, brightness, a block at a time
+    n = 1 + y.size // hop
+    chroma = np.empty((12, n))
+    mfcc = np.empty((13, n))
+    rms = np.empty(n)
+    centroid = np.empty(n)
+    for f0, C in _stft_blocks(y, hop, 2048, max(1, _BLOCK_SAMPLES // hop)):
+        sl = slice(f0, f0 + C.shape[1])
+        P = C ** 2
+        chroma[:, sl] = librosa.feature.chroma_stft(S=P, sr=sr, tuning=0.0)
+        mel2 = librosa.feature.melspectrogram(S=P, sr=sr, n_mels=96)
+        mfcc[:, sl] = librosa.feature.mfcc(S=librosa.power_to_db(mel2, ref=1.0, top_db=None), n_mfcc=13)
+        rms[sl] = librosa.feature.rms(S=C, frame_length=2048)[0]
+        centroid[sl] = librosa.feature.spectral_centroid(S=C, sr=sr)[0]
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-6))
-    centroid = librosa.feature.spectral_centroid(S=C, sr=sr)[0]
-    n = C.shape[1]
     # onset strength resampled to the coarse grid (max over each coarse hop)
     ratio = hop // hop_fine
     m = min(oenv.size // ratio, n)
     oc = np.zeros(n)
     oc[:m] = oenv[: m * ratio].reshape(m, ratio).max(axis=1)
     return Features(sr=sr, hop_fine=hop_fine, n_fft_fine=n_fft_fine, oenv=oenv, oenv_low=oenv_low, oenv_body=oenv_body, hop=hop,
-                    chroma=chroma.astype(np.float64), mfcc=mfcc.astype(np.float64),
-                    rms_db=rms_db.astype(np.float64), centroid=centroid.astype(np.float64),
-                    onset_coarse=oc)
+                    chroma=chroma, mfcc=mfcc, rms_db=rms_db, centroid=centroid, onset_coarse=oc)

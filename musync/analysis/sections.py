@@ -40,9 +40,18 @@ def _bar_features(feat: Features, bar_times: np.ndarray, duration: float) -> np.
     return X.T  # (bars, dims)
 
 
+def _distances(X: np.ndarray) -> np.ndarray:
+    """Euclidean distances between the rows of ``X`` without the (n, n, dims) difference array
+    (an hour-long mix has about 2000 bars)."""
+    sq = np.einsum("ij,ij->i", X, X)
+    D = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * (X @ X.T), 0.0))
+    np.fill_diagonal(D, 0.0)
+    return D
+
+
 def _novelty(X: np.ndarray, half: int) -> np.ndarray:
     n = X.shape[0]
-    D = np.sqrt(np.maximum(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1), 0.0))
+    D = _distances(X)
     S = np.exp(-D / (np.median(D) + 1e-9))
     g = np.exp(-0.5 * (np.arange(-half, half) + 0.5) ** 2 / (0.5 * half) ** 2)
     sign = np.where(np.arange(-half, half) < 0, -1.0, 1.0)
@@ -128,7 +137,7 @@ def find_sections(feat: Features, downbeats: np.ndarray, duration: float, energy
     # labels by clustering segment means
     means = np.stack([X[a:b].mean(axis=0) for a, b in segs])
     nseg = len(segs)
-    D = np.sqrt(((means[:, None, :] - means[None, :, :]) ** 2).sum(-1))
+    D = _distances(means)
     off = D[np.triu_indices(nseg, 1)]
     scale = np.median(off) if off.size else 1.0
     thr = float(np.clip(label_threshold * scale, 0.3, 0.8))
