@@ -126,3 +126,26 @@ def test_annotated_real_recordings(shared_data):
     assert np.mean(down) >= 0.45
     assert np.mean(acc) >= 4 / 7 - 1e-9
     assert not any(fallback)  # no steady full-length recording gets the fallback grid
+
+
+def test_cli_tempo_options(tmp_path, capsys):
+    import json
+
+    from musync.cli import main
+
+    s = make_song(bpm=90, hats=2, form=[("verse", 4), ("chorus", 4)], seed=6)
+    p = s.write(tmp_path / "song.wav")
+    assert main(["analyze", str(p), "--no-cache", "--json", str(tmp_path / "a.json")]) == 0
+    out = capsys.readouterr().out
+    d = json.loads((tmp_path / "a.json").read_text())
+    assert abs(d["tempo"] - 90) < 1.5 and d["tempo_alternatives"] and "other tempo" in out
+    assert main(["analyze", str(p), "--no-cache", "--tempo-octave", "x2", "--json", "-"]) == 0
+    assert abs(json.loads(capsys.readouterr().out)["tempo"] - 180) < 3
+    assert main(["analyze", str(p), "--no-cache", "--tempo", "120", "--json", "-"]) == 0
+    assert abs(json.loads(capsys.readouterr().out)["tempo"] - 120) < 2
+    t = float(s.beats[5])
+    assert main(["analyze", str(p), "--no-cache", "--downbeat", f"{t:.3f}", "--json", "-"]) == 0
+    downs = np.array(json.loads(capsys.readouterr().out)["downbeats"])
+    assert np.min(np.abs(downs - t)) < 0.03
+    assert main(["analyze", str(p), "--tempo", "120", "--tempo-octave", "half"]) == 2
+    assert main(["analyze", str(p), "--tempo-octave", "x3"]) == 2
