@@ -125,7 +125,7 @@ def _print_analysis_summary(a) -> None:
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the analysis cache.")
 @click.option("--beats-per-bar", type=click.Choice(["auto", "3", "4"]), default="auto", show_default=True,
               help="Force the metre instead of estimating it.")
-@click.option("--tempo-octave", type=click.Choice(["x2", "half"]), default=None,
+@click.option("--tempo-octave", type=_TableChoice(_table("analysis", "TEMPO_OCTAVES")), default=None,
               help="Use twice or half the tempo musync hears (the other metrical level).")
 @click.option("--tempo", "tempo_bpm", type=click.FloatRange(20, 360), default=None, metavar="BPM",
               help="Track the beats at this tempo instead of choosing one.")

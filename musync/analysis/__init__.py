@@ -29,7 +29,7 @@ from .energy import energy_curve, find_climax
 from .features import compute_features
 from .sections import find_sections
 
-__all__ = ["analyze", "analyze_signal", "save_analysis", "load_analysis", "MIN_DURATION"]
+__all__ = ["analyze", "analyze_signal", "save_analysis", "load_analysis", "MIN_DURATION", "TEMPO_OCTAVES"]
 
 #: Shortest song musync analyses (seconds).
 MIN_DURATION = 2.0
@@ -46,7 +46,7 @@ CLEAR_SIGNIFICANCE = 10.0
 FALLBACK_BPM = 120.0
 
 _SR = 22050
-_ALGO = 9  # bump when results change, to invalidate caches
+_ALGO = 10  # bump when results change, to invalidate caches
 
 
 def _active_range(feat, duration: float) -> tuple[float, float]:
@@ -64,7 +64,9 @@ def _fallback_grid(duration: float, bpb: int):
     return beats, np.zeros(beats.size), beats[::bpb]
 
 
-_OCTAVES = {None: 1.0, "x2": 2.0, "half": 0.5}
+#: ``tempo_octave`` values and the factor each applies to the tempo musync chooses.
+TEMPO_OCTAVES = {"x2": 2.0, "half": 0.5}
+_OCTAVES = {None: 1.0, **TEMPO_OCTAVES}
 
 
 def _check_overrides(beats_per_bar, tempo, tempo_octave, downbeat) -> None:
@@ -148,7 +150,7 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
         bpb = beats_per_bar or 4
         beats, strength, downbeats = _fallback_grid(duration, bpb)
         bpm = FALLBACK_BPM
-        down_conf = 0.0
+        down_conf = metre_conf = 0.0
     else:
         beats, strength, bpm = bt.beats, bt.strength, bt.tempo
         if downbeat is not None:
@@ -156,7 +158,7 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
             if shifted is not beats:
                 strength = np.zeros(shifted.size) if shifted.size != beats.size else strength
                 beats = shifted
-        downbeats, bpb, down_conf, _ = estimate_downbeats(feat, beats, beats_per_bar=beats_per_bar,
+        downbeats, bpb, down_conf, _, metre_conf = estimate_downbeats(feat, beats, beats_per_bar=beats_per_bar,
                                                           downbeat=downbeat)
         alternatives = tuple({"bpm": round(float(b), 3), "score": round(float(p), 4)}
                              for b, p in bt.alternatives[:2])
@@ -178,7 +180,8 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
                  confidence=beat_conf,
                  confidences={"beats": beat_conf, "downbeats": float(down_conf),
                               "sections": float(sec_conf), "pulse_clarity": float(clarity),
-                              "tempo_stability": float(agreement), "tempo_level": float(level_conf)},
+                              "tempo_stability": float(agreement), "tempo_level": float(level_conf),
+                              "metre": float(metre_conf)},
                  fallback=fallback, warnings=tuple(warnings), params=params,
                  tempo_alternatives=alternatives)
     # store exactly what the JSON form holds, so save/load round-trips to an equal object
