@@ -13,6 +13,8 @@ Public API (each stage callable alone; each output saveable and loadable):
   :func:`import_timeline` -- an edited timeline back into a plan (locked shots, gaps to re-plan).
 - :func:`render` -- the plan as a video (frame-exact, the song as soundtrack; draft or final);
   :func:`preview` -- numbered cards, a flash and a click on every cut, no clip decoded.
+- :func:`batch` -- many jobs (songs x clip folders x settings) as a Dask task graph, each song
+  analysed and each clip scanned once; needs ``musync[batch]``.
 
 Errors derive from :class:`MusyncError`.
 """
@@ -33,6 +35,7 @@ from .planfile import load_plan, save_plan, validate_plan
 from .export import export, import_timeline
 from .render import render
 from .preview import preview
+from .batch import batch
 
 __all__ = [
     "__version__",
@@ -41,6 +44,7 @@ __all__ = [
     "plan", "replan", "make_settings", "STYLES", "load_plan", "save_plan", "validate_plan",
     "export", "import_timeline",
     "render", "preview",
+    "batch",
     "Plan", "PlanClip", "PlanSettings", "Shot",
     "Analysis", "AudioInfo", "Section",
     "MusyncError", "ParameterError", "MediaError", "PlanError", "ExportError",

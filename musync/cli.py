@@ -702,6 +702,42 @@ def demo(folder: str, seconds: float, no_render: bool, overwrite: bool) -> None:
     run_demo(folder, seconds=seconds, overwrite=overwrite, echo=click.echo, render=not no_render)
 
 
+@cli.command("batch")
+@click.argument("jobs", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--outdir", metavar="OUTDIR", default=None,
+              help="Output folder: one folder per job and summary.json [default: JOBS-out].")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="A Dask scheduler (tcp://host:8786, or a scheduler file) [default: a local cluster].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes of the local cluster [default: one per core].")
+@click.option("--force", is_flag=True, help="Run finished jobs again too.")
+@click.option("--progress", type=click.Choice(["plain", "json", "none"]), default="plain", show_default=True,
+              help="Progress on stderr: lines, JSON lines, or nothing.")
+@click.option("--json", "json_out", is_flag=True, help="Print the summary as JSON instead of a table.")
+@click.option("-y", "--overwrite", is_flag=True, help="Replace job folders that musync batch did not write.")
+def batch_cmd(jobs: str, outdir, scheduler, workers, force: bool, progress: str, json_out: bool,
+              overwrite: bool) -> None:
+    """Run the jobs of JOBS (CSV or JSON lines) as a Dask task graph.
+
+    Each line is a job: song, clips (folders), style/seed/variants/aspect/..., outputs
+    (analysis, plan, report, preview, draft, export). Every song is analysed and every clip
+    scanned once; finished jobs are skipped on a rerun; a failing job does not stop the others.
+    """
+    from .batch import BatchInterrupted, batch, format_summary
+
+    try:
+        res = batch(jobs, outdir, scheduler=scheduler, workers=workers, force=force, overwrite=overwrite,
+                    progress=None if _STATE["verbosity"] < 0 else progress)
+    except BatchInterrupted as exc:
+        click.echo(format_summary(exc.result))
+        echo_err(f"interrupted: {exc.result.count('done')} job(s) finished now; run the same command again "
+                 "to make the rest (finished jobs are skipped)")
+        raise
+    click.echo(json.dumps(res.to_dict(), indent=1) if json_out else format_summary(res))
+    if not res.ok:
+        raise MusyncError(f"{res.count('failed')} of {len(res.jobs)} job(s) failed (see {res.summary})")
+
+
 # global options that may also be given after the sub-command (`musync plan ... -q`)
 _GLOBAL_FLAGS = {"-q", "--quiet", "--debug", "-v", "-vv", "-vvv", "--verbose"}
 

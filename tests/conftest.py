@@ -24,3 +24,13 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared test data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config, items):
+    """Modules that set ``RUN_LAST = True`` run after the others (order kept otherwise).
+
+    The batch tests start Dask in the test process, and Dask keeps a thread-pool thread alive
+    afterwards; from then on ``scan_clips`` (rightly) starts its pool with spawn instead of fork,
+    and tests that inject a crash into forked scan workers need fork.
+    """
+    items.sort(key=lambda it: bool(getattr(getattr(it, "module", None), "RUN_LAST", False)))
