@@ -211,7 +211,7 @@ def _make_outputs(job: dict, analysis, clips, part: Path, times: dict, notes: li
             from ..export import FORMATS
 
             for fmt in job["formats"]:
-                for p, name in zip(plans, _names("edit", FORMATS[fmt][0], n)):
+                for p, name in zip(plans, _names("edit", FORMATS[fmt].suffix, n)):
                     timed("export", lambda: export(p, part / name, fmt))
                     outputs.append(name)
     if "report" in wanted:
