@@ -40,16 +40,19 @@ def media(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(media):
-    # compile (or load) the kernels once here, so the workers find them in the cache
-    a = musync.analyze(media / "slow.wav")
-    musync.plan(a, musync.scan_clips([media / "clips"], workers=1))
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, host="127.0.0.1")
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
+def client(media, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        # the workers inherit the tests' private cache (this fixture outlives conftest's per-test one)
+        mp.setenv("MUSYNC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "musync-cache"))
+        # compile (or load) the kernels once here, so the workers find them in the cache
+        a = musync.analyze(media / "slow.wav")
+        musync.plan(a, musync.scan_clips([media / "clips"], workers=1))
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, host="127.0.0.1")
+        c = distributed.Client(cluster)
+        yield c
+        c.close()
+        cluster.close()
 
 
 def _jsonl(path: Path, rows) -> Path:
