@@ -28,7 +28,7 @@ from pathlib import Path
 from ..errors import Interrupted, MusyncError, ParameterError
 from .jobs import Job, file_sha256, job_inputs, job_key
 from .summary import BatchInterrupted, BatchResult, JobResult, write_summary
-from .tasks import EVENT_TOPIC, OLD, PART, SHARED, job_folder_state
+from .tasks import EVENT_TOPIC, MANIFEST, OLD, PART, SHARED, job_folder_state
 
 __all__ = ["run_batch", "BatchEvent"]
 
@@ -400,10 +400,7 @@ def _plan_jobs(jobs: list[Job], outdir: Path, force: bool, overwrite: bool, repo
         key = job_key(j, inputs)
         state = job_folder_state(outdir / j.name, key)
         if state == "done" and not force:
-            m = json.loads((outdir / j.name / "job.json").read_text(encoding="utf-8"))
-            settled[j.name] = JobResult(j.name, j.line, "skipped", seconds=m.get("seconds"),
-                                        outputs=tuple(m.get("outputs", ())), warnings=tuple(m.get("warnings", ())),
-                                        folder=str(outdir / j.name), key=key)
+            settled[j.name] = _finished_now(j, outdir, key).replace(state="skipped", attempts=0, worker=None)
             continue
         if state == "foreign" and not overwrite:
             settled[j.name] = JobResult(j.name, j.line, "failed", error=(
@@ -529,6 +526,17 @@ def _result_of(name: str, line: int, fut, attempts: int, outdir: Path) -> JobRes
     return JobResult(name, line, "failed", error=msg, attempts=attempts)
 
 
+def _finished_now(j: Job, outdir: Path, key: str | None) -> JobResult | None:
+    """The result of a job whose folder is complete for ``key`` although no result came back."""
+    folder = outdir / j.name
+    if key is None or job_folder_state(folder, key) != "done":
+        return None
+    m = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    return JobResult(j.name, j.line, "done", seconds=m.get("seconds"), outputs=tuple(m.get("outputs", ())),
+                     warnings=tuple(m.get("warnings", ())), worker=m.get("worker"), attempts=1,
+                     times=m.get("times") or {}, folder=str(folder), key=key)
+
+
 def run_batch(jobs: list[Job], outdir, *, scheduler=None, workers: int | None = None, force: bool = False,
               overwrite: bool = False, progress=None, jobs_file: str | None = None) -> BatchResult:
     """Run ``jobs`` into ``outdir`` (see :func:`musync.batch`)."""
@@ -576,11 +584,17 @@ def run_batch(jobs: list[Job], outdir, *, scheduler=None, workers: int | None = 
                 # jobs still running on someone else's cluster finish there; their folders stay
                 keep = running if (interrupted and cluster is not None and cluster.own is None) else set()
                 _remove_leftovers(outdir, keep)
+                keys = {j.name: key for j, key, _ in to_run}
                 for j in jobs:
-                    if j.name not in results:
-                        note = ("still running on the cluster when the batch stopped; its folder appears "
-                                "when it finishes" if j.name in keep else "the batch was interrupted")
-                        results[j.name] = JobResult(j.name, j.line, "cancelled", error=note)
+                    if j.name in results:
+                        continue
+                    done = _finished_now(j, outdir, keys.get(j.name))
+                    if done is not None:                 # it finished as the batch stopped
+                        results[j.name] = done
+                        continue
+                    note = ("still running on the cluster when the batch stopped; its folder appears "
+                            "when it finishes" if j.name in keep else "the batch was interrupted")
+                    results[j.name] = JobResult(j.name, j.line, "cancelled", error=note)
                 res = BatchResult(tuple(results[j.name] for j in jobs), outdir=str(outdir),
                                   seconds=time.perf_counter() - t0, cluster=cluster_info,
                                   interrupted=bool(interrupted), jobs_file=jobs_file)
