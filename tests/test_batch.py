@@ -163,7 +163,9 @@ def test_batch_matches_serial_runs_and_skips_finished_jobs(media, client, tmp_pa
         assert batch_file.read_bytes() == serial_file.read_bytes(), batch_file
     assert json.loads((out / "fast" / "plan-2.json").read_text())["settings"]["style"] == "downbeats"
     assert res["slow"].outputs == ("analysis.json", "plan.json", "edit.otio", "edit.edl")
-    assert res["slow-phrase"].outputs == ("plan.json", "preview.mp4", "analysis.png")
+    assert res["slow-phrase"].outputs == ("plan.json", "preview.mp4", "report.html")
+    page = (out / "slow-phrase" / "report.html").read_text()
+    assert "musync report" in page and str(out / "slow-phrase" / "plan.json") in page and ".part-" not in page
     for j in res.jobs:
         assert all((out / j.name / o).stat().st_size > 0 for o in j.outputs)
     summary = json.loads((out / "summary.json").read_text())

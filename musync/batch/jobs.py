@@ -24,9 +24,9 @@ __all__ = ["Job", "JobInputs", "OUTPUTS", "PLAN_OUTPUTS", "read_jobs", "parse_jo
            "job_key"]
 
 #: What a job can make, in the order they are made.
-OUTPUTS = ("analysis", "report", "plan", "preview", "draft", "export")
-#: The outputs that need a plan (and so the clips).
-PLAN_OUTPUTS = frozenset({"plan", "preview", "draft", "export"})
+OUTPUTS = ("analysis", "plan", "preview", "draft", "export", "report")
+#: The outputs that need a plan (and so the clips); each of them writes the plan file(s) too.
+PLAN_OUTPUTS = frozenset({"plan", "preview", "draft", "export", "report"})
 #: Outputs when a job names none.
 DEFAULT_OUTPUTS = ("analysis", "plan")
 
@@ -43,7 +43,7 @@ _COLUMNS = {
 }
 _NAME_OK = re.compile(r"[^A-Za-z0-9._+-]+")
 # bump when what a job writes for the same inputs changes (finished jobs then re-run)
-_RECIPE = 1
+_RECIPE = 2
 
 
 @dataclass(frozen=True)

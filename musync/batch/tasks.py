@@ -163,15 +163,23 @@ def _names(stem: str, suffix: str, n: int) -> list[str]:
     return [f"{stem}{suffix}"] if n == 1 else [f"{stem}-{i + 1}{suffix}" for i in range(n)]
 
 
-def _report(analysis, folder: Path, plans: list) -> list[str]:
-    """The ``report`` output: the analysis picture (waveform, grid, sections, energy, climax)."""
-    from ..report import plot_analysis
+def _report(plan_names: list[str], part: Path, final: Path, analysis, clips) -> list[str]:
+    """The ``report`` output: ``musync report`` of the job's plan(s) (the variants side by side),
+    one self-contained HTML file."""
+    from .._fs import write_text
+    from ..review import write_report
 
-    plot_analysis(analysis, folder / "analysis.png")
-    return ["analysis.png"]
+    out = part / "report.html"
+    write_report(part / plan_names[0], out, compare=[part / n for n in plan_names[1:]],
+                 analysis=analysis, clips=clips)
+    # the page names the plan file it shows: the job folder it is about to be renamed to
+    html = out.read_text(encoding="utf-8")
+    if str(part) in html:
+        write_text(out, html.replace(str(part), str(final)), overwrite=True)
+    return ["report.html"]
 
 
-def _make_outputs(job: dict, analysis, clips, part: Path, times: dict, notes: list) -> list[str]:
+def _make_outputs(job: dict, analysis, clips, part: Path, final: Path, times: dict, notes: list) -> list[str]:
     from .. import export, preview, render, save_analysis, save_plan
 
     outputs: list[str] = []
@@ -186,11 +194,11 @@ def _make_outputs(job: dict, analysis, clips, part: Path, times: dict, notes: li
     if "analysis" in wanted:
         timed("analysis", lambda: save_analysis(analysis, part / "analysis.json"))
         outputs.append("analysis.json")
-    plans = []
     if clips is not None:
         plans = timed("plan", lambda: _plans(analysis, clips, job))
         n = len(plans)
-        for p, name in zip(plans, _names("plan", ".json", n)):
+        plan_names = _names("plan", ".json", n)
+        for p, name in zip(plans, plan_names):
             timed("plan", lambda: save_plan(p, part / name))
             outputs.append(name)
         for w in plans[0].warnings:
@@ -214,8 +222,8 @@ def _make_outputs(job: dict, analysis, clips, part: Path, times: dict, notes: li
                 for p, name in zip(plans, _names("edit", FORMATS[fmt].suffix, n)):
                     timed("export", lambda: export(p, part / name, fmt))
                     outputs.append(name)
-    if "report" in wanted:
-        outputs.extend(timed("report", lambda: _report(analysis, part, plans)))
+        if "report" in wanted:
+            outputs.extend(timed("report", lambda: _report(plan_names, part, final, analysis, clips)))
     return outputs
 
 
@@ -245,12 +253,12 @@ def run_job(job: dict, analysis: dict, scans: list, outdir: str) -> dict:
         result["times"]["song_analysis"] = round(analysis["seconds"], 3)
         notes = [f"{Path(job['song']).name}: {w}" for w in a.warnings]
         clips = None
-        if job["clip_files"] is not None and set(job["outputs"]) & {"plan", "preview", "draft", "export"}:
+        if job["clip_files"] is not None:
             clips = _clip_library(scans, job["clip_files"], job["missing"])
             result["times"]["clip_scans"] = round(sum(s["seconds"] for s in scans), 3)
             notes.extend(f"skipped {Path(s.path).name}: {s.reason}" for s in clips.skipped)
         part.mkdir(parents=True)
-        outputs = _make_outputs(job, a, clips, part, result["times"], notes)
+        outputs = _make_outputs(job, a, clips, part, final, result["times"], notes)
         manifest = {"version": 1, "name": name, "key": job["key"], "song": job["song"],
                     "clips": job["clips"], "job": {k: v for k, v in job.items()
                                                    if k not in ("clip_files", "missing", "key", "batch")},
