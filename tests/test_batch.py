@@ -359,6 +359,7 @@ def test_ctrl_c_stops_the_batch_and_leaves_only_finished_outputs(media, tmp_path
     t.join(5)
     stdout = proc.stdout.read()
     assert rc == 130, "".join(lines)
+    assert any("dashboard http://127.0.0.1:" in ln for ln in lines)    # bokeh is in the test extras
     assert _all_gone(family) == []
     summary = json.loads((out / "summary.json").read_text())
     states = {j["name"]: j["state"] for j in summary["jobs"]}
@@ -374,3 +375,9 @@ def test_ctrl_c_stops_the_batch_and_leaves_only_finished_outputs(media, tmp_path
         else:
             assert not (out / name).exists()
     assert "cancelled" in stdout
+
+
+def test_workers_only_for_the_local_cluster(media, tmp_path):
+    jobs = [{"song": str(media / "slow.wav"), "outputs": ["analysis"]}]
+    with pytest.raises(ParameterError, match="--workers is for the local cluster"):
+        musync.batch(jobs, tmp_path / "out", scheduler="tcp://127.0.0.1:9", workers=2)

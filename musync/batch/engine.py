@@ -131,22 +131,26 @@ class _Cluster:
             import distributed
         except ImportError:
             raise MusyncError(_INSTALL_HINT) from None
-        self.own = None
-        self._before = _child_pids()
-        if isinstance(scheduler, distributed.Client):
-            self.client, self.external_client = scheduler, True
-        elif scheduler:
-            self.external_client = False
-            self.client = self._connect(distributed, str(scheduler))
-        else:
-            self.external_client = False
-            self.own = self._local(distributed, workers)
-            self.client = distributed.Client(self.own)
-        if self.own is None and workers is not None:
+        if scheduler is not None and workers is not None:
             raise ParameterError("--workers is for the local cluster; an existing cluster keeps its own workers")
-        self.address = self.client.scheduler.address
-        self._check_workers(report)
-        self.dashboard = self._dashboard()
+        self.own = None
+        self.client = None
+        self.external_client = isinstance(scheduler, distributed.Client)
+        self._before = _child_pids()
+        try:
+            if self.external_client:
+                self.client = scheduler
+            elif scheduler:
+                self.client = self._connect(distributed, str(scheduler))
+            else:
+                self.own = self._local(distributed, workers)
+                self.client = distributed.Client(self.own)
+            self.address = self.client.scheduler.address
+            self._check_workers(report)
+            self.dashboard = self._dashboard()
+        except BaseException:
+            self.close()
+            raise
 
     @staticmethod
     def _local(distributed, workers):
@@ -182,12 +186,15 @@ class _Cluster:
             except TimeoutError:
                 raise MusyncError(f"no worker joined the Dask scheduler at {self.address} in "
                                   f"{_WORKER_WAIT:.0f} s; start some with `dask worker {self.address}`") from None
-        versions = self.client.run(_worker_musync)
+        import importlib.metadata
+
+        versions = self.client.run(importlib.metadata.version, "musync", on_error="return")
         wrong = {w: v for w, v in versions.items() if v != __version__}
         if wrong:
             w, v = next(iter(wrong.items()))
-            raise MusyncError(f"worker {w} has musync {v or '(not installed)'}, this is {__version__}; "
-                              "install the same musync on every worker (plans must be made by the same code)")
+            v = v if isinstance(v, str) else "(not installed)"
+            raise MusyncError(f"worker {w} has musync {v}, this is {__version__}; install the same "
+                              "musync on every worker (plans must be made by the same code)")
 
     def _dashboard(self) -> str | None:
         services = self.client.scheduler_info().get("services", {})
@@ -212,7 +219,7 @@ class _Cluster:
             for p in _spawned_children(self._before):
                 with contextlib.suppress(psutil.Error):
                     procs += [p] + p.children(recursive=True)
-        if not self.external_client:
+        if not self.external_client and self.client is not None:
             with contextlib.suppress(Exception):
                 self.client.close(timeout=5)
         if self.own is not None:
@@ -244,14 +251,6 @@ def _spawned_children(before: set[int]) -> list:
             if any("spawn_main" in part for part in p.cmdline()):
                 out.append(p)
     return out
-
-
-def _worker_musync() -> str:
-    try:
-        from musync import __version__
-        return __version__
-    except ImportError:
-        return ""
 
 
 # ------------------------------------------------------------------------------------------------
