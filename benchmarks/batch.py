@@ -10,8 +10,10 @@ see the same machine load; the median of ``--repeat`` runs is reported.
 
 Printed:
 
-- wall time of the batch, the speed-up of 2 workers over 1 (target >= 1.6x), the cluster start
-  time (not part of the batch time);
+- wall time of the batch, the speed-up of 2 workers over 1 (target >= 1.6x), the CPU time the
+  workers and their encoders used and the cores that makes on average (CPU / wall: on a shared
+  machine, below the worker count when other processes take the cores), the cluster start time
+  (not part of the batch time);
 - from Dask's task stream: the summed compute time of the tasks, how busy the workers were
   (compute / (workers x wall)), and the engine's overhead per job on 1 worker: wall time not
   spent computing, divided by the jobs (scheduler round trips, serialisation, waiting for events);
@@ -81,6 +83,14 @@ def warm_kernels(song: Path, clips: Path, cache: Path) -> None:
     musync.plan(a, musync.scan_clips([clips], use_cache=False, workers=1))
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its reaped children (a worker and its encoders)."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _noop_job(job: dict, analysis: dict, scans: list, outdir: str) -> dict:
     """A job task that does nothing: the engine's own cost."""
     return {"name": job["name"], "state": "done", "seconds": 0.0, "outputs": ["plan.json"] * 3,
@@ -123,18 +133,22 @@ def run_once(n_workers: int, jobs: list[dict], work: Path, warm_cache: Path, run
     try:
         client.run(lambda: __import__("musync").__version__)           # import on every worker
         start = time.perf_counter() - t
+        cpu0 = sum(client.run(_cpu).values())
         with distributed.get_task_stream(client) as ts:
             t = time.perf_counter()
             res = musync.batch(jobs, out, scheduler=client)
             wall = time.perf_counter() - t
+        cpu = sum(client.run(_cpu).values()) - cpu0
         assert res.ok, res.to_dict()
         compute = 0.0
         by_kind: dict[str, float] = {}
+        by_worker: dict[str, float] = {}
         for task in ts.data:
             for ss in task["startstops"]:
                 if ss["action"] == "compute":
                     d = ss["stop"] - ss["start"]
                     compute += d
+                    by_worker[task["worker"]] = by_worker.get(task["worker"], 0.0) + d
                     kind = str(task["key"]).split("-")[0]
                     by_kind[kind] = by_kind.get(kind, 0.0) + d
         stages: dict[str, float] = {}
@@ -143,7 +157,8 @@ def run_once(n_workers: int, jobs: list[dict], work: Path, warm_cache: Path, run
                 if k not in ("song_analysis", "clip_scans"):
                     stages[k] = stages.get(k, 0.0) + v
         over = engine_overhead(client, _payload_like(res, out)) if run_id < 2 else None
-        return {"workers": n_workers, "wall": wall, "start": start, "compute": compute,
+        return {"workers": n_workers, "wall": wall, "start": start, "compute": compute, "cpu": cpu,
+                "busiest": max(by_worker.values()),
                 "busy": compute / (n_workers * wall), "by_kind": by_kind, "stages": stages,
                 "overhead": over, "tasks": len(ts.data)}
     finally:
@@ -203,11 +218,18 @@ def main(argv=None) -> int:
     rows = []
     for n in counts:
         rows.append([str(n), f"{med(n, 'wall'):.1f}", f"{med(base, 'wall') / med(n, 'wall'):.2f}x",
-                     f"{med(n, 'compute'):.1f}", f"{100 * med(n, 'busy'):.0f}%", f"{med(n, 'start'):.1f}",
-                     str(runs[n][0]["tasks"])])
+                     f"{med(n, 'compute'):.1f}", f"{100 * med(n, 'busy'):.0f}%", f"{med(n, 'cpu'):.1f}",
+                     f"{med(n, 'cpu') / med(n, 'wall'):.2f}", f"{med(n, 'start'):.1f}", str(runs[n][0]["tasks"])])
     md = args.markdown
+    if base == 1 and len(counts) > 1:
+        n2 = counts[-1]
+        proj = med(base, "compute") / med(n2, "busiest")
+        print(f"projection for free cores: the busiest of {n2} workers computed {med(n2, 'busiest'):.1f} s "
+              f"against {med(base, 'compute'):.1f} s on 1 worker: {proj:.2f}x (compute times stretch "
+              f"under load too, so this is a guide, not a measurement)")
+        print()
     print(format_table(["workers", "batch wall (s)", "speed-up", "task compute (s)", "workers busy",
-                        "cluster start (s)", "tasks"], rows,
+                        "worker CPU (s)", "cores used", "cluster start (s)", "tasks"], rows,
                        title=f"{args.songs} songs x (analysis + plan + preview), median of {args.repeat}",
                        markdown=md))
     print()
