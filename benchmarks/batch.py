@@ -3,9 +3,9 @@
 Every song is made here (``musync.testing.make_song``, 30-45 s, tempo 84-140 BPM, different forms)
 with one shared folder of 8 generated clips; each job asks for ``analysis``, ``plan`` and
 ``preview``. For each worker count the script starts a ``LocalCluster`` (processes, one thread
-each), lets the workers import musync and load its kernels, and then times ``musync.batch`` on
-that client from an empty output folder and an empty musync cache (the compiled kernels are
-copied in, so no run pays for numba compiling). Runs alternate 1, 2, 1, 2 ... workers so both
+each), lets the workers import musync, and then times ``musync.batch`` on that client from an
+empty output folder and an empty musync cache (the numba kernels are compiled once beforehand into
+a ``NUMBA_CACHE_DIR`` all processes share, so no run pays for compiling). Runs alternate 1, 2, 1, 2 ... workers so both
 see the same machine load; the median of ``--repeat`` runs is reported.
 
 Printed:
@@ -120,9 +120,8 @@ def run_once(n_workers: int, jobs: list[dict], work: Path, warm_cache: Path, run
 
     import musync
 
-    cache = work / f"cache-{run_id}"
+    cache = work / f"cache-{run_id}"              # empty: no analysis or clip record cached
     shutil.rmtree(cache, ignore_errors=True)
-    shutil.copytree(warm_cache / "numba", cache / "numba")
     os.environ["MUSYNC_CACHE_DIR"] = str(cache)
     out = work / f"out-{run_id}"
     shutil.rmtree(out, ignore_errors=True)
@@ -191,6 +190,8 @@ def main(argv=None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="musync-batch-bench-"))
     media = args.keep or work / "media"
+    # one kernel cache for this process and every worker, kept apart from the per-run caches
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(work / "numba"))
     load0 = os.getloadavg()
     t0 = time.perf_counter()
     songs, clips = make_media(media, args.songs)
