@@ -287,9 +287,11 @@ def real_songs(data: Path):
 # Tables
 
 def verdict(vals, test) -> str:
-    good = [v for v in vals if v is not None]
-    ok = sum(1 for v in vals if test(v))
-    return f"{ok}/{len(vals)}" + ("" if good else " (n/a)")
+    """``met/measured``, and how many songs the measure does not apply to (``n/a``)."""
+    got = [v for v in vals if v is not None]
+    ok = sum(1 for v in got if test(v))
+    na = len(vals) - len(got)
+    return f"{ok}/{len(got)}" + (f" ({na} n/a)" if na else "")
 
 
 def measure_table(title, rows_ours, rows_base, names, md) -> str:
@@ -461,7 +463,7 @@ def contact_sheet(path: Path, title: str, p: Plan, cols: int = 10) -> None:
                     start = float(st.start_time * st.time_base) if st.start_time is not None else 0.0
                     c.seek(int((start + max(t - 1.0, 0)) / st.time_base), stream=st, backward=True)
                     for fr in c.decode(st):
-                        img = fr.to_ndarray(format="rgb24", width=192, height=108)
+                        img = fr.to_ndarray(format="rgb24", width=160, height=90)
                         if fr.time is not None and fr.time - start >= t:
                             break
             except Exception:  # a still or an unreadable file: leave the cell grey
@@ -476,7 +478,7 @@ def contact_sheet(path: Path, title: str, p: Plan, cols: int = 10) -> None:
         if img is not None:
             ax.imshow(img)
         else:
-            ax.imshow(np.full((108, 192, 3), 128, np.uint8))
+            ax.imshow(np.full((90, 160, 3), 128, np.uint8))
         t = s.record_in / f
         ax.set_title(f"{k} {int(t // 60)}:{t % 60:04.1f} {s.length / f:.2f}s {s.section}", fontsize=6.5)
     fig.suptitle(title, fontsize=10)
