@@ -92,6 +92,8 @@ TARGETS = (
 # The measures, from a plan's shots and the analysis it was made from
 
 def _beat_pos(frames, beat_frames) -> np.ndarray:
+    """Frames as positions in beats (written here again on purpose: the measures must not lean
+    on the planner's code)."""
     f = np.asarray(frames, dtype=np.float64)
     b = np.asarray(beat_frames, dtype=np.float64)
     k = np.arange(b.size, dtype=np.float64)

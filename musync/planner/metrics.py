@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .music import beat_position
+
 __all__ = ["plan_metrics", "shot_beats", "equal_runs", "spearman", "EQUAL_BEATS", "ONE_BEAT"]
 
 #: Two shots whose lengths differ by less than this many beats are "of equal length".
@@ -48,19 +50,6 @@ def spearman(x, y) -> float:
     return float(c) if np.isfinite(c) else 0.0
 
 
-def _beat_position(frames, beat_frames) -> np.ndarray:
-    f = np.asarray(frames, dtype=np.float64)
-    b = np.asarray(beat_frames, dtype=np.float64)
-    if b.size < 2:
-        return f / 15.0  # no grid: 120 BPM at 30 fps
-    k = np.arange(b.size, dtype=np.float64)
-    out = np.interp(f, b, k)
-    lo, hi = f < b[0], f > b[-1]
-    out[lo] = (f[lo] - b[0]) / (b[1] - b[0])
-    out[hi] = k[-1] + (f[hi] - b[-1]) / (b[-1] - b[-2])
-    return out
-
-
 def shot_beats(shots, beat_frames, anticipation: int = 0) -> np.ndarray:
     """Length of every shot in beats of ``beat_frames`` (cuts moved back by ``anticipation``)."""
     if not len(shots):
@@ -70,7 +59,7 @@ def shot_beats(shots, beat_frames, anticipation: int = 0) -> np.ndarray:
     end = b[-1]
     a_t = np.where(a > 0, a + anticipation, a)
     b_t = np.where(b < end, b + anticipation, b)
-    return _beat_position(b_t, beat_frames) - _beat_position(a_t, beat_frames)
+    return beat_position(b_t, beat_frames) - beat_position(a_t, beat_frames)
 
 
 def equal_runs(values, pred) -> tuple[int, int]:

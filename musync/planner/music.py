@@ -10,6 +10,7 @@ Public:
   last phrase; a new phrase wherever the energy jumps inside a section).
 - :func:`beat_accents` -- the musical weight of a cut on every beat.
 - :func:`find_payoffs` -- the climax and the big rises of energy, each with its build.
+- :func:`beat_position` -- frames as positions on a beat grid (lengths in beats).
 
 All frames are integers at the plan rate (:mod:`musync.timebase`); all weights are plain floats.
 """
@@ -25,7 +26,7 @@ from ..timebase import to_frame, to_frames
 from ..types import Analysis
 
 __all__ = ["Phrase", "Payoff", "MusicGrid", "music_grid", "find_phrases", "beat_accents",
-           "find_payoffs", "energy_at", "PHRASE_BARS"]
+           "find_payoffs", "energy_at", "beat_position", "PHRASE_BARS"]
 
 #: Bars per phrase (the common phrase length of popular music).
 PHRASE_BARS = 4
@@ -114,20 +115,8 @@ class MusicGrid:
     beats_per_bar: int = 4
 
     def beat_position(self, frames) -> np.ndarray:
-        """Position of ``frames`` on the beat grid, in beats (beat k at k, half-way at k + 0.5),
-        extrapolated with the first and last beat periods outside the grid."""
-        f = np.asarray(frames, dtype=np.float64)
-        b = self.beat_frames.astype(np.float64)
-        if b.size == 0:
-            return f / float(self.fps) * 2.0   # no grid: 120 BPM
-        if b.size == 1:
-            return (f - b[0]) / (float(self.fps) * 0.5)
-        k = np.arange(b.size, dtype=np.float64)
-        out = np.interp(f, b, k)
-        lo, hi = f < b[0], f > b[-1]
-        out[lo] = (f[lo] - b[0]) / max(b[1] - b[0], 1.0)
-        out[hi] = k[-1] + (f[hi] - b[-1]) / max(b[-1] - b[-2], 1.0)
-        return out
+        """Position of ``frames`` on the beat grid, in beats (see :func:`beat_position`)."""
+        return beat_position(frames, self.beat_frames, self.fps)
 
     def rel_energy_at(self, times) -> np.ndarray:
         """The song-relative energy at ``times`` (seconds)."""
@@ -139,6 +128,21 @@ class MusicGrid:
         """Index of the phrase holding each of ``frames``."""
         starts = np.array([p.start for p in self.phrases], dtype=np.int64)
         return np.maximum(0, np.searchsorted(starts, np.asarray(frames), side="right") - 1)
+
+
+def beat_position(frames, beat_frames, fps=30) -> np.ndarray:
+    """Position of ``frames`` on a beat grid, in beats: beat k at k, half-way at k + 0.5; outside
+    the grid the first and last beat periods extend it (no grid at all: 120 BPM at ``fps``)."""
+    f = np.asarray(frames, dtype=np.float64)
+    b = np.asarray(beat_frames, dtype=np.float64)
+    if b.size < 2:
+        return (f - (b[0] if b.size else 0.0)) / (float(fps) * 0.5)
+    k = np.arange(b.size, dtype=np.float64)
+    out = np.interp(f, b, k)
+    lo, hi = f < b[0], f > b[-1]
+    out[lo] = (f[lo] - b[0]) / max(b[1] - b[0], 1.0)
+    out[hi] = k[-1] + (f[hi] - b[-1]) / max(b[-1] - b[-2], 1.0)
+    return out
 
 
 def energy_at(analysis: Analysis, times) -> np.ndarray:
