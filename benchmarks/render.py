@@ -27,8 +27,9 @@ memory of the process tree (sampled every 20 ms):
 Proxies (a second table, same run, a fresh cache folder): ``proxy build`` --
 ``build_proxies(sources of the plan)`` as ``musync scan --proxies`` does it, timed per minute of
 footage; ``draft from proxies`` -- ``render(plan)`` once the proxies exist (the second and later
-drafts, ``--repeat`` times); ``first draft`` -- ``render(plan)`` with no proxies yet (it makes
-them, then renders); ``1000 cuts`` from proxies. Each is compared with the draft from the
+drafts, ``--repeat`` times); ``preview`` -- ``preview(plan)`` once the proxies exist (each shot
+its picture); ``first draft`` -- ``render(plan)`` with no proxies yet (it makes them, then
+renders); ``1000 cuts`` from proxies. Each is compared with the draft from the
 originals (``render(plan, proxies=False)``: the draft as it was before proxies) and the floor of
 the same run. Every row also records the 1-minute load average when it started.
 
@@ -411,6 +412,7 @@ def _proxy_rows(args, clips, plan_path, many_path, out, originals, floor) -> lis
                  fmt(wall / minutes, 1), fmt(cpu / minutes, 1)] + ["-"] * 6)
     for i in range(args.repeat):
         row(f"draft from proxies #{i + 2}", _musync_cmd(plan_path, out))
+    row("preview with pictures from proxies", _preview_cmd(plan_path, out))
     if args.many:
         row(f"draft from proxies, {args.many} cuts", _musync_cmd(many_path, out))
     shutil.rmtree(cache.cache_dir(), ignore_errors=True)

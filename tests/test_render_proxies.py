@@ -299,3 +299,13 @@ def test_scan_proxies_makes_them_and_the_next_draft_uses_them(tmp_path, capsys):
     assert main(["render", str(tmp_path / "plan.json"), "-o", str(out), "-y", "--no-proxies",
                  "--progress", "none"]) == 0
     assert "from proxies" not in capsys.readouterr().err
+
+
+def test_copies_in_one_call_are_made_once(tmp_path):
+    a = make_coded_clip(tmp_path / "a.mp4", clip_id=10, fps=30, n_frames=20)
+    b = tmp_path / "b.mp4"
+    shutil.copyfile(a.path, b)
+    rep = R.build_proxies([a.path, b])
+    assert rep.built == [str(a.path)] and rep.frames_built == 20
+    assert rep.proxies[str(b)].path == rep.proxies[str(a.path)].path
+    assert rep.proxies[str(b)].source == b

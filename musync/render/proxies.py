@@ -39,6 +39,7 @@ Public names:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import queue
@@ -459,6 +460,7 @@ def _find_or_build(paths, progress, workers, errors) -> ProxyReport:
     t0 = time.perf_counter()
     report = ProxyReport()
     jobs: list[tuple[str, Path, str]] = []
+    copies: dict[str, list[tuple[str, Path]]] = {}       # the same bytes under other names
     seen: set[str] = set()
     for item in paths:
         name = str(item)
@@ -479,10 +481,19 @@ def _find_or_build(paths, progress, workers, errors) -> ProxyReport:
         found = _load(p, sha)
         if found is not None:
             report.proxies[name] = found
+        elif sha in copies:
+            copies[sha].append((name, p))
         else:
+            copies[sha] = []
             jobs.append((name, p, sha))
     if jobs:
         _run(jobs, report, progress, _workers(len(jobs), workers), errors)
+    for (name, _, sha) in jobs:
+        for other, p in copies[sha]:
+            if name in report.proxies:
+                report.proxies[other] = dataclasses.replace(report.proxies[name], source=p)
+            elif name in report.failed:
+                report.failed[other] = report.failed[name]
     report.seconds = time.perf_counter() - t0
     return report
 
