@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ._fs import atomic_output, check_output
+from ._proc import signals_deferred
 from .errors import MediaError, ParameterError
 from .geometry import even
 from .progress import make_progress
@@ -444,13 +445,17 @@ def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = 
                 mix = None if click_path is None else [
                     "[1:a][2:a]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[a]",
                     "[a]"]
-                enc = Encoder(tmp, settings, song, container_suffix=suffix, audio_filter=mix,
-                              extra_inputs=[click_path] if click_path else [])
+                enc = None
                 try:
+                    with signals_deferred():         # no interrupt between its start and `enc`
+                        enc = Encoder(tmp, settings, song, container_suffix=suffix,
+                                      audio_filter=mix,
+                                      extra_inputs=[click_path] if click_path else [])
                     _write_cards(enc, cards, settings, total, flash_frames, shown, prog)
                     enc.finish()
                 finally:
-                    enc.kill()
+                    if enc is not None:
+                        enc.kill()
         finally:
             for reader, _ in shown.values():
                 reader.close()
