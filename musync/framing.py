@@ -1,7 +1,8 @@
 """Framing that keeps the subject: the crop window of a shot at any output aspect.
 
 A ``fill`` output crops the source to the output's aspect. Centred, a 9:16 crop of a 16:9 shot
-cuts off whatever is not in the middle. Here the window follows the clip's region of interest
+cuts off whatever is not in the middle. The window lies inside the clip's real picture (letterbox
+bars are cropped away: the render scales the picture, not the frame, to fill the output). Here the window follows the clip's region of interest
 (:attr:`musync.types.ClipInfo.roi`, where the motion and the detail are) like a calm camera
 operator: it starts centred on the subject, holds still while the subject stays in the middle
 half of the window, and pans (at most one window width a second) only when it would leave it.
@@ -38,6 +39,25 @@ def _display_aspect(clip) -> float:
     return float(w) / float(h) if w and h else 16 / 9
 
 
+def _picture(clip) -> tuple[float, float, float, float]:
+    """The real picture (inside any letterbox bars) as fractions ``x, y, w, h`` of the frame."""
+    w, h = clip.size
+    pic = tuple(getattr(clip, "picture", ()) or ())
+    if not pic or not (w and h):
+        return 0.0, 0.0, 1.0, 1.0
+    x, y, pw, ph = pic
+    return x / w, y / h, pw / w, ph / h
+
+
+def _window(clip, out_aspect: float) -> tuple[float, float, float, float, float, float]:
+    """The largest window of ``out_aspect`` inside the clip's picture: ``(w, h)`` as fractions of
+    the frame, and the bounds of its top-left corner ``(x_lo, x_hi, y_lo, y_hi)``."""
+    px, py, pw, ph = _picture(clip)
+    ww, wh = crop_window(_display_aspect(clip) * pw / ph, out_aspect)
+    w, h = ww * pw, wh * ph
+    return w, h, px, px + pw - w, py, py + ph - h
+
+
 def crop_window(source_aspect: float, out_aspect: float) -> tuple[float, float]:
     """``(w, h)``: the largest window of ``out_aspect`` inside a frame of ``source_aspect``, as
     fractions of the frame (one of them is 1)."""
@@ -57,12 +77,14 @@ def _roi_centres(clip, times: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(times, rt, cx), np.interp(times, rt, cy)], axis=1)
 
 
-def _follow(centre: np.ndarray, size: float, fps: float) -> np.ndarray:
-    """Top-left position (one axis) of a window of ``size`` following ``centre`` (per frame)."""
+def _follow(centre: np.ndarray, size: float, fps: float, lo: float = 0.0,
+            hi: float | None = None) -> np.ndarray:
+    """Top-left position (one axis) of a window of ``size`` following ``centre`` (per frame),
+    between ``lo`` and ``hi``."""
     n = centre.size
-    lo, hi = 0.0, 1.0 - size
-    if hi <= 1e-6:
-        return np.zeros(n)
+    hi = 1.0 - size if hi is None else hi
+    if hi - lo <= 1e-6:
+        return np.full(n, lo)
     head = centre[:max(1, min(n, int(round(0.5 * fps))))]
     pos = float(np.clip(np.median(head) - size / 2, lo, hi))
     step = MAX_SPEED * size / fps
@@ -93,15 +115,15 @@ def shot_crop(clip, source_in: int, source_out: int, fps, aspect):
     from .types import ShotCrop
 
     out_aspect = float(Fraction(aspect)) if not isinstance(aspect, float) else aspect
-    w, h = crop_window(_display_aspect(clip), out_aspect)
+    w, h, x_lo, x_hi, y_lo, y_hi = _window(clip, out_aspect)
     if (w >= 0.995 and h >= 0.995) or len(clip.roi_times) == 0 or clip.is_still:
         return None
     rate = float(fps)
     n = max(1, int(source_out) - int(source_in))
     times = (int(source_in) + np.arange(n)) / rate
     c = _roi_centres(clip, times)
-    xs = _follow(c[:, 0], w, rate)
-    ys = _follow(c[:, 1], h, rate)
+    xs = _follow(c[:, 0], w, rate, x_lo, x_hi)
+    ys = _follow(c[:, 1], h, rate, y_lo, y_hi)
     step = max(1, int(round(KEY_STEP * rate)))
     keys = list(range(0, n, step))
     if keys[-1] != n - 1:
@@ -115,20 +137,19 @@ def centred_crop(clip, length: int, aspect):
     from .types import ShotCrop
 
     out_aspect = float(Fraction(aspect)) if not isinstance(aspect, float) else aspect
-    w, h = crop_window(_display_aspect(clip), out_aspect)
+    w, h, x_lo, x_hi, y_lo, y_hi = _window(clip, out_aspect)
     if w >= 0.995 and h >= 0.995:
         return None
-    return ShotCrop((0, max(0, int(length) - 1)), ((1 - w) / 2,) * 2, ((1 - h) / 2,) * 2, w, h,
-                    out_aspect)
+    return ShotCrop((0, max(0, int(length) - 1)), ((x_lo + x_hi) / 2,) * 2, ((y_lo + y_hi) / 2,) * 2,
+                    w, h, out_aspect)
 
 
 def subject_fit(clip, aspect, start: float | None = None, end: float | None = None) -> float:
     """How well the subject of ``clip`` (between ``start`` and ``end`` seconds) fits a window of
-    ``aspect``: the mean share of the region-of-interest box that a window centred on it holds,
-    times the share of the window that is picture rather than letterbox bars. 1 when the aspect
-    needs no crop."""
+    ``aspect``: the mean share of the region-of-interest box that a window centred on it holds.
+    1 when the aspect needs no crop."""
     out_aspect = float(Fraction(aspect)) if not isinstance(aspect, float) else aspect
-    w, h = crop_window(_display_aspect(clip), out_aspect)
+    w, h, *_ = _window(clip, out_aspect)
     if w >= 0.995 and h >= 0.995:
         return 1.0
     rt = np.asarray(clip.roi_times, dtype=np.float64)
@@ -145,11 +166,7 @@ def subject_fit(clip, aspect, start: float | None = None, end: float | None = No
         fit = float(held.mean())
     else:
         fit = float(min(1.0, w / 0.5) * min(1.0, h / 0.5))   # unknown subject: the middle half
-    sw, sh = clip.size
-    px, py, pw, ph = clip.picture if clip.picture else (0, 0, sw, sh)
-    pic_w, pic_h = pw / max(sw, 1), ph / max(sh, 1)
-    picture = min(1.0, pic_w / w) * min(1.0, pic_h / h)
-    return fit * picture
+    return fit
 
 
 def subject_inside(crop, boxes: np.ndarray, offsets: np.ndarray) -> float:

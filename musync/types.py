@@ -1002,7 +1002,10 @@ class Shot:
 
 @dataclass(frozen=True)
 class PlanClip:
-    """What render and export need to know about a source clip (a subset of :class:`ClipInfo`)."""
+    """What render and export need to know about a source clip (a subset of :class:`ClipInfo`).
+
+    ``picture`` is the real picture inside letterbox bars (``x, y, w, h`` display pixels; empty:
+    the whole frame): a ``fill`` render crops the bars away."""
 
     path: str
     duration: float
@@ -1017,6 +1020,7 @@ class PlanClip:
     is_still: bool = False
     brightness: float = 0.0
     motion: float = 0.0
+    picture: tuple = ()
 
     def __post_init__(self):
         from fractions import Fraction
@@ -1024,6 +1028,8 @@ class PlanClip:
         if self.fps is not None and not isinstance(self.fps, Fraction):
             object.__setattr__(self, "fps", Fraction(self.fps))
         object.__setattr__(self, "size", tuple(int(v) for v in self.size))
+        pic = tuple(int(v) for v in self.picture)
+        object.__setattr__(self, "picture", () if pic in ((), (0, 0, *self.size)) else pic)
         for name in ("duration", "start_time", "usable_in", "usable_out"):
             object.__setattr__(self, name, _rt(getattr(self, name)))
         for name in ("brightness", "motion"):
@@ -1032,7 +1038,8 @@ class PlanClip:
     @classmethod
     def from_clip(cls, c: "ClipInfo") -> "PlanClip":
         return cls(c.path, c.duration, c.fps, c.size, c.rotation, c.vfr, c.start_time, c.usable_in,
-                   c.usable_out, c.has_audio, c.is_still, c.brightness, c.motion)
+                   c.usable_out, c.has_audio, c.is_still, c.brightness, c.motion,
+                   tuple(getattr(c, "picture", ()) or ()))
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "duration": _time_json(self.duration),
@@ -1041,7 +1048,7 @@ class PlanClip:
                 "start_time": _r(self.start_time), "usable_in": _r(self.usable_in),
                 "usable_out": _time_json(self.usable_out), "has_audio": bool(self.has_audio),
                 "is_still": bool(self.is_still), "brightness": self.brightness,
-                "motion": self.motion}
+                "motion": self.motion, **({"picture": list(self.picture)} if self.picture else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "PlanClip":
@@ -1050,7 +1057,8 @@ class PlanClip:
                    float(d.get("start_time", 0.0)), float(d.get("usable_in", 0.0)),
                    _time_from_json(d.get("usable_out", d["duration"])),
                    bool(d.get("has_audio", False)), bool(d.get("is_still", False)),
-                   float(d.get("brightness", 0.0)), float(d.get("motion", 0.0)))
+                   float(d.get("brightness", 0.0)), float(d.get("motion", 0.0)),
+                   tuple(d.get("picture") or ()))
 
 
 @dataclass(frozen=True)

@@ -176,3 +176,36 @@ def test_formats_that_cannot_carry_the_framing_say_so(footage, tmp_path):
     tl = otio.adapters.read_from_file(str(out))
     meta = tl.video_tracks()[0][0].metadata["musync"]["crop"]
     assert meta["w"] == plan.shots[0].crop.w and len(meta["frames"]) == len(plan.shots[0].crop.frames)
+
+
+@pytest.mark.parametrize("aspect, size", [("9:16", (90, 160)), ("16:9", (320, 180))])
+def test_fill_crops_letterbox_bars_away(footage, tmp_path, aspect, size):
+    """A letterboxed source filled into 9:16 or 16:9 shows its picture, never its bars."""
+    import av
+
+    from musync.media import file_sha256
+    from musync.render import render
+    from musync.types import AudioInfo, PlanClip, PlanSettings
+
+    truth, _ = footage["right"]
+    boxed = T.derive_clip(truth.path, tmp_path / "boxed.mp4", "letterbox", size=(W, H))
+    clip = scan_clip(boxed)
+    assert clip.picture[3] < 0.8 * H and PlanClip.from_clip(clip).picture == clip.picture
+    j0 = int(np.ceil(clip.usable_in * FPS))
+    n = 45
+    a = 9 / 16 if aspect == "9:16" else W / H
+    crop = framing.shot_crop(clip, j0, j0 + n, FPS, a)
+    if crop is not None:                      # the window lies inside the picture
+        y_top = clip.picture[1] / H
+        assert min(crop.y) >= y_top - 1e-3
+    song = T.write_wav(tmp_path / "s.wav", np.zeros(n * 22050 // FPS, np.float32) + 1e-4, 22050)
+    plan = Plan(AudioInfo(str(song), file_sha256(song), n / FPS, 22050, 1), Fraction(FPS), n, size,
+                aspect, PlanSettings(fps=Fraction(FPS), size=size, aspect=aspect),
+                (Shot(0, clip.path, j0, j0 + n, 0, n, crop=crop),), clips=(PlanClip.from_clip(clip),))
+    out = tmp_path / "filled.mp4"
+    render(plan, out, mode="final")
+    with av.open(str(out)) as c:
+        frames = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+    top = np.mean([f[:3].mean() for f in frames])
+    bottom = np.mean([f[-3:].mean() for f in frames])
+    assert top > 40 and bottom > 40, (top, bottom)       # picture rows, not black bars

@@ -5,7 +5,8 @@ the decoder to the encoder without an RGB round trip.
 
 Public names:
 
-- :class:`Geometry` / :func:`geometry` -- the plan for one source at one output size.
+- :class:`Geometry` / :func:`geometry` -- the plan for one source at one output size;
+  :func:`picture_geometry` -- the same for a letterboxed source whose bars a ``fill`` crops away.
 - :func:`finish_planes` -- the output planes of a scaled, upright picture (crop or letterbox).
 - :func:`motion_offset` -- where a ``fill`` crop keeps the most motion in the frame.
 - :func:`plan_offset` -- where a ``fill`` crop sits at a frame of a shot the plan framed.
@@ -21,7 +22,8 @@ import numpy as np
 
 from ..geometry import even
 
-__all__ = ["Geometry", "geometry", "finish_planes", "motion_offset", "plan_offset",
+__all__ = ["Geometry", "geometry", "picture_geometry", "finish_planes", "motion_offset",
+           "plan_offset",
            "frame_planes", "turn",
            "rgb_to_yuv420", "yuv420_to_rgb"]
 
@@ -41,6 +43,8 @@ class Geometry:
     kind: str                      # "direct", "crop" or "pad"
     upright: tuple[int, int]       # size after turning (display orientation)
     offset: tuple[int, int]        # centred crop / pad offset, even
+    bounds: tuple | None = None    # (x_lo, x_hi, y_lo, y_hi): where a crop may sit (the picture
+                                   # inside letterbox bars); None: anywhere in the frame
 
 
 def geometry(display: tuple[int, int], rotation: int, out: tuple[int, int], framing: str) -> Geometry:
@@ -68,6 +72,30 @@ def geometry(display: tuple[int, int], rotation: int, out: tuple[int, int], fram
     else:
         kind, offset = "pad", (((W - uw) // 2) & ~1, ((H - uh) // 2) & ~1)
     return Geometry((W, H), scaled, turns, kind, (uw, uh), offset)
+
+
+def picture_geometry(display: tuple[int, int], rotation: int, out: tuple[int, int],
+                     picture) -> Geometry:
+    """A ``fill`` :class:`Geometry` for a source whose real picture is ``picture`` (``x, y, w, h``
+    as fractions of its display frame: inside letterbox or pillarbox bars): the picture, not the
+    frame, is scaled to cover the output, and the crop stays inside it (the bars never show)."""
+    dw, dh = display
+    W, H = out
+    fx, fy, fw, fh = (float(v) for v in picture)
+    # 4 pixels to spare, so an even crop offset never reaches the soft edge of the bars
+    s = max((W + 4) / (fw * dw), (H + 4) / (fh * dh))
+    uw, uh = max(W, even(dw * s)), max(H, even(dh * s))
+    x0, x1 = fx * uw, (fx + fw) * uw
+    y0, y1 = fy * uh, (fy + fh) * uh
+    lo_x, hi_x = (int(np.ceil(x0)) + 1) & ~1, max(0, int(np.floor(x1 - W))) & ~1
+    lo_y, hi_y = (int(np.ceil(y0)) + 1) & ~1, max(0, int(np.floor(y1 - H))) & ~1
+    hi_x, hi_y = max(hi_x, min(lo_x, uw - W)), max(hi_y, min(lo_y, uh - H))
+    lo_x, lo_y = min(lo_x, hi_x), min(lo_y, hi_y)
+    ox = min(max(int(round((x0 + x1) / 2 - W / 2)) & ~1, lo_x), hi_x)
+    oy = min(max(int(round((y0 + y1) / 2 - H / 2)) & ~1, lo_y), hi_y)
+    turns = (-(rotation // 90)) % 4
+    scaled = (uh, uw) if turns % 2 else (uw, uh)
+    return Geometry((W, H), scaled, turns, "crop", (uw, uh), (ox, oy), (lo_x, hi_x, lo_y, hi_y))
 
 
 def frame_planes(frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -157,9 +185,10 @@ def plan_offset(crop, geom: Geometry, k: int) -> tuple[int, int]:
         return geom.offset
     uw, uh = geom.upright
     x, y = crop.at(k)
-    ox = int(round((x + crop.w / 2) * uw - W / 2))
-    oy = int(round((y + crop.h / 2) * uh - H / 2))
-    return (min(max(ox, 0), uw - W) & ~1, min(max(oy, 0), uh - H) & ~1)
+    ox = int(round((x + crop.w / 2) * uw - W / 2)) & ~1
+    oy = int(round((y + crop.h / 2) * uh - H / 2)) & ~1
+    lo_x, hi_x, lo_y, hi_y = geom.bounds or (0, (uw - W) & ~1, 0, (uh - H) & ~1)
+    return (min(max(ox, lo_x), hi_x), min(max(oy, lo_y), hi_y))
 
 
 def yuv420_to_rgb(planes) -> np.ndarray:

@@ -20,7 +20,7 @@ from ..media import file_sha256
 from ..progress import make_progress
 from ..types import Plan
 from .encoder import Encoder, check_video_suffix, sigterm_as_interrupt
-from .framing import Geometry, geometry
+from .framing import Geometry, geometry, picture_geometry
 from .readers import ClipReader, ReaderPool, needed_by, open_sources, resolve_media, shots_by_source
 from .settings import INTERPOLATIONS, RenderResult, render_settings
 
@@ -107,6 +107,16 @@ def source_proxies(plan: Plan, base: Path | None, *, progress=None, warn=None,
         if warn is not None:
             warn(f"{err}; the draft reads the original")
     return {src: report.proxies[str(p)] for src, p in paths.items() if str(p) in report.proxies}
+
+
+def _geometry_of(r, settings):
+    """The reader's geometry; a ``fill`` of a letterboxed source crops its bars away."""
+    pic = getattr(r.clip, "picture", ()) if r.clip is not None else ()
+    if settings.framing == "fill" and pic and r.clip.size[0] and r.clip.size[1] and not r.is_still:
+        cw, ch = r.clip.size
+        frac = (pic[0] / cw, pic[1] / ch, pic[2] / cw, pic[3] / ch)
+        return picture_geometry(r.display, r.rotation, settings.size, frac)
+    return geometry(r.display, r.rotation, settings.size, settings.framing)
 
 
 def _plan_frames(plan: Plan, readers: dict, geoms: dict, crop: str):
@@ -216,7 +226,7 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
                                    draft_size=settings.size if settings.mode == "draft" else None,
                                    proxies=found)
             for src, r in readers.items():
-                geoms[src] = geometry(r.display, r.rotation, settings.size, settings.framing)
+                geoms[src] = _geometry_of(r, settings)
                 if r.clip is not None and not r.is_still and r.clip.rotation != r.source_rotation:
                     warn(f"{r.path.name}: the plan says rotation {r.clip.rotation} but the file "
                          f"says {r.source_rotation}; using the file's")
