@@ -634,7 +634,15 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5, help="timed calls per speed case (best of)")
     ap.add_argument("--no-real", action="store_true", help="skip the real songs")
     ap.add_argument("--no-speed", action="store_true", help="skip the speed tables")
+    ap.add_argument("--content", action="store_true",
+                    help="only the content section (benchmarks/plan_content.py: flagged ranges, "
+                         "duplicates, upscaling, framing, brightness jumps, a 9:16 draft)")
     args = ap.parse_args(argv)
+    if args.content:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import plan_content
+
+        return plan_content.main(["--markdown"] if args.markdown else [])
     md = args.markdown
     fps = Fraction(30)
     base = None if args.no_baseline else Baseline(args.baseline)

@@ -91,11 +91,17 @@ def measure(plan, clips, groups) -> dict:
                 free -= max(0.0, min(f.end, c.usable_out) - max(f.start, c.usable_in))
         return free
 
+    # the longest continuous unflagged span of each clip (a sub-shot without flags)
+    from musync.planner.units import source_units
+
+    longest = {}
+    for u in source_units(sorted(by.values(), key=lambda c: c.path), fps):
+        if not u.flagged:
+            longest[u.path] = max(longest.get(u.path, 0), u.length)
     upscaled = 0
     for s in shots:
         if ups.get(s.source, 1.0) > 2.0:
-            need = s.length / float(fps)
-            if any(ups[p] <= 2.0 and clean_len(c) >= need for p, c in by.items()):
+            if any(ups[p] <= 2.0 and longest.get(p, 0) >= s.length for p in by):
                 upscaled += 1
     jumps = []
     for i in range(1, len(shots)):
@@ -203,8 +209,9 @@ def main(argv=None) -> int:
         print(format_table(["song", "aspect", "shots", "flagged shots", "dup pairs <= 3 apart",
                             "upscaled > 2x (sharper fits)", "max luma jump", "between shots"],
                            rows, title=f"Real songs x the {len(clips)} real clips "
-                                       f"({sum(1 for c in clips if not c.flags)} without flags, "
-                                       f"{len(groups)} duplicate groups)", markdown=md))
+                                       f"({sum(1 for c in clips if not any(f.excludes for f in c.flags))}"
+                                       f" without excluding flags, {len(groups)} duplicate "
+                                       "group(s))", markdown=md))
         print()
     else:
         print(f"skipping the real songs: {data} not found\n")

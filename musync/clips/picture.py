@@ -51,6 +51,23 @@ def rotate_box(box, rotation: int):
     return x, y, w, h
 
 
+def _snap(flags, cuts, within: float = 0.25):
+    """Move flag boundaries onto the internal cuts within ``within`` seconds (the detail frames
+    see a card start or end at their own rate; the cut says when it really does)."""
+    if not cuts:
+        return flags
+    c = np.asarray(cuts, dtype=np.float64)
+    out = []
+    for a, b, *rest in flags:
+        if rest[0] != "letterbox":
+            ia, ib = np.argmin(np.abs(c - a)), np.argmin(np.abs(c - b))
+            a = float(c[ia]) if abs(c[ia] - a) <= within else a
+            b = float(c[ib]) if abs(c[ib] - b) <= within else b
+        if b > a:
+            out.append((a, b, *rest))
+    return out
+
+
 def _hex64(v) -> str:
     return f"{int(v):016x}"
 
@@ -88,6 +105,7 @@ def see(sig, probes: np.ndarray, print_frames, *, motion: np.ndarray, rate: floa
     sat = sig.saturation[det.idx]
     area, fc = content.settle(det, sat, display_aspect=aspect)
     flags = content.content_flags(sig, det, area, min_duration=0.0 if still else 0.3, fc=fc)
+    flags = _snap(flags, [float(ss[0]) for ss in subshots[1:]])
     if still:
         flags = [(0.0, float("inf"), *f[2:]) for f in flags]
     out.flags = flags

@@ -150,10 +150,14 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     # -- stage 3-5: what fills each shot ---------------------------------------------------
     slots = make_slots(cuts, grid, analysis, locked=fixed, keep=prefer,
                        anticipation=settings.anticipation)
-    costs = make_costs(slots, units, settings)
+    sight = _sight(units, clip_list, getattr(clips, "groups", None), settings)
+    costs = make_costs(slots, units, settings, sight=sight)
+    warn.extend(costs.notes)
     assignment = assign(costs, slots, units, order=settings.order, seed=settings.seed, fps=f)
     shots = make_shots(slots, assignment, units, costs, lock_edges=lock_edges,
-                       motion_rank=_ranks(np.array([u.motion for u in units])))
+                       motion_rank=_ranks(np.array([u.motion for u in units])), sight=sight)
+    shots = _framed(shots, clip_list, settings)
+    warn.extend(_content_warnings(shots, assignment, units, sight, slots))
     if len(shots) > len(clip_list):
         warn.append(f"{len(shots)} shots but only {len(clip_list)} usable clips: clips are repeated "
                     "(different parts, least recently used first)")
@@ -166,6 +170,63 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
 
     # -- stage 6: markers, metrics, diagnostics --------------------------------------------
     return _assemble(analysis, settings, grid, shots, clip_list, skipped_all, warn, assignment)
+
+
+def _sight(units, clip_list, groups, settings):
+    """What the scan saw in each unit (None when the clip records predate it)."""
+    from ..clips.fingerprint import find_duplicates
+    from .seeing import unit_sight
+
+    if not any(c.quality is not None or c.flags or c.fingerprint is not None for c in clip_list):
+        return None
+    if groups is None:
+        groups = find_duplicates(clip_list)
+    return unit_sight(units, clip_list, groups, fps=settings.fps, size=settings.size,
+                      aspect=Fraction(settings.size[0], settings.size[1]))
+
+
+def _framed(shots, clip_list, settings):
+    """Every unlocked shot gets the crop window that keeps its subject at the plan's aspect
+    (locked shots keep theirs)."""
+    from ..framing import shot_crop
+
+    by = {c.path: c for c in clip_list}
+    aspect = settings.size[0] / settings.size[1]
+    out = []
+    for s in shots:
+        c = by.get(s.source)
+        if s.locked or c is None:
+            out.append(s)
+            continue
+        crop = shot_crop(c, s.source_in, s.source_out, settings.fps, aspect)
+        out.append(dataclasses.replace(s, crop=crop) if crop is not None else s)
+    return out
+
+
+def _content_warnings(shots, assignment, units, sight, slots) -> list[str]:
+    """Say where the plan had to use a flagged range or a source blown up more than 2x."""
+    from .seeing import UPSCALE_LIMIT
+
+    if sight is None:
+        return []
+    flagged, soft = [], []
+    for k, s in enumerate(shots):
+        if s.locked or slots.fixed[k] is not None:
+            continue
+        u = int(assignment.unit[k])
+        if sight.flagged[u]:
+            flagged.append(f"{s.index} ({units[u].flag_reason.split(' (')[0]} from "
+                           f"{units[u].path.rsplit('/', 1)[-1]})")
+        elif sight.upscale[u] > UPSCALE_LIMIT:
+            soft.append(str(s.index))
+    out = []
+    if flagged:
+        out.append(f"{len(flagged)} shot(s) show a flagged range because nothing else fits: shot(s) "
+                   + ", ".join(flagged[:8]))
+    if soft:
+        out.append(f"{len(soft)} shot(s) blow their source up more than {UPSCALE_LIMIT:g}x because "
+                   "nothing sharper fits: shot(s) " + ", ".join(soft[:10]))
+    return out
 
 
 def _assemble(analysis, settings, grid, shots, clip_list, skipped_all, warn, assignment=None) -> Plan:

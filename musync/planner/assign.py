@@ -27,6 +27,8 @@ __all__ = ["Assignment", "assign", "assign_units", "choose_in_point", "source_or
 
 #: The same file never within this many shots of itself (1: never twice in a row).
 SPACING = 1
+#: With duplicate groups (copies of one shot count as one source): never within this many.
+GROUP_SPACING = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,6 +124,11 @@ def assign(costs: Costs, slots: Slots, units, *, order: str = "auto", seed: int 
     units = list(units)
     if order == "source":
         choice = source_order(costs.ok, units, costs.fixed)
+    elif costs.ident is not None:
+        ident = costs.ident
+        grouped = np.unique(ident).size < len({u.path for u in units})
+        choice = assign_units(costs, units, seed=seed, ident=ident,
+                              spacing=GROUP_SPACING if grouped else SPACING)
     else:
         choice = assign_units(costs, units, seed=seed)
     if np.any(choice < 0):

@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import PlanError
 from ..types import PlanSettings
 from .music import _ranks
+from .seeing import SEEING_TERMS, UnitSight, content_rules, section_rule
 from .slots import Slots
 
 __all__ = ["Costs", "CostContext", "make_costs", "fits", "COST_TERMS", "KEEP_BONUS"]
@@ -45,6 +46,7 @@ class CostContext:
     peak_frame: np.ndarray     # (U,) int64 strongest motion peak (a huge negative number: none)
     lo: np.ndarray             # (U,) int64
     hi: np.ndarray             # (U,) int64
+    sight: UnitSight | None = None   # what the scan saw in each unit (musync.planner.seeing)
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +60,9 @@ class Costs:
     fixed : (S,) int64          -1, or the unit a locked slot must use
     prefer : (S,) int64         -1, or the unit a slot keeps in a stable re-plan
     terms : dict                name -> (S, U) weighted contribution of each cost term
+    ident : (U,) int64 or None  what counts as the same source for reuse and spacing (a
+                                duplicate group is one source); None: the file
+    notes : tuple of str        what the content rules had to allow (for the plan's warnings)
     """
 
     unit: np.ndarray
@@ -66,6 +71,8 @@ class Costs:
     fixed: np.ndarray
     prefer: np.ndarray
     terms: dict
+    ident: np.ndarray | None = None
+    notes: tuple = ()
 
 
 # -- the cost terms ---------------------------------------------------------------------------
@@ -106,7 +113,7 @@ COST_TERMS = (
     ("peak", term_peak),
     ("climax", term_climax),
     ("hero", term_hero),
-)
+) + SEEING_TERMS
 
 
 def fits(slots: Slots, units) -> np.ndarray:
@@ -131,9 +138,11 @@ def continuity_weights(slots: Slots, settings: PlanSettings) -> np.ndarray:
     return out
 
 
-def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS) -> Costs:
+def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS,
+               sight: UnitSight | None = None) -> Costs:
     """The cost of every unit in every slot: the weighted sum of ``terms``, the fits, the locks
-    and the stability preferences of a re-plan."""
+    and the stability preferences of a re-plan. With ``sight`` (what the scan saw in each unit),
+    the content rules apply and the terms that read it count; without, those terms are 0."""
     units = tuple(units)
     U, S = len(units), len(slots)
     motion = np.array([u.motion for u in units])
@@ -143,7 +152,7 @@ def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS)
                       peak_frame=np.array([u.peaks[0][0] if u.peaks else -10 ** 12 for u in units],
                                           dtype=np.int64),
                       lo=np.array([u.lo for u in units], dtype=np.int64),
-                      hi=np.array([u.hi for u in units], dtype=np.int64))
+                      hi=np.array([u.hi for u in units], dtype=np.int64), sight=sight)
     total = np.zeros((S, U))
     parts = {}
     for name, fn in terms:
@@ -156,6 +165,10 @@ def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS)
         parts[name] = c
         total += c
     ok = fits(slots, units)
+    notes: list[str] = []
+    if sight is not None:
+        ok, notes = content_rules(ok, sight)
+        ok = section_rule(ok, slots, units, sight)
     fixed = np.full(S, -1, dtype=np.int64)
     prefer = np.full(S, -1, dtype=np.int64)
     for k in range(S):
@@ -177,4 +190,5 @@ def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS)
     for k in np.flatnonzero(prefer >= 0):
         total[k, prefer[k]] -= KEEP_BONUS
     return Costs(unit=total, ok=ok, continuity=continuity_weights(slots, settings), fixed=fixed,
-                 prefer=prefer, terms=parts)
+                 prefer=prefer, terms=parts, ident=None if sight is None else sight.group,
+                 notes=tuple(notes))

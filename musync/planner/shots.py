@@ -19,10 +19,25 @@ _ROLE_TEXT = {"build": "build-up", "hero": "hero shot on the payoff", "payoff": 
               "outro": "outro"}
 
 
+def _seen(sight, u: int, unit, hero_slot: bool) -> list[str]:
+    """What the shot's reason says about the picture."""
+    from .seeing import UPSCALE_LIMIT
+
+    out = []
+    if hero_slot and sight.hero[u] > 0:
+        out.append(f"hero range of {unit.path.rsplit('/', 1)[-1]} (score {sight.hero[u]:.2f})")
+    if sight.flagged[u]:
+        out.append(f"flagged: {unit.flag_reason}; nothing else fits")
+    if sight.upscale[u] > UPSCALE_LIMIT:
+        out.append(f"blown up {sight.upscale[u]:.1f}x; nothing sharper fits")
+    return out
+
+
 def make_shots(slots: Slots, assignment: Assignment, units, costs: Costs, *, lock_edges=frozenset(),
-               motion_rank=None) -> list[Shot]:
+               motion_rank=None, sight=None) -> list[Shot]:
     """One :class:`Shot` per slot. Locked slots return their locked shot unchanged (re-indexed);
-    kept slots of a stable re-plan keep their reason and scores."""
+    kept slots of a stable re-plan keep their reason and scores. With ``sight`` (what the scan
+    saw), a hero range, a flagged range or a blown-up source is named in the reason."""
     out = []
     counts: dict[str, int] = {}
     mrank = motion_rank if motion_rank is not None else np.zeros(len(units))
@@ -59,6 +74,9 @@ def make_shots(slots: Slots, assignment: Assignment, units, costs: Costs, *, loc
             why.append("motion peak on the accent")
         if "climax" in costs.terms and slots.in_climax[k] and costs.terms["climax"][k, u] < 0:
             why.append("held back for the climax")
+        if sight is not None:
+            why.extend(_seen(sight, u, unit, "picture_hero" in costs.terms
+                             and costs.terms["picture_hero"][k, u] < 0))
         if n_use:
             why.append(f"reuse #{n_use + 1}")
         L = b - a
@@ -66,6 +84,8 @@ def make_shots(slots: Slots, assignment: Assignment, units, costs: Costs, *, loc
         sc = {"motion_fit": 1.0 - abs(float(mrank[u]) - float(slots.energy_rel[k])),
               "target_fit": float(np.clip(1.0 - abs(np.log(L / max(tgt, 1.0))), 0.0, 1.0)),
               "peak_on_accent": 1.0 if assignment.peak_hit[k] else 0.0}
+        if sight is not None:
+            sc.update(quality=float(sight.quality[u]), subject_fit=float(sight.fit[u]))
         out.append(Shot(index=k, source=unit.path, source_in=src, source_out=src + L, record_in=a,
                         record_out=b, locked=False, reason="; ".join(why),
                         section=slots.section_label[k], energy=float(slots.energy[k]), scores=sc))
