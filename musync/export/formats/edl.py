@@ -22,10 +22,10 @@ from pathlib import Path
 import opentimelineio as otio
 
 from ...errors import ExportError
-from ...timebase import parse_fps, to_frame
+from ...timebase import parse_fps
 from .._common import adapter, check_timecode_rate, plan_fps
 from ..registry import TimelineFormat, register
-from ..timeline import exact_rate, path_from_url
+from ..timeline import path_from_url
 
 __all__ = ["write_edl", "read_edl", "own_frame", "plan_frame", "EDL", "EDL_ADAPTER",
            "SOURCE_RATE_CHOICES"]
@@ -264,9 +264,10 @@ def _edl_record_start(text: str, rate: float) -> int | None:
         if s[:1].isdigit():
             tcs = _EVENT_TC.findall(s)
             if len(tcs) >= 4:
-                f = int(otio.opentime.from_timecode(tcs[2].replace(",", ";"), rate).value)
-                hour = to_frame(3600, exact_rate(rate))  # frames in one hour of timecode
-                return f % hour
+                # the hour field dropped: an hour of timecode is 3600 x the nominal rate frames
+                # in non-drop (86400 at 23.976, not 3600 s of frames) and 107892 in drop-frame
+                tc = "00" + tcs[2].replace(",", ";")[2:]
+                return int(otio.opentime.from_timecode(tc, rate).value)
     return None
 
 
