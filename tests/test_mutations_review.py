@@ -81,6 +81,21 @@ def test_an_index_must_be_a_real_integer(client, body):
     assert client.get("/api/state").json()["dirty"] is False
 
 
+@pytest.mark.parametrize("method, url, kw", [
+    ("POST", "/api/save", {"content": b"not json", "headers": {"content-type": "application/json"}}),
+    ("GET", "/api/diff?against=variant-x", {}),
+    ("GET", "/api/diff?against=variant-", {}),
+    ("GET", "/api/diff?against=variant--1", {}),
+    ("POST", "/api/swap", {"json": {"shot": 1, "clip": True}}),
+])
+def test_malformed_requests_are_one_line_400s_not_server_errors(client, session, method, url, kw):
+    before = session.path.read_text()
+    r = client.request(method, url, **kw)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] and "\n" not in r.json()["error"]
+    assert session.path.read_text() == before and client.get("/api/state").json()["dirty"] is False
+
+
 # -- the diff ---------------------------------------------------------------------------------------
 
 def kinds(a, b):

@@ -255,7 +255,7 @@ def make_app(session: ReviewSession, token: str | None = None, *, port: int | No
     async def post_swap(request: Request):
         d = await body(request)
         src = d.get("source")
-        if isinstance(d.get("clip"), int) and not src:
+        if isinstance(d.get("clip"), int) and not isinstance(d.get("clip"), bool) and not src:
             lib = session.library
             if not 0 <= d["clip"] < len(lib):
                 raise ParameterError(f"clip {d['clip']} is not in the library")
@@ -288,7 +288,10 @@ def make_app(session: ReviewSession, token: str | None = None, *, port: int | No
 
     async def post_save(request: Request):
         raw = await request.body()
-        d = json.loads(raw) if raw.strip() else {}
+        try:
+            d = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            raise ParameterError("the request body must be JSON") from None
         if not isinstance(d, dict):
             raise ParameterError("the request body must be a JSON object")
         if d.get("path") is not None and not isinstance(d.get("path"), str):

@@ -361,8 +361,8 @@ class ReviewSession:
                 base = self.saved
             elif against == "opened":
                 base = self._states[0][0]
-            elif against.startswith("variant-"):
-                base = self.variant(int(against.split("-", 1)[1]))
+            elif against.startswith("variant-") and against[len("variant-"):].lstrip("-").isdigit():
+                base = self.variant(int(against[len("variant-"):]))
             else:
                 raise ParameterError("diff against 'saved', 'opened' or 'variant-<i>'")
             return diff_plans(base, self.plan).to_dict()
