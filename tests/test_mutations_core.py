@@ -93,6 +93,15 @@ def test_output_in_a_missing_folder_or_onto_a_folder_is_a_parameter_error(tmp_pa
     assert list(tmp_path.iterdir()) == [song]
 
 
+def test_an_empty_input_is_refused_by_name(tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")
+    with pytest.raises(MediaError, match=r"empty.json: is empty \(0 bytes\); give a plan file with content"):
+        check_input_file(empty, what="plan file")
+    with pytest.raises(MediaError, match="is empty"):
+        read_bytes(empty)
+
+
 def test_input_of_exactly_the_size_limit_is_read(tmp_path):
     f = tmp_path / "limit.json"
     f.write_bytes(b"[" + b" " * 1022 + b"]")

@@ -353,3 +353,28 @@ def test_import_non_drop_edl_from_the_hour(media, tmp_path, fps):
         rate = CLIP_RATES[Path(s.source).stem]
         assert shown_frame(x.source_in, fps, rate) == shown_frame(s.source_in, fps, rate)
     assert not new.shots[0].locked and "cut off" not in new.warnings[-1]
+
+
+def test_fcpxml_times_whose_float_product_falls_short_still_read_back(media, tmp_path):
+    """The adapter reads a time as int(a / b * rate) in floats: at 25 fps, 29/25 s gives 28.999...
+    Cuts and in-points on such frames (found here by that very product) must come back exact."""
+    fps = Fraction(25)
+
+    def short(k):
+        t = Fraction(k) / fps
+        return int(float(t.numerator) / float(t.denominator) * float(fps)) != k
+
+    assert all(short(k) for k in (29, 57, 58, 113))
+    plan = make_plan(media, fps)
+    a, b, c = (str(media[k]) for k in ("a", "b", "c"))
+    from musync.types import Shot
+
+    layout = [(a, 29, 0, 29), (b, 57, 29, 57), (c, 29, 57, 58), (b, 29, 58, 113), (c, 57, 113, 150)]
+    shots = tuple(Shot(i, src, s, s + (r1 - r0), r0, r1, reason=f"shot {i}") for i, (src, s, r0, r1) in enumerate(layout))
+    plan = replace(plan, shots=shots, duration_frames=150)
+    validate_plan(plan)
+    out = export(plan, tmp_path / "e.fcpxml")
+    got = video_clips(read_timeline(out, "fcpxml"), fps)
+    assert [g[:3] for g in got] == [(s.record_in, s.record_out, s.source_in) for s in shots]
+    assert [g[4][0][1] for g in got] == [s.source_in for s in shots]
+    assert import_timeline(out, plan).shots == shots
