@@ -62,15 +62,26 @@ def signals_deferred():
     """
     import threading
 
-    mask = getattr(signal, "pthread_sigmask", None)
-    if mask is None or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = mask(signal.SIG_BLOCK, _DEFERRED)
+    # Python runs signal handlers in the main thread whichever thread the kernel picked, so a
+    # thread mask alone does not hold a signal back once the host has other threads (a Dask
+    # client, a web server): swap the handlers for a recorder instead and replay afterwards
+    held: list[int] = []
+    saved = {}
+    for sig in _DEFERRED:
+        h = signal.getsignal(sig)
+        if h is not None:                       # None: a handler not installed from Python
+            saved[sig] = h
+            signal.signal(sig, lambda s, f: held.append(s))
     try:
         yield
     finally:
-        mask(signal.SIG_SETMASK, old)
+        for sig, h in saved.items():
+            signal.signal(sig, h)
+        for sig in dict.fromkeys(held):
+            signal.raise_signal(sig)
 
 
 def _child_setup(parent_pid: int):
