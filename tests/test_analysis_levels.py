@@ -130,6 +130,39 @@ def test_annotated_real_recordings(shared_data):
     assert not any(fallback)  # no steady full-length recording gets the fallback grid
 
 
+def _strummed_backbeat(bpm, dur=30.0, sr=22050, seed=0):
+    """Kick on beats 1 and 3, snare on 2 and 4, and an even strummed chord on every eighth --
+    nothing faster: the eighths are the fastest pulse, and each of them is as loud as a beat."""
+    rng = np.random.default_rng(seed)
+    n = int(dur * sr)
+    y = np.zeros(n)
+    t = np.arange(int(0.25 * sr)) / sr
+    kick = np.sin(2 * np.pi * (50 + 60 * np.exp(-t / 0.03)) * t) * np.exp(-t / 0.12)
+    snare = rng.standard_normal(t.size) * np.exp(-t / 0.05) * 0.6
+    strum = sum(np.sin(2 * np.pi * f * k * t) / k for f in (196.0, 246.9, 293.7, 392.0)
+                for k in (1, 2, 3)) * np.exp(-t / 0.08) * 0.075
+    k, at = 0, 0.5
+    while at < dur - 0.3:
+        for sound, play in ((strum, True), (kick, k % 4 == 0), (snare, k % 4 == 2)):
+            if play:
+                i = int(at * sr)
+                y[i:i + sound.size] += sound[: n - i]
+        k += 1
+        at += 30.0 / bpm
+    return (0.5 * y / np.abs(y).max()).astype(np.float32), sr
+
+
+@pytest.mark.parametrize("bpm", [80, 88])
+def test_backbeat_over_strummed_eighths_is_not_doubled(bpm, monkeypatch):
+    """The eighth-note strums are the fastest pulse; the kick and snare make the beat."""
+    y, sr = _strummed_backbeat(bpm)
+    assert abs(analyze_signal(y, sr).tempo - bpm) < 0.02 * bpm
+    from musync.analysis import beats
+
+    monkeypatch.setattr(beats, "BACKBEAT_WEIGHT", 0.0)  # without the backbeat cue it doubles
+    assert abs(analyze_signal(y, sr).tempo - 2 * bpm) < 0.04 * bpm
+
+
 def _pulses(n_frames, period, phase=0.0, height=1.0):
     env = np.zeros(n_frames)
     idx = np.round(np.arange(phase, n_frames - 1, period)).astype(int)
