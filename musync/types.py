@@ -140,6 +140,10 @@ class Analysis(_ArrayEq):
                              strong.
     tempo_alternatives : tuple of dict  the runner-up metrical levels, best first:
                              ``{"bpm": 168.0, "score": 0.3}`` (score = probability among the levels)
+    loudness : ndarray (k,) or empty
+                             the RMS level (dBFS) at ``energy_times``, averaged over each sample's
+                             tenth of a second; empty when not measured (the planner then paces
+                             by the energy curve alone)
     """
 
     audio: AudioInfo
@@ -160,10 +164,11 @@ class Analysis(_ArrayEq):
     params: dict = field(default_factory=dict)
     offbeat_strength: np.ndarray = field(default_factory=lambda: np.zeros(0))
     tempo_alternatives: tuple = ()
+    loudness: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self):
         for name in ("beats", "beat_strength", "downbeats", "energy_times", "energy",
-                     "offbeat_strength"):
+                     "offbeat_strength", "loudness"):
             object.__setattr__(self, name, _arr(getattr(self, name)))
         object.__setattr__(self, "sections", tuple(self.sections))
         object.__setattr__(self, "warnings", tuple(self.warnings))
@@ -201,6 +206,7 @@ class Analysis(_ArrayEq):
             "warnings": list(self.warnings),
             "params": dict(sorted(self.params.items())),
             **({"offbeat_strength": _rl(self.offbeat_strength, 4)} if self.offbeat_strength.size else {}),
+            **({"loudness": _rl(self.loudness, 2)} if self.loudness.size else {}),
         }
 
     @classmethod
@@ -231,6 +237,7 @@ class Analysis(_ArrayEq):
             params=dict(d.get("params", {})),
             offbeat_strength=d.get("offbeat_strength", []),
             tempo_alternatives=tuple(d.get("tempo_alternatives", ())),
+            loudness=d.get("loudness", []),
         )
 
 

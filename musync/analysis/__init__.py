@@ -25,7 +25,7 @@ from ..media import check_input_file, file_sha256, load_audio
 from ..types import Analysis, AudioInfo
 from .beats import track_beats
 from .downbeats import estimate_downbeats
-from .energy import energy_curve, find_climax
+from .energy import energy_curve, find_climax, loudness_curve
 from .features import compute_features
 from .sections import find_sections
 
@@ -183,7 +183,7 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
                               "tempo_stability": float(agreement), "tempo_level": float(level_conf),
                               "metre": float(metre_conf)},
                  fallback=fallback, warnings=tuple(warnings), params=params,
-                 tempo_alternatives=alternatives)
+                 tempo_alternatives=alternatives, loudness=loudness_curve(feat, e_times))
     # store exactly what the JSON form holds, so save/load round-trips to an equal object
     return Analysis.from_dict(json.loads(json.dumps(a.to_dict())))
 

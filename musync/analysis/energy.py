@@ -1,6 +1,6 @@
 """The emotional-energy curve and the climax.
 
-Public: :func:`energy_curve`, :func:`find_climax`.
+Public: :func:`energy_curve`, :func:`loudness_curve`, :func:`find_climax`.
 
 Energy mixes loudness (frame RMS in dB), onset density (how busy the music is) and brightness
 (spectral centroid), each standardised over the song, smoothed over about a second and mapped to
@@ -14,7 +14,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from .features import Features
 
-__all__ = ["energy_curve", "find_climax"]
+__all__ = ["energy_curve", "loudness_curve", "find_climax"]
 
 
 def _std(x: np.ndarray) -> np.ndarray:
@@ -54,6 +54,24 @@ def energy_curve(feat: Features, duration: float, *, rate: float = 10.0,
     times = np.arange(0.0, duration, 1.0 / rate)
     src_t = np.arange(e.size) / fps
     return times, np.interp(times, src_t, e)
+
+
+def loudness_curve(feat: Features, times: np.ndarray) -> np.ndarray:
+    """The RMS level (dBFS) at ``times`` (evenly spaced): the mean of the frame levels over each
+    sample's share of the time axis (a tenth of a second at 10 Hz), unsmoothed, so the level of
+    any stretch of the song is the mean of its samples. A sample no frame falls in takes the
+    level of the nearest frame."""
+    times = np.asarray(times, dtype=np.float64)
+    db = np.asarray(feat.rms_db, dtype=np.float64)
+    if times.size == 0 or db.size == 0:
+        return np.full(times.size, -120.0)
+    step = float(times[1] - times[0]) if times.size >= 2 else 1.0
+    src_t = np.arange(db.size) / feat.fps
+    k = np.clip(np.floor((src_t - times[0]) / step + 0.5).astype(np.int64), 0, times.size - 1)
+    sums = np.bincount(k, weights=db, minlength=times.size)
+    counts = np.bincount(k, minlength=times.size)
+    near = np.interp(times, src_t, db)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), near)
 
 
 def find_climax(times: np.ndarray, energy: np.ndarray, sections, downbeats: np.ndarray) -> float:

@@ -40,7 +40,7 @@ from .cuts import make_cuts, min_max_frames
 from .diagnostics import diagnose
 from .metrics import plan_metrics
 from .music import _ranks, music_grid
-from .pace import target_lengths
+from .pace import cut_rate, target_lengths
 from .shots import make_shots
 from .slots import make_slots
 from .styles import ASPECTS, STYLES, WEIGHTS, check_settings, make_settings, output_size
@@ -142,7 +142,8 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     lock_edges = {e for s in fixed for e in (s.record_in, s.record_out)}
     max_unit = max(u.length for u in units)
     cuts, added = make_cuts(cands, target, eff, lock_edges=lock_edges, longest_unit=max_unit,
-                            beat_frames=grid.beat_frames)
+                            beat_frames=grid.beat_frames, rate=cut_rate(grid, analysis, eff, cands.frames),
+                            window=2.0 * grid.bar_seconds * f)
     if added:
         warn.append(f"clips are short: the longest usable span is {max_unit / f:.2f} s, so "
                     f"{added} extra cut(s) were added to long shots")

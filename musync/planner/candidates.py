@@ -10,8 +10,9 @@ Public:
 The worth of a cut is the beat's accent (:func:`musync.planner.music.beat_accents`) minus
 :data:`ACCENT_BASE`, less :data:`WEAK_PENALTY` more on a weak beat, so the cut dynamic program
 gains by cutting on strong accents and pays for cutting on weak ones; plus :data:`DENSITY` times
-how much louder than usual the song is there (outside builds), so the cut rate follows the
-energy from bar to bar and not only from section to section.
+how much louder than its mean the song is there (:func:`musync.planner.pace.drive_at`, outside
+builds), so the cut rate follows the loudness from bar to bar and not only from section to
+section.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from ..timebase import to_frame
 from ..types import Analysis, PlanSettings
 from .music import MusicGrid, energy_at
+from .pace import drive_at
 
 __all__ = ["Candidates", "cut_candidates", "ACCENT_BASE", "WEAK_PENALTY", "FORCED_SCORE"]
 
@@ -100,8 +102,9 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     phrase_starts = {p.start for p in grid.phrases}
     t_beats = grid.beat_frames / float(fps)
     de = np.abs(energy_at(analysis, t_beats + 0.5) - energy_at(analysis, t_beats - 0.5))
-    er = grid.rel_energy_at(t_beats)
-    dens = DENSITY * (er - (np.median(grid.energy_rel) if grid.energy_rel.size else 0.5))
+    er = drive_at(grid, t_beats)
+    usual = float(np.mean(drive_at(grid, grid.energy_times))) if grid.energy_times.size else 0.5
+    dens = DENSITY * (er - usual)
     for p in grid.payoffs:   # over a build the pace decides
         dens[(grid.beat_frames >= p.build_start) & (grid.beat_frames <= p.frame)] = 0.0
     for k, f in enumerate(grid.beat_frames):

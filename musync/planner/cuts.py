@@ -9,6 +9,9 @@ Public:
   at (the DP's search window).
 - :func:`make_cuts` -- candidates + targets in, :class:`Cuts` out (DP, anticipation, shots split
   where clips are too short).
+- :func:`follow_rate` -- the cut DP held to a cut rate: run again with cuts worth more where
+  the plan cuts less often than the pace asks (over windows of two bars) and less where more.
+- :func:`window_counts` -- cuts wanted and cuts made over a window around every candidate.
 - :func:`anticipate` -- move cuts a number of frames early (never the start, the end or a lock
   edge).
 - :data:`LAMBDA`, :data:`RUN_COST`, :data:`SHORT_COST` -- the DP's weights.
@@ -17,10 +20,17 @@ The DP maximises, over all cut sequences, the sum of the cuts' worth minus a len
 ``LAMBDA * log(length / target)**2`` and a variety penalty: ``RUN_COST[r]`` for the r-th shot in
 a row of one length (in beats) and ``SHORT_COST`` for two one-beat shots in a row. Variety is part
 of the objective, so a phrase gets a pattern of lengths and never a metronome.
+
+The DP alone trades the pace for accents: where strong accents are scarce it cuts less often
+than the pace asks, where they are plenty more often, so the cut rate would follow the accents
+more than the music's level. :func:`follow_rate` closes that loop: the number of cuts over every
+window of two bars is held near the number the pace's rate asks for there, the accents still
+choosing which beats carry them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +42,8 @@ from ._kernels import _cut_dp
 from .candidates import Candidates
 
 __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split_long",
-           "LAMBDA", "RUN_COST", "SHORT_COST", "min_max_frames"]
+           "follow_rate", "window_counts", "LAMBDA", "RUN_COST", "SHORT_COST", "RATE_ROUNDS",
+           "RATE_GAIN", "min_max_frames"]
 
 #: Weight of the length penalty.
 LAMBDA = 4.0
@@ -43,6 +54,12 @@ RUN_COST = (0.0, 0.0, 0.3, 0.9, 1.8, 8.0)
 SHORT_COST = 0.35
 #: Shots up to this many beats count as one-beat shots.
 SHORT_BEATS = 1.25
+#: Re-runs of the cut DP that hold the cut rate to the pace (:func:`follow_rate`).
+RATE_ROUNDS = 2
+#: Worth added to the cuts around a window per cut it lacks (taken away per cut too many).
+RATE_GAIN = 0.3
+#: The largest worth the rate may add to or take from a cut.
+RATE_LIMIT = 3.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +133,67 @@ def choose_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *
                    float(short_cost), lo)
 
 
+def window_counts(frames: np.ndarray, rate: np.ndarray, chosen: np.ndarray,
+                  window: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cuts wanted and cuts made over the window ``[f - window/2, f + window/2)`` around every
+    candidate frame ``f``.
+
+    ``rate[j]`` is the cuts per frame the pace asks for from ``frames[j]`` to the next candidate
+    (a step function, so the wanted count is its integral over the window); ``chosen`` are the
+    frames cut (the song's start and end are not cuts). Returns ``(wanted, made)``, each (n,).
+    """
+    f = np.asarray(frames, dtype=np.float64)
+    r = np.asarray(rate, dtype=np.float64)
+    cum = np.concatenate([[0.0], np.cumsum(r[:-1] * np.diff(f))])
+    half = 0.5 * float(window)
+
+    def integral(x):
+        # piecewise linear between candidates; beyond the ends, the end rates continue
+        out = np.interp(x, f, cum)
+        out = np.where(x < f[0], (x - f[0]) * r[0], out)
+        return np.where(x > f[-1], cum[-1] + (x - f[-1]) * r[-1], out)
+
+    lo, hi = np.maximum(f - half, f[0]), np.minimum(f + half, f[-1])
+    wanted = integral(hi) - integral(lo)
+    c = np.sort(np.asarray(chosen, dtype=np.float64))
+    made = (np.searchsorted(c, hi, side="left") - np.searchsorted(c, lo, side="left")).astype(np.float64)
+    return wanted, made
+
+
+def follow_rate(cands: Candidates, target: np.ndarray, settings: PlanSettings, rate: np.ndarray,
+                window: float, *, rounds: int = RATE_ROUNDS, gain: float = RATE_GAIN) -> np.ndarray:
+    """The cut DP (:func:`choose_cuts`) held to a cut rate.
+
+    After each run, every candidate's worth moves by ``gain`` per cut the window of ``window``
+    frames around it lacks against ``rate`` (cuts per frame, see :func:`window_counts`), or has
+    too many, within :data:`RATE_LIMIT` (a lacking window raises only its strong accents, so the
+    extra cuts land on them); the DP runs again, ``rounds`` times at most. Returns the
+    run whose window counts are closest to the wanted ones (squared error), as candidate indices.
+    """
+    rate = np.asarray(rate, dtype=np.float64)
+    if rate.shape != (len(cands),):
+        raise ParameterError(f"rate must have shape ({len(cands)},), got {rate.shape}")
+    idx = choose_cuts(cands, target, settings)
+    if rounds <= 0 or window <= 0 or len(cands) < 3:
+        return idx
+    frames = cands.frames
+    free = ~cands.forced
+    bonus = np.zeros(len(cands))
+    best, best_err = idx, np.inf
+    for k in range(rounds + 1):
+        wanted, made = window_counts(frames, rate, frames[idx[1:-1]], window)
+        err = float(np.sum((wanted - made) ** 2))
+        if err < best_err:
+            best, best_err = idx, err
+        if k == rounds:
+            break
+        bonus = np.clip(bonus + gain * (wanted - made), -RATE_LIMIT, RATE_LIMIT) * free
+        # more cuts go onto strong accents only; fewer cuts may come off any candidate
+        add = np.where(bonus > 0, bonus * cands.strong, bonus)
+        idx = choose_cuts(dataclasses.replace(cands, score=cands.score + add), target, settings)
+    return best
+
+
 def anticipate(frames: list[int], n_frames: int, keep: set) -> list[int]:
     """Cut ``n_frames`` early: every cut except the first, the last and those in ``keep``
     (lock edges) moves back by exactly ``n_frames``, but never onto or before the cut before
@@ -147,10 +225,15 @@ def split_long(cuts: list[int], max_len: int, beat_frames: np.ndarray) -> tuple[
 
 def make_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
               lock_edges=frozenset(), longest_unit: int | None = None,
-              beat_frames: np.ndarray | None = None) -> tuple[Cuts, int]:
-    """The cuts: the DP's choice, moved ``settings.anticipation`` frames early, then split where
-    no clip is long enough (``longest_unit`` frames). Returns ``(cuts, n_split)``."""
-    idx = choose_cuts(cands, target, settings)
+              beat_frames: np.ndarray | None = None, rate: np.ndarray | None = None,
+              window: float = 0.0) -> tuple[Cuts, int]:
+    """The cuts: the DP's choice (held to ``rate`` over windows of ``window`` frames when given,
+    :func:`follow_rate`), moved ``settings.anticipation`` frames early, then split where no clip
+    is long enough (``longest_unit`` frames). Returns ``(cuts, n_split)``."""
+    if rate is None:
+        idx = choose_cuts(cands, target, settings)
+    else:
+        idx = follow_rate(cands, target, settings, rate, window)
     frames = [int(cands.frames[i]) for i in idx]
     kind = {int(cands.frames[i]): cands.kind[i] for i in idx}
     tgt = {int(cands.frames[i]): float(target[i]) for i in idx}

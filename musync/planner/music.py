@@ -8,6 +8,7 @@ Public:
 - :func:`music_grid` -- an :class:`~musync.types.Analysis` in, a :class:`MusicGrid` out.
 - :func:`find_phrases` -- bars grouped into phrases (4 bars, a leftover bar or two joining the
   last phrase; a new phrase wherever the energy jumps inside a section).
+- :func:`relative_loudness` -- the loudness in the song's own range (what the pace follows).
 - :func:`beat_accents` -- the musical weight of a cut on every beat.
 - :func:`find_payoffs` -- the climax and the big rises of energy, each with its build.
 - :func:`beat_position` -- frames as positions on a beat grid (lengths in beats).
@@ -17,7 +18,7 @@ All frames are integers at the plan rate (:mod:`musync.timebase`); all weights a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -26,10 +27,15 @@ from ..timebase import to_frame, to_frames
 from ..types import Analysis
 
 __all__ = ["Phrase", "Payoff", "MusicGrid", "music_grid", "find_phrases", "beat_accents",
-           "find_payoffs", "energy_at", "beat_position", "PHRASE_BARS"]
+           "find_payoffs", "energy_at", "beat_position", "relative_loudness", "PHRASE_BARS",
+           "LOUD_BARS", "LOUD_SPAN"]
 
 #: Bars per phrase (the common phrase length of popular music).
 PHRASE_BARS = 4
+#: Bars the loudness is averaged over before the pace follows it.
+LOUD_BARS = 1.0
+#: The smallest loudness range (dB) that counts as the full range from quiet to loud.
+LOUD_SPAN = 6.0
 #: An energy jump (on the song's 0-1 energy scale) over one bar that opens a phrase or marks a
 #: rise worth a build and a payoff.
 RISE = 0.2
@@ -89,6 +95,8 @@ class MusicGrid:
     phrases : tuple of Phrase         tiling ``[0, duration_frames)``
     section_frames : (s,) int64       section start frames
     energy_times, energy_rel : (k,)   the energy curve mapped into the song's own range, [0, 1]
+    loud_rel : (k,)                   the loudness (RMS level) in the song's own range, [0, 1],
+                                      at ``energy_times`` (see :func:`relative_loudness`)
     payoffs : tuple of Payoff
     climax_frame : int or None
     beats_per_bar : int
@@ -113,6 +121,7 @@ class MusicGrid:
     payoffs: tuple
     climax_frame: int | None
     beats_per_bar: int = 4
+    loud_rel: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def beat_position(self, frames) -> np.ndarray:
         """Position of ``frames`` on the beat grid, in beats (see :func:`beat_position`)."""
@@ -123,6 +132,13 @@ class MusicGrid:
         if self.energy_rel.size == 0:
             return np.full(np.shape(times), 0.5)
         return np.interp(times, self.energy_times, self.energy_rel)
+
+    def rel_loudness_at(self, times) -> np.ndarray:
+        """The song-relative loudness at ``times`` (seconds); the relative energy where the
+        analysis has no loudness curve."""
+        if self.loud_rel.size == 0 or self.loud_rel.size != self.energy_times.size:
+            return self.rel_energy_at(times)
+        return np.interp(times, self.energy_times, self.loud_rel)
 
     def phrase_at(self, frames) -> np.ndarray:
         """Index of the phrase holding each of ``frames``."""
@@ -175,6 +191,36 @@ def relative_energy(analysis: Analysis) -> np.ndarray:
     if e.size == 0:
         return e
     return 0.5 * _ranks(e) + 0.5 * np.clip(e, 0.0, 1.0)
+
+
+def relative_loudness(analysis: Analysis, bar: float) -> np.ndarray:
+    """The loudness in the song's own range, [0, 1], at ``analysis.energy_times``.
+
+    The RMS level (dB, silence floored at -60 dBFS) is averaged over :data:`LOUD_BARS` bars
+    around each moment, then mapped half by its rank within the song (so a song that is loud
+    throughout still spans quiet to loud) and half by its place between the song's 5th and 95th
+    percentile, at least :data:`LOUD_SPAN` dB apart (so 1 dB of difference does not pretend to be
+    a contrast). Empty when the analysis has no loudness curve.
+    """
+    db = np.asarray(analysis.loudness, dtype=np.float64)
+    t = np.asarray(analysis.energy_times, dtype=np.float64)
+    if db.size == 0 or db.size != t.size:
+        return np.zeros(0)
+    db = np.maximum(db, -60.0)
+    step = float(t[1] - t[0]) if t.size >= 2 else 0.1
+    w = max(1, int(round(LOUD_BARS * bar / step)))
+    if w > 1 and db.size > 1:
+        # a centred running mean, the ends averaging what they have
+        c = np.concatenate([[0.0], np.cumsum(db)])
+        i = np.arange(db.size)
+        lo = np.clip(i - w // 2, 0, db.size)
+        hi = np.clip(i - w // 2 + w, 0, db.size)
+        db = (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
+    lo, hi = np.percentile(db, [5, 95])
+    span = max(hi - lo, LOUD_SPAN)
+    mid = 0.5 * (lo + hi)
+    value = np.clip((db - (mid - 0.5 * span)) / span, 0.0, 1.0)
+    return 0.5 * _ranks(db) + 0.5 * value
 
 
 def beat_accents(analysis: Analysis, beat_frames: np.ndarray, is_down: np.ndarray,
@@ -349,4 +395,5 @@ def music_grid(analysis: Analysis, fps, duration_frames: int, *, half_beats: boo
         phrases=phrases, section_frames=sec_frames,
         energy_times=np.asarray(analysis.energy_times, dtype=np.float64),
         energy_rel=relative_energy(analysis), payoffs=find_payoffs(analysis, fps, bar if bar > 0 else 2.0),
-        climax_frame=climax, beats_per_bar=int(analysis.beats_per_bar))
+        climax_frame=climax, beats_per_bar=int(analysis.beats_per_bar),
+        loud_rel=relative_loudness(analysis, bar if bar > 0 else 2.0))

@@ -3,6 +3,7 @@
 Public:
 
 - :func:`target_lengths` -- the ideal length (frames) of a shot starting at each candidate.
+- :func:`cut_rate` -- the cuts per frame the plain pace asks for (what the cut DP is held to).
 - :func:`phrase_shape` -- the pattern of lengths inside each phrase.
 - :func:`build_pace` -- the accelerating pace over the build before every payoff.
 - :func:`hero_seconds` -- the held hero shot on a payoff.
@@ -26,24 +27,31 @@ from ..timebase import to_frame
 from ..types import Analysis, PlanSettings
 from .music import MusicGrid
 
-__all__ = ["target_lengths", "phrase_shape", "build_pace", "in_build", "section_factor",
-           "energy_pace", "hero_seconds", "PHRASE_PATTERNS", "BUILD_FROM", "BUILD_TO"]
+__all__ = ["target_lengths", "cut_rate", "phrase_shape", "build_pace", "in_build", "section_factor",
+           "energy_pace", "drive_at", "hero_seconds", "build_ramp", "build_ends", "loud_pace", "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO"]
 
 #: Patterns of shot lengths inside a phrase: multipliers of the energy pace over the phrase's
 #: quarters (bars of a 4-bar phrase). Each is normalised so a phrase keeps its number of shots,
 #: and each half of a phrase keeps about the same number of shots as the other, so the cut rate
 #: per two bars still follows the energy while the lengths inside vary.
 PHRASE_PATTERNS = {
-    "hold, burst; hold, burst": (1.7, 0.65, 1.7, 0.65),
-    "burst, hold; burst, hold": (0.65, 1.7, 0.65, 1.7),
-    "steady; then hold, burst": (1.0, 1.0, 1.6, 0.7),
-    "hold, burst; then steady": (1.6, 0.7, 1.0, 1.0),
+    "hold, burst; hold, burst": (2.0, 0.57, 2.0, 0.57),
+    "burst, hold; burst, hold": (0.57, 2.0, 0.57, 2.0),
+    "steady; then hold, burst": (1.0, 1.0, 1.85, 0.63),
+    "hold, burst; then steady": (1.85, 0.63, 1.0, 1.0),
 }
 _PATTERN_ORDER = tuple(PHRASE_PATTERNS)
 
-#: The build's pace at its start: at least this many times the style's intense pace (a held
-#: stretch the acceleration can be felt against), and at its end: this many times it.
-BUILD_FROM = 1.5
+#: Share of the loudness in what the pace follows (the rest is the analysis' energy curve).
+LOUD_WEIGHT = 0.8
+
+#: How many times faster the cut rate is at the end of a build than at its start.
+BUILD_RATIO = 2.5
+#: A build ends no faster than the song's loudest passages are cut.
+BUILD_CAP = False
+#: The drive (song-relative loudness, [0, 1]) of the "loudest passages".
+LOUD_QUANTILE = 0.9
+#: The fastest pace a build ends on: this many times the style's intense pace (at least a beat).
 BUILD_TO = 0.6
 
 
@@ -53,10 +61,21 @@ def _normalised(pattern) -> np.ndarray:
     return m * np.mean(1.0 / m)
 
 
+def drive_at(grid: MusicGrid, times: np.ndarray) -> np.ndarray:
+    """What the pace follows at ``times``, [0, 1]: mostly the song-relative loudness
+    (:data:`LOUD_WEIGHT`), the rest the song-relative energy, both over the next bar or so."""
+    times = np.asarray(times, dtype=np.float64)
+    ahead = 0.25 * grid.bar_seconds
+    loud = grid.rel_loudness_at(times + ahead)
+    energy = 0.5 * grid.rel_energy_at(times) + 0.5 * grid.rel_energy_at(times + 1.5)
+    return np.clip(LOUD_WEIGHT * loud + (1.0 - LOUD_WEIGHT) * energy, 0.0, 1.0)
+
+
 def energy_pace(grid: MusicGrid, settings: PlanSettings, times: np.ndarray) -> np.ndarray:
-    """Target shot length in beats from the energy over the next two seconds (song-relative)."""
-    e = 0.5 * grid.rel_energy_at(times) + 0.5 * grid.rel_energy_at(times + 1.5)
-    return settings.calm_beats * (settings.intense_beats / settings.calm_beats) ** np.clip(e, 0.0, 1.0)
+    """Target shot length in beats from the drive (:func:`drive_at`): ``calm_beats`` where the
+    song is at its quietest, ``intense_beats`` at its loudest, geometric in between."""
+    e = drive_at(grid, times)
+    return settings.calm_beats * (settings.intense_beats / settings.calm_beats) ** e
 
 
 def phrase_pattern_names(grid: MusicGrid, analysis: Analysis, seed: int) -> list[str]:
@@ -100,24 +119,37 @@ def _build_end(grid: MusicGrid, settings: PlanSettings) -> float:
     return max(BUILD_TO * settings.intense_beats, floor)
 
 
-def hero_seconds(grid: MusicGrid, settings: PlanSettings, period: float) -> float:
+def hero_seconds(grid: MusicGrid, settings: PlanSettings, period: float,
+                 end_beats: float | None = None) -> float:
     """Length of the hero shot held on a payoff: a bar, or 2.5x the pace the build ends on if
     that is longer, at least 1.5 s, at most two bars (and within the shortest and longest shot)."""
     bar = grid.bar_seconds
-    want = max(bar, 2.5 * _build_end(grid, settings) * period, 1.5)
+    end = _build_end(grid, settings) if end_beats is None else max(float(end_beats), _build_end(grid, settings))
+    want = max(bar, 2.5 * end * period, 1.5)
     return float(np.clip(min(want, 2.0 * bar), settings.min_shot, settings.max_shot))
 
 
-def build_pace(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
-               pace: np.ndarray) -> np.ndarray:
-    """The pace (beats) over each payoff's build: from ``max(pace, BUILD_FROM x intense, twice
-    the end)`` at the build's start geometrically down to the end (:func:`_build_end`) at the
-    payoff (both scaled toward the plain pace for weaker payoffs), so the cut rate accelerates
-    into it."""
-    out = pace.copy()
+def build_ramp(x: np.ndarray, start: float, end: float) -> np.ndarray:
+    """The build's pace at ``x`` in [0, 1) of the build: held at ``start`` over the first half,
+    accelerating geometrically over the third quarter, at ``end`` over the last."""
+    y = np.clip((np.asarray(x, dtype=np.float64) - 0.5) / 0.25, 0.0, 1.0)
+    return start * (end / start) ** y
+
+
+def loud_pace(grid: MusicGrid, settings: PlanSettings) -> float:
+    """The pace (beats) of the song's loudest passages: the energy pace at a drive of
+    :data:`LOUD_QUANTILE`."""
+    e = LOUD_QUANTILE
+    return settings.calm_beats * (settings.intense_beats / settings.calm_beats) ** e
+
+
+def _builds(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray, pace: np.ndarray):
+    """Every payoff's build over ``frames``: ``(payoff, mask, x, start, end, p0)`` -- the frames
+    in the build, their place in it [0, 1), the ramp's start and end pace (beats) and the plain
+    pace over the build's first half."""
     if not settings.climax_build:
-        return out
-    end = _build_end(grid, settings)
+        return
+    floor = max(_build_end(grid, settings), loud_pace(grid, settings) if BUILD_CAP else 0.0)
     for p in grid.payoffs:
         if p.frame - p.build_start < 2:
             continue
@@ -125,11 +157,37 @@ def build_pace(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
         m = (x >= 0) & (x < 1)
         if not np.any(m):
             continue
-        i0 = int(np.flatnonzero(m)[0])
-        start = max(float(pace[i0]), BUILD_FROM * settings.intense_beats, 2.0 * end)
-        ramp = start * (end / start) ** x[m]
-        out[m] = pace[m] ** (1.0 - p.strength) * ramp ** p.strength
+        first = m & (x < 0.5)
+        p0 = float(np.exp(np.mean(np.log(pace[first if np.any(first) else m]))))
+        end = max(p0 / BUILD_RATIO, floor)
+        yield p, m, x[m], max(p0, BUILD_RATIO * end), end, p0
+
+
+def build_pace(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
+               pace: np.ndarray) -> np.ndarray:
+    """The pace (beats) over each payoff's build: the cut rate over its last quarter is
+    :data:`BUILD_RATIO` times that over its first half (:func:`build_ramp`).
+
+    The ramp starts from the song's own pace over the build's first half and ends
+    :data:`BUILD_RATIO` times faster, but never faster than :func:`_build_end` nor than the pace
+    of the song's loudest passages (:func:`loud_pace`, with :data:`BUILD_CAP`) -- a quiet build
+    must not out-cut the chorus; where those limits leave too little room, the start is held
+    slower than the pace so the acceleration still reads. A build never cuts slower than the
+    pace already does (a crescendo keeps its own rise), except for that held start; weaker
+    payoffs blend the ramp with the plain pace by their strength.
+    """
+    out = pace.copy()
+    for p, m, x, start, end, p0 in _builds(grid, settings, frames, pace):
+        ramp = build_ramp(x, start, end)
+        own = ramp if start > p0 * (1 + 1e-9) else np.minimum(pace[m], ramp)
+        out[m] = pace[m] ** (1.0 - p.strength) * own ** p.strength
     return out
+
+
+def build_ends(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
+               pace: np.ndarray) -> dict:
+    """The pace (beats) each payoff's build ends on, by the payoff's frame."""
+    return {p.frame: end for p, _m, _x, _s, end, _p0 in _builds(grid, settings, frames, pace)}
 
 
 def in_build(grid: MusicGrid, frames: np.ndarray) -> np.ndarray:
@@ -158,12 +216,13 @@ def section_factor(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
 
 
 def target_lengths(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
-                   frames: np.ndarray, *, shape: bool = True) -> np.ndarray:
+                   frames: np.ndarray, *, shape: bool = True, hero: bool = True) -> np.ndarray:
     """Ideal length in frames of a shot starting at each of ``frames``.
 
     ``energy pace (beats) x phrase shape x section factor``, replaced by the build's pace over
     every payoff's build, times the local beat period; a hero shot (:func:`hero_seconds`) on
-    every payoff; clamped to ``[min_shot, max_shot]``.
+    every payoff; clamped to ``[min_shot, max_shot]``. ``shape=False`` leaves out the phrase
+    patterns, ``hero=False`` the hero shots (the plain pace, e.g. for the cut rate).
     """
     fps = float(grid.fps)
     frames = np.asarray(frames, dtype=np.int64)
@@ -172,6 +231,7 @@ def target_lengths(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
     if shape:
         beats = np.where(in_build(grid, frames), beats,
                          beats * phrase_shape(grid, analysis, settings, frames))
+    ends = build_ends(grid, settings, frames, beats)
     beats = build_pace(grid, settings, frames, beats)
     beats = beats * section_factor(grid, analysis, settings, frames)
     if grid.beat_frames.size >= 2:
@@ -180,10 +240,25 @@ def target_lengths(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
     else:
         period = np.full(t.shape, 0.5)
     sec = beats * period
-    if settings.climax_build:
+    if settings.climax_build and hero:
         pay = {p.frame for p in grid.payoffs}
         for j, f in enumerate(frames):
             if int(f) in pay:
-                sec[j] = max(sec[j], hero_seconds(grid, settings, float(period[j])))
+                sec[j] = max(sec[j], hero_seconds(grid, settings, float(period[j]), ends.get(int(f))))
     sec = np.clip(sec, settings.min_shot, settings.max_shot)
     return np.maximum(sec * fps, 1.0)
+
+
+def cut_rate(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
+             frames: np.ndarray) -> np.ndarray:
+    """Cuts per frame the pace asks for from each of ``frames`` to the next: the inverse of the
+    plain pace (:func:`target_lengths` without phrase patterns, which only move cuts around
+    inside a phrase), one cut over the whole of every hero shot."""
+    frames = np.asarray(frames, dtype=np.int64)
+    plain = target_lengths(grid, analysis, settings, frames, shape=False, hero=False)
+    rate = 1.0 / plain
+    if settings.climax_build:
+        held = target_lengths(grid, analysis, settings, frames, shape=False)
+        for j in np.flatnonzero(held > plain * (1 + 1e-9)):
+            rate[(frames >= frames[j]) & (frames < frames[j] + held[j])] = 1.0 / held[j]
+    return rate
