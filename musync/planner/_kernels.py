@@ -169,7 +169,8 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                      (a negative weight rewards contrast)
     ident[u]         what counts as "the same source" (the file a unit comes from)
     spacing          the same identity never within this many slots (1: never twice in a row),
-                     counting the fixed slots ahead too; where no unit can keep that distance
+                     counting the fixed slots ahead too (and the next slot when only one
+                     identity can fill it); where no unit can keep that distance
                      the widest distance some unit keeps applies (twice in a row only when
                      nothing else can fill the slot)
     fixed[s]         -1, or the unit a locked (or kept) slot must use
@@ -209,6 +210,20 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
             if s + k < S and fixed[s + k] >= 0:
                 ahead_id[n_ahead] = ident[fixed[s + k]]
                 ahead_d[n_ahead] = k
+                n_ahead += 1
+        # a next slot only one source can fill (a long shot, few long clips) reserves it
+        if spacing >= 1 and s + 1 < S and fixed[s + 1] < 0 and n_ahead < ahead_id.size:
+            only = -1
+            for u in range(U):
+                if ok[s + 1, u]:
+                    if only == -1:
+                        only = ident[u]
+                    elif ident[u] != only:
+                        only = -2
+                        break
+            if only >= 0:
+                ahead_id[n_ahead] = only
+                ahead_d[n_ahead] = 1
                 n_ahead += 1
         nc = 0
         for w in range(alive):
