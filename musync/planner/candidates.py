@@ -10,9 +10,9 @@ Public:
 The worth of a cut is the beat's accent (:func:`musync.planner.music.beat_accents`) minus
 :data:`ACCENT_BASE`, less :data:`WEAK_PENALTY` more on a weak beat, so the cut dynamic program
 gains by cutting on strong accents and pays for cutting on weak ones; plus :data:`DENSITY` times
-how much louder than its mean the song is there (:func:`musync.planner.pace.drive_at`, outside
-builds), so the cut rate follows the loudness from bar to bar and not only from section to
-section.
+how much louder than its mean the song is there (:func:`musync.planner.pace.drive_at`; nothing
+where it is quieter, nothing inside builds), so the cut rate follows the loudness from bar to
+bar and not only from section to section.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ WEAK_PENALTY = 0.6
 #: Worth of a forced cut (section start, climax).
 FORCED_SCORE = 3.0
 #: How much more a cut is worth where the music is louder than usual (per unit of the song's
-#: relative energy above its median): the cut rate follows the energy from bar to bar.
-DENSITY = 3.0
+#: relative loudness above its mean): the cut rate follows the loudness from bar to bar.
+DENSITY = 4.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,7 +104,9 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     de = np.abs(energy_at(analysis, t_beats + 0.5) - energy_at(analysis, t_beats - 0.5))
     er = drive_at(grid, t_beats)
     usual = float(np.mean(drive_at(grid, grid.energy_times))) if grid.energy_times.size else 0.5
-    dens = DENSITY * (er - usual)
+    # only where louder than usual: the pace already slows the quiet passages, and cuts there
+    # must not become so costly that the DP drops the phrase's pattern
+    dens = DENSITY * np.maximum(er - usual, 0.0)
     for p in grid.payoffs:   # over a build the pace decides
         dens[(grid.beat_frames >= p.build_start) & (grid.beat_frames <= p.frame)] = 0.0
     for k, f in enumerate(grid.beat_frames):

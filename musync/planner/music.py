@@ -33,7 +33,7 @@ __all__ = ["Phrase", "Payoff", "MusicGrid", "music_grid", "find_phrases", "beat_
 #: Bars per phrase (the common phrase length of popular music).
 PHRASE_BARS = 4
 #: Bars the loudness is averaged over before the pace follows it.
-LOUD_BARS = 1.0
+LOUD_BARS = 2.0
 #: The smallest loudness range (dB) that counts as the full range from quiet to loud.
 LOUD_SPAN = 6.0
 #: An energy jump (on the song's 0-1 energy scale) over one bar that opens a phrase or marks a

@@ -28,7 +28,7 @@ from ..types import Analysis, PlanSettings
 from .music import MusicGrid
 
 __all__ = ["target_lengths", "cut_rate", "phrase_shape", "build_pace", "in_build", "section_factor",
-           "energy_pace", "drive_at", "hero_seconds", "build_ramp", "build_ends", "loud_pace", "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO"]
+           "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp", "build_ends", "loud_pace", "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO"]
 
 #: Patterns of shot lengths inside a phrase: multipliers of the energy pace over the phrase's
 #: quarters (bars of a 4-bar phrase). Each is normalised so a phrase keeps its number of shots,
@@ -43,8 +43,12 @@ PHRASE_PATTERNS = {
 _PATTERN_ORDER = tuple(PHRASE_PATTERNS)
 
 #: Share of the loudness in what the pace follows (the rest is the analysis' energy curve).
-LOUD_WEIGHT = 0.8
+LOUD_WEIGHT = 1.0
 
+#: Target lengths above this share of the longest shot bend toward it (:func:`soft_ceiling`).
+SOFT_FROM = 0.5
+#: The hero shot on a payoff lasts at least this many times the pace its build ends on.
+HERO_TIMES = 3.0
 #: How many times faster the cut rate is at the end of a build than at its start.
 BUILD_RATIO = 2.5
 #: A build ends no faster than the song's loudest passages are cut.
@@ -121,11 +125,11 @@ def _build_end(grid: MusicGrid, settings: PlanSettings) -> float:
 
 def hero_seconds(grid: MusicGrid, settings: PlanSettings, period: float,
                  end_beats: float | None = None) -> float:
-    """Length of the hero shot held on a payoff: a bar, or 2.5x the pace the build ends on if
-    that is longer, at least 1.5 s, at most two bars (and within the shortest and longest shot)."""
+    """Length of the hero shot held on a payoff: a bar, or :data:`HERO_TIMES` x the pace the build
+    ends on (``end_beats``, default the fastest a build may end on) if that is longer, at least 1.5 s, at most two bars (and within the shortest and longest shot)."""
     bar = grid.bar_seconds
     end = _build_end(grid, settings) if end_beats is None else max(float(end_beats), _build_end(grid, settings))
-    want = max(bar, 2.5 * end * period, 1.5)
+    want = max(bar, HERO_TIMES * end * period, 1.5)
     return float(np.clip(min(want, 2.0 * bar), settings.min_shot, settings.max_shot))
 
 
@@ -221,7 +225,8 @@ def target_lengths(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
 
     ``energy pace (beats) x phrase shape x section factor``, replaced by the build's pace over
     every payoff's build, times the local beat period; a hero shot (:func:`hero_seconds`) on
-    every payoff; clamped to ``[min_shot, max_shot]``. ``shape=False`` leaves out the phrase
+    every payoff; bent toward ``max_shot`` above half of it (:func:`soft_ceiling`) and clamped
+    to ``[min_shot, max_shot]``. ``shape=False`` leaves out the phrase
     patterns, ``hero=False`` the hero shots (the plain pace, e.g. for the cut rate).
     """
     fps = float(grid.fps)
@@ -245,8 +250,20 @@ def target_lengths(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
         for j, f in enumerate(frames):
             if int(f) in pay:
                 sec[j] = max(sec[j], hero_seconds(grid, settings, float(period[j]), ends.get(int(f))))
-    sec = np.clip(sec, settings.min_shot, settings.max_shot)
+    sec = np.clip(soft_ceiling(sec, settings.max_shot), settings.min_shot, settings.max_shot)
     return np.maximum(sec * fps, 1.0)
+
+
+def soft_ceiling(sec: np.ndarray, top: float) -> np.ndarray:
+    """Lengths (s) above ``SOFT_FROM x top`` approach ``top`` smoothly instead of all stopping at
+    it, so the held shots of a calm phrase still differ from each other."""
+    sec = np.asarray(sec, dtype=np.float64)
+    knee = SOFT_FROM * float(top)
+    room = float(top) - knee
+    if room <= 0:
+        return np.minimum(sec, top)
+    over = np.maximum(sec - knee, 0.0)
+    return np.where(sec > knee, knee + room * (1.0 - np.exp(-over / room)), sec)
 
 
 def cut_rate(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
