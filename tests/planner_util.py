@@ -12,12 +12,13 @@ from musync.types import Analysis, AudioInfo, ClipInfo, Section
 def grid_analysis(*, bpm: float = 120.0, bars: int = 32, bpb: int = 4, start: float = 0.5,
                   sections=((0, "A", "verse", 0.5),), climax_bar: int | None = None,
                   strength=None, offbeat=None, fallback: bool = False, confidence: float = 0.95,
-                  duration: float | None = None) -> Analysis:
+                  duration: float | None = None, loudness=None) -> Analysis:
     """An Analysis on an exact grid: ``bars`` bars of ``bpb`` beats from ``start`` seconds.
 
     ``sections``: ``(first bar, label, kind, energy)``; the energy curve is flat at each section's
     energy. ``strength``: per-beat onset strength (default: 1.0 on downbeats, 0.8 on the middle
-    beat, 0.3 elsewhere). ``climax_bar``: the climax is that bar's downbeat.
+    beat, 0.3 elsewhere). ``climax_bar``: the climax is that bar's downbeat. ``loudness``: the
+    RMS level (dB) of every bar (default: no loudness curve).
     """
     period = 60.0 / bpm
     n = bars * bpb
@@ -36,11 +37,17 @@ def grid_analysis(*, bpm: float = 120.0, bars: int = 32, bpb: int = 4, start: fl
         energy[(et >= t0) & (et < t1)] = e
         secs.append(Section(t0, t1, label, float(e), kind))
     climax = float(downs[climax_bar]) if climax_bar is not None else 0.0
+    loud = np.zeros(0)
+    if loudness is not None:
+        levels = np.asarray(loudness, dtype=np.float64)
+        bar_of = np.clip(np.searchsorted(downs, et, side="right") - 1, 0, levels.size - 1)
+        loud = levels[bar_of]
     return Analysis(audio=AudioInfo("/song.wav", "s" * 64, dur, 44100, 2), duration=dur, tempo=bpm,
                     beats=beats, beat_strength=np.asarray(strength, dtype=np.float64), downbeats=downs,
                     beats_per_bar=bpb, sections=tuple(secs), energy_times=et, energy=energy,
                     climax=climax, confidence=0.0 if fallback else confidence, fallback=fallback,
-                    offbeat_strength=np.zeros(0) if offbeat is None else np.asarray(offbeat, dtype=np.float64))
+                    offbeat_strength=np.zeros(0) if offbeat is None else np.asarray(offbeat, dtype=np.float64),
+                    loudness=loud)
 
 
 def clip(i: int, *, dur: float = 8.0, peak: float | None = None, motion: float = 0.3,

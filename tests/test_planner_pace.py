@@ -1,0 +1,200 @@
+"""The pace follows the loudness: oracle tests on hand-built loudness curves, and the parts
+(the analysis' loudness curve, the song-relative loudness, the cut-rate controller, the build
+ramp, the soft ceiling, the assignment's look-ahead)."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+import musync
+from musync.analysis import analyze_signal
+from musync.analysis.energy import loudness_curve
+from musync.analysis.features import Features
+from musync.planner._kernels import _assign_beam
+from musync.planner.cuts import follow_rate, window_counts, choose_cuts
+from musync.planner.music import relative_loudness
+from musync.planner.pace import build_ramp, soft_ceiling
+from musync.testing import synthetic_clip_infos
+from musync.types import Analysis
+
+from planner_util import grid_analysis
+
+FPS = 30
+BARS = 64
+
+
+def _levels(span_db: float, seed: int = 11) -> np.ndarray:
+    """A loudness per bar: 32 two-bar blocks at shuffled levels spread over ``span_db``."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.permutation(np.linspace(-12.0 - span_db, -12.0, BARS // 2))
+    return np.repeat(blocks, 2)
+
+
+def _cuts_per_block(p, a) -> np.ndarray:
+    downs = np.round(a.downbeats * FPS).astype(np.int64)
+    edges = np.append(downs[::2], p.duration_frames)
+    cuts = np.array([s.record_in for s in p.shots[1:]]) + p.settings.anticipation
+    return np.array([np.sum((cuts >= e0) & (cuts < e1)) for e0, e1 in zip(edges[:-1], edges[1:])])
+
+
+def _plan(levels):
+    a = grid_analysis(bpm=120.0, bars=BARS, loudness=levels)
+    clips = synthetic_clip_infos(24, seed=5, min_dur=8.0, max_dur=12.0)
+    return a, musync.plan(a, clips, fps=FPS, seed=0)
+
+
+@pytest.mark.parametrize("span,floor", [(18.0, 0.7), (1.5, 0.5)])
+def test_louder_bars_get_more_cuts(span, floor):
+    # one flat section, flat energy, no climax: only the loudness tells the blocks apart
+    levels = _levels(span)
+    a, p = _plan(levels)
+    counts = _cuts_per_block(p, a)
+    block_level = levels[::2]
+    rho = spearmanr(counts, block_level).statistic
+    assert rho >= floor, (span, rho, counts.tolist())
+    order = np.argsort(block_level)
+    quiet, loud = counts[order[:8]].mean(), counts[order[-8:]].mean()
+    # a song that varies by 1.5 dB still spreads its pace (the rank within the song)
+    assert loud >= quiet + 1.0, (span, quiet, loud)
+
+
+def test_without_loudness_the_energy_paces():
+    # an analysis without a loudness curve (older files) keeps pacing by the energy curve
+    secs = ((0, "A", "verse", 0.1), (16, "B", "chorus", 0.9), (32, "C", "verse", 0.1), (48, "D", "chorus", 0.9))
+    a = grid_analysis(bpm=120.0, bars=BARS, sections=secs)
+    assert a.loudness.size == 0
+    p = musync.plan(a, synthetic_clip_infos(24, seed=5, min_dur=8.0, max_dur=12.0), fps=FPS,
+                    climax_build=False)
+    counts = _cuts_per_block(p, a)
+    calm = np.r_[counts[0:8], counts[16:24]].mean()
+    intense = np.r_[counts[8:16], counts[24:32]].mean()
+    assert intense >= calm + 1.0, (calm, intense)
+
+
+def test_relative_loudness_is_rank_and_level_within_the_song():
+    a = grid_analysis(bpm=120.0, bars=16, loudness=np.repeat([-30.0, -20.0, -25.0, -10.0], 4))
+    r = relative_loudness(a, 2.0)
+    at = lambda bar: float(np.interp(a.downbeats[bar] + 4.0, a.energy_times, r))  # noqa: E731
+    # mid-block values, in the order of the levels
+    assert at(0) < at(8) < at(4) < at(12)
+    assert 0.0 <= r.min() and r.max() <= 1.0
+    # 1 dB of difference spans the ranks but not the levels (at least LOUD_SPAN dB for that)
+    b = grid_analysis(bpm=120.0, bars=16, loudness=np.repeat([-20.0, -19.0, -19.5, -19.2], 4))
+    rb = relative_loudness(b, 2.0)
+    assert rb.max() - rb.min() >= 0.45 and rb.max() - rb.min() <= 0.75
+    # no loudness curve: empty (the planner falls back to the energy)
+    assert relative_loudness(grid_analysis(bars=8), 2.0).size == 0
+
+
+def test_loudness_curve_is_the_mean_level_of_each_tenth():
+    sr, hop = 22050, 512
+    fps = sr / hop
+    n = int(10 * fps)
+    t = np.arange(n) / fps
+    # the first half alternates -40 / -20 dB frame by frame (a mean of -30), then -10 dB
+    db = np.where(t < 5.0, np.where(np.arange(n) % 2 == 0, -40.0, -20.0), -10.0)
+    z = np.zeros((1, n))
+    feat = Features(sr=sr, hop_fine=128, n_fft_fine=1024, oenv=np.zeros(4), oenv_low=np.zeros(4),
+                    oenv_body=np.zeros(4), hop=hop, chroma=z, mfcc=z, rms_db=db, centroid=np.ones(n),
+                    onset_coarse=np.zeros(n))
+    times = np.arange(0.0, 10.0, 0.1)
+    got = loudness_curve(feat, times)
+    assert got.shape == times.shape
+    assert np.allclose(got[(times > 0.1) & (times < 4.9)], -30.0, atol=2.5)
+    assert np.allclose(got[times > 5.1], -10.0)
+    # the mean of a stretch is the mean of its samples
+    assert abs(got.mean() - db.mean()) < 0.5
+
+
+def test_analysis_measures_its_loudness_and_keeps_it_in_json():
+    sr = 22050
+    t = np.arange(int(12 * sr)) / sr
+    amp = np.where(t < 6.0, 0.05, 0.5)      # -20 dB below for the first half
+    y = amp * np.sin(2 * np.pi * 220.0 * t) * (1.0 + 0.5 * (np.sin(2 * np.pi * 2.0 * t) > 0))
+    a = analyze_signal(y.astype(np.float32), sr)
+    assert a.loudness.size == a.energy_times.size
+    first = a.loudness[(a.energy_times > 1.0) & (a.energy_times < 5.0)].mean()
+    second = a.loudness[(a.energy_times > 7.0) & (a.energy_times < 11.0)].mean()
+    assert abs((second - first) - 20.0) < 1.5
+    b = Analysis.from_dict(json.loads(json.dumps(a.to_dict())))
+    assert np.allclose(b.loudness, a.loudness, atol=0.01)
+    # an older file without the key still reads, with no loudness
+    d = a.to_dict()
+    del d["loudness"]
+    assert Analysis.from_dict(d).loudness.size == 0
+
+
+def test_window_counts_integrate_the_rate():
+    frames = np.array([0, 10, 20, 30, 40, 50, 60], dtype=np.int64)
+    rate = np.array([0.1, 0.1, 0.1, 0.2, 0.2, 0.2, 0.2])
+    wanted, made = window_counts(frames, rate, np.array([10, 30, 40]), 20.0)
+    # window around 30 is [20, 40): 10 frames at 0.1, 10 at 0.2
+    assert wanted[3] == pytest.approx(3.0)
+    assert made[3] == 1.0            # 30 only (40 is outside)
+    # at the edges the window is cut to the song
+    assert wanted[0] == pytest.approx(1.0) and made[0] == 0.0
+
+
+def test_follow_rate_holds_the_dp_to_the_rate():
+    # every beat a candidate; strong accents only in the first half: the DP alone cuts more
+    # there, the rate asks for the same everywhere
+    from musync.planner.candidates import Candidates
+
+    frames = np.arange(0, 15 * 97, 15, dtype=np.int64)
+    n = frames.size
+    score = np.where(np.arange(n) < n // 2, 0.8, -1.8)
+    score[0] = score[-1] = 0.0
+    forced = np.zeros(n, dtype=bool)
+    forced[[0, -1]] = True
+    c = Candidates(frames=frames, score=score, forced=forced, kind=("beat",) * n,
+                   beat_pos=np.arange(n, dtype=np.float64), strong=np.ones(n, dtype=bool),
+                   fixed_prev=np.full(n, -1, dtype=np.int64))
+    s = musync.make_settings("energy", fps=FPS)
+    target = np.full(n, 60.0)
+    rate = np.full(n, 1.0 / 60.0)
+    plain = choose_cuts(c, target, s)
+    held = follow_rate(c, target, s, rate, 120.0, rounds=6, gain=1.0)
+
+    def err(idx):
+        w, m = window_counts(frames, rate, frames[idx[1:-1]], 120.0)
+        return float(np.sum((w - m) ** 2))
+
+    assert err(held) < 0.6 * err(plain)
+    halves = lambda idx: (np.sum(idx < n // 2), np.sum(idx >= n // 2))  # noqa: E731
+    a0, b0 = halves(plain)
+    a1, b1 = halves(held)
+    assert abs(a1 - b1) < abs(a0 - b0)
+    # the planner's own setting nudges the same way, never away from the rate
+    assert err(follow_rate(c, target, s, rate, 120.0)) <= err(plain)
+
+
+def test_build_ramp_holds_then_accelerates():
+    x = np.linspace(0.0, 0.999, 400)
+    r = build_ramp(x, 5.0, 2.0)
+    assert np.allclose(r[x < 0.5], 5.0) and np.allclose(r[x >= 0.75], 2.0)
+    assert np.all(np.diff(r) <= 1e-12)
+
+
+def test_soft_ceiling_keeps_order_below_the_top():
+    sec = np.array([1.0, 3.0, 4.0, 6.0, 8.0, 12.0])
+    got = soft_ceiling(sec, 6.0)
+    assert np.allclose(got[:2], sec[:2])            # up to half the longest shot: unchanged
+    assert np.all(np.diff(got) > 0) and got.max() < 6.0
+
+
+def test_assignment_reserves_the_only_source_for_the_next_slot():
+    # slot 1 only unit 0 can fill; slot 0 any unit: unit 0 must not be used for slot 0
+    S, U = 3, 3
+    cost = np.zeros((S, U))
+    cost[0, 0] = -1.0      # the cheapest for slot 0
+    ok = np.ones((S, U), dtype=np.bool_)
+    ok[1, 1:] = False
+    ident = np.arange(U, dtype=np.int64)
+    got = _assign_beam(cost, ok, np.full(U, 0.5), np.zeros((U, 3)), np.zeros(S), ident, 1,
+                       np.full(S, -1, dtype=np.int64), np.full(S, -1, dtype=np.int64), 4, 0.0, 0)
+    assert got[1] == 0 and got[0] != 0
