@@ -25,6 +25,13 @@ M = [
  ("forced section cuts removed", "musync/planner/candidates.py", "    for sec in analysis.sections[1:]:\n        forced_cuts", "    for sec in analysis.sections[1:1]:\n        forced_cuts"),
  ("adjacent-repeat counter broken", "musync/planner/metrics.py", "            adjacent += 1", "            adjacent += 0"),
  ("length penalty of the cut DP off", "musync/planner/_kernels.py", "base = score[j] - lam * r0 * r0", "base = score[j] - 0.0 * r0 * r0"),
+ ("loudness sign flipped in the pace", "musync/planner/pace.py", "    loud = grid.rel_loudness_at(times + ahead)", "    loud = 1.0 - grid.rel_loudness_at(times + ahead)"),
+ ("pace ignores the loudness", "musync/planner/pace.py", "LOUD_WEIGHT = 1.0\n", "LOUD_WEIGHT = 0.0\n"),
+ ("loudness bonus sign flipped", "musync/planner/candidates.py", "np.maximum(er - usual, 0.0)", "np.maximum(usual - er, 0.0)"),
+ ("cut-rate controller sign flipped", "musync/planner/cuts.py", "bonus + gain * (wanted - made)", "bonus - gain * (wanted - made)"),
+ ("loudness level only (no rank)", "musync/planner/music.py", "    return 0.5 * _ranks(db) + 0.5 * value", "    return value"),
+ ("loudness curve not averaged", "musync/analysis/energy.py", "    return np.where(counts > 0, sums / np.maximum(counts, 1), near)", "    return near"),
+ ("assignment look-ahead off", "musync/planner/_kernels.py", "            if only >= 0:", "            if only >= 0 and False:"),
 ]
 only = sys.argv[1:]
 missed = 0
@@ -39,7 +46,8 @@ for name, f, old, new in M:
     try:
         r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                             "tests/test_planner.py", "tests/test_planner_stages.py", "tests/test_planner_plans.py",
-                            "tests/test_planner_metrics.py", "tests/test_planner_replan.py"],
+                            "tests/test_planner_metrics.py", "tests/test_planner_replan.py",
+                            "tests/test_planner_pace.py"],
                            cwd=ROOT, env=env, capture_output=True, text=True)
         failed = [l for l in r.stdout.splitlines() if l.startswith("FAILED")]
         missed += r.returncode == 0
