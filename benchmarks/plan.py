@@ -429,9 +429,24 @@ def pace_plot(path: Path, title: str, a: Analysis, plans: dict, fps: Fraction) -
         ax.set_ylabel("shot length (s)")
         ax.set_title(f"{who}: {len(shots)} shots", fontsize=10, loc="left")
         ax2 = ax.twinx()
-        ax2.plot(a.energy_times, a.energy, color="#d9822b", lw=1.2)
+        ax2.plot(a.energy_times, a.energy, color="#d9822b", lw=1.2, label="energy")
+        if a.loudness.size == a.energy_times.size and a.loudness.size:
+            # the loudness the pace follows, per two bars, scaled into the song's own range
+            downs = np.asarray(a.downbeats)[::2]
+            if downs.size >= 2:
+                mid, lev = [], []
+                for d0, d1 in zip(downs[:-1], downs[1:]):
+                    m = (a.energy_times >= d0) & (a.energy_times < d1)
+                    if np.any(m):
+                        mid.append(0.5 * (d0 + d1))
+                        lev.append(float(np.mean(a.loudness[m])))
+                lev = np.array(lev)
+                lo, hi = np.percentile(lev, [2, 98]) if lev.size else (0.0, 1.0)
+                ax2.step(mid, np.clip((lev - lo) / max(hi - lo, 1e-6), 0, 1), where="mid", color="#2a9d55",
+                         lw=1.2, label=f"loudness per 2 bars ({lo:.0f} to {hi:.0f} dB)")
         ax2.set_ylim(0, 1.05)
-        ax2.set_ylabel("energy", color="#d9822b")
+        ax2.set_ylabel("energy / loudness", color="#d9822b")
+        ax2.legend(loc="upper left", fontsize=7, framealpha=0.6)
         for s in a.sections[1:]:
             ax.axvline(s.start, color="0.6", lw=0.8, ls=":")
         if a.climax > 0:
@@ -682,7 +697,7 @@ def main(argv=None) -> int:
                     plans = {"musync": [s.to_dict() for s in p.shots]}
                     if bp:
                         plans[f"baseline ({args.baseline})"] = bp["shots"]
-                    pace_plot(out_dir / f"pace_{stem}.png", f"{name}: shot lengths and energy", a, plans, fps)
+                    pace_plot(out_dir / f"pace_{stem}.png", f"{name}: shot lengths, energy and loudness", a, plans, fps)
                     contact_sheet(out_dir / f"sheet_{stem}.png", f"{name}: one frame per shot "
                                   "(shot, time, length, section)", p)
                     print(f"  wrote {out_dir / f'pace_{stem}.png'} and {out_dir / f'sheet_{stem}.png'}",
