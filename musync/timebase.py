@@ -13,7 +13,8 @@ Public functions:
 - :func:`parse_fps` -- a frame rate from a number or a string, NTSC spellings snapped to n/1001.
 - :func:`to_frame` / :func:`to_frames` -- seconds to the nearest frame (one value / an array).
 - :func:`to_seconds` -- frames to float seconds; :func:`frame_time` -- a frame's exact time.
-- :func:`window_frames` -- the frames wholly inside a window of seconds.
+- :func:`window_frames` -- the frames wholly inside a window of seconds; :func:`first_frame` --
+  the first frame starting at or after a time (a still's usable start).
 - :func:`timecode_rate` -- the integer rate a timecode counts at (30 for 29.97).
 
 >>> from fractions import Fraction
@@ -36,7 +37,7 @@ import numpy as np
 from .errors import ParameterError
 
 __all__ = ["parse_fps", "to_frame", "to_frames", "to_seconds", "frame_time", "window_frames",
-           "timecode_rate", "NTSC_RATES", "MAX_FPS"]
+           "first_frame", "timecode_rate", "NTSC_RATES", "MAX_FPS"]
 
 #: The NTSC rates (n/1001) that decimal spellings such as 29.97 or 23.976 are snapped to.
 NTSC_RATES = tuple(Fraction(n, 1001) for n in (24000, 30000, 48000, 60000, 120000))
@@ -160,9 +161,18 @@ def window_frames(start: float, end: float, fps) -> tuple[int, int]:
     if not (math.isfinite(start) and math.isfinite(end)):
         raise ParameterError("window_frames needs a finite window")
     tol = fps * _MICROSECOND
-    lo = math.ceil(Fraction(float(start)) * fps - tol)
+    lo = first_frame(start, fps)
     hi = math.floor(Fraction(float(end)) * fps + tol)
     return lo, max(lo, hi)
+
+
+def first_frame(start: float, fps) -> int:
+    """The first frame ``k`` with ``start <= k / fps`` (a time within one microsecond of a frame
+    boundary counts as on it, as in :func:`window_frames`)."""
+    fps = fps if isinstance(fps, Fraction) else parse_fps(fps)
+    if not math.isfinite(start):
+        raise ParameterError("first_frame needs a finite time")
+    return math.ceil(Fraction(float(start)) * fps - fps * _MICROSECOND)
 
 
 def timecode_rate(fps) -> int:

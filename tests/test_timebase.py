@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from musync.errors import ParameterError
-from musync.timebase import (frame_time, parse_fps, timecode_rate, to_frame, to_frames,
-                             to_seconds, window_frames)
+from musync.timebase import (first_frame, frame_time, parse_fps, timecode_rate, to_frame,
+                             to_frames, to_seconds, window_frames)
 
 NTSC = Fraction(30000, 1001)
 
@@ -85,6 +85,17 @@ def test_window_frames_whole_frames_inside():
     assert window_frames(1.0, 1.01, 30) == (30, 30)       # too short for a whole frame
     with pytest.raises(ParameterError):
         window_frames(0, float("inf"), 30)
+
+
+def test_first_frame_starts_at_or_after_the_time():
+    # 0.5 s at 30 fps is frame 15 exactly; a hair later is frame 16; a microsecond-rounded
+    # boundary counts as on it
+    assert first_frame(0.5, 30) == 15 and first_frame(0.5001, 30) == 16
+    assert first_frame(0.033333, 30) == 1 and first_frame(0.0334, 30) == 2
+    assert first_frame(1.001, NTSC) == 30
+    assert first_frame(2.25, 30) == window_frames(2.25, 9.0, 30)[0]
+    with pytest.raises(ParameterError):
+        first_frame(float("nan"), 30)
 
 
 def test_timecode_rate():

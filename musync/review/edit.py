@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ParameterError, PlanError
 from ..planfile import validate_plan
-from ..timebase import to_frame, window_frames
+from ..timebase import first_frame, to_frame, to_seconds, window_frames
 from ..types import ClipInfo, Plan, PlanClip, Shot
 
 __all__ = ["lock_shots", "swap_clip", "set_in_point", "nudge_cut", "alternatives", "usable_frames"]
@@ -60,7 +60,7 @@ def usable_frames(clip: PlanClip | ClipInfo, fps) -> tuple[int, int | None]:
     None for a still, which fills any length)."""
     fps = Fraction(fps)
     if clip.is_still or not math.isfinite(clip.usable_out):
-        return math.ceil(Fraction(float(clip.usable_in)) * fps - fps / 10 ** 6), None
+        return first_frame(clip.usable_in, fps), None
     return window_frames(clip.usable_in, clip.usable_out, fps)
 
 
@@ -218,8 +218,8 @@ def _flags_over(info: ClipInfo | None, fps, source_in: int, length: int) -> list
     picture, does not count); empty when the scan records none."""
     if info is None:
         return []
-    t0 = float(Fraction(source_in) / Fraction(fps))
-    t1 = float(Fraction(source_in + length) / Fraction(fps))
+    t0 = to_seconds(int(source_in), Fraction(fps))
+    t1 = to_seconds(int(source_in + length), Fraction(fps))
     out = []
     for f in getattr(info, "flags", ()) or ():
         start, end = float(getattr(f, "start", 0.0)), float(getattr(f, "end", math.inf))
