@@ -255,6 +255,7 @@ def _timeline_suffixes(editors: bool = False) -> str:
 _METRIC_ROWS = [("shots", "shots"), ("cuts_on_beat", "cuts on a beat"), ("cuts_on_downbeat", "cuts on a downbeat"),
                 ("section_boundaries_cut", "section boundaries cut"),
                 ("pace_energy_correlation", "pace vs energy (rank corr.)"),
+                ("pace_loudness_2bar", "pace vs loudness (2 bars)"),
                 ("climax_fastest", "climax section fastest"), ("mean_brightness_jump", "mean brightness jump"),
                 ("clips_used", "clips used"), ("repeats", "repeats"), ("adjacent_repeats", "adjacent repeats"),
                 ("peaks_on_accent", "motion peaks on accents"), ("mean_shot", "mean shot (s)"),

@@ -57,6 +57,8 @@ def test_louder_bars_get_more_cuts(span, floor):
     block_level = levels[::2]
     rho = spearmanr(counts, block_level).statistic
     assert rho >= floor, (span, rho, counts.tolist())
+    # the plan's own metric says the same
+    assert p.metrics["pace_loudness_2bar"] == pytest.approx(rho, abs=0.1)
     order = np.argsort(block_level)
     quiet, loud = counts[order[:8]].mean(), counts[order[-8:]].mean()
     # a song that varies by 1.5 dB still spreads its pace (the rank within the song)
@@ -74,6 +76,7 @@ def test_without_loudness_the_energy_paces():
     calm = np.r_[counts[0:8], counts[16:24]].mean()
     intense = np.r_[counts[8:16], counts[24:32]].mean()
     assert intense >= calm + 1.0, (calm, intense)
+    assert p.metrics["pace_loudness_2bar"] is None
 
 
 def test_relative_loudness_is_rank_and_level_within_the_song():

@@ -251,7 +251,9 @@ def _assemble(analysis, settings, grid, shots, clip_list, skipped_all, warn, ass
                            brightness={c.path: c.brightness for c in clip_list},
                            climax_frame=grid.climax_frame, peak_hits=peak_hits,
                            strong_beats=strong,
-                           energy=(grid.energy_times, np.asarray(analysis.energy)))
+                           energy=(grid.energy_times, np.asarray(analysis.energy)),
+                           loudness=(grid.energy_times, np.asarray(analysis.loudness))
+                           if analysis.loudness.size == grid.energy_times.size else None)
     metrics["diagnostics"] = diagnose(shots, metrics, fps=fps, beat_frames=grid.beat_frames,
                                       downbeat_frames=grid.downbeat_frames, strong_beats=strong,
                                       climax_frame=grid.climax_frame,

@@ -113,9 +113,30 @@ def _build_and_payoff(shots, cuts: np.ndarray, downs: np.ndarray, climax_frame) 
     return out
 
 
+def _per_two_bars(curve, bar_lines, cuts, f: float, *, samples: bool) -> float:
+    """Rank correlation, over windows of two bars, of the number of cuts with the curve's mean
+    (``samples``: the mean of the curve's samples inside the window, else of 9 points across
+    it); 0 without a curve or with fewer than 7 bar lines."""
+    if curve is None or bar_lines.size < 7:
+        return 0.0
+    ct, cv = (np.asarray(v, dtype=np.float64) for v in curve)
+    if ct.size == 0:
+        return 0.0
+    edges = bar_lines[::2]
+    counts, means = [], []
+    for a, z in zip(edges[:-1], edges[1:]):
+        counts.append(int(np.sum((cuts >= a) & (cuts < z))))
+        m = (ct >= a / f) & (ct < z / f) if samples else None
+        if samples and np.any(m):
+            means.append(float(np.mean(cv[m])))
+        else:
+            means.append(float(np.mean(np.interp(np.linspace(a / f, z / f, 9), ct, cv))))
+    return spearman(counts, means)
+
+
 def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_frames, sections,
                  section_frames, anticipation: int = 0, brightness: dict, climax_frame: int | None,
-                 peak_hits=None, strong_beats=None, energy=None) -> dict:
+                 peak_hits=None, strong_beats=None, energy=None, loudness=None) -> dict:
     """Metrics of a list of shots.
 
     Parameters
@@ -131,6 +152,7 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
     strong_beats : frames of the strong accents (downbeats and beats whose onset is in the
         song's top half), or None for the downbeats only
     energy : ``(times, values)`` of the energy curve, or None
+    loudness : ``(times, dB)`` of the loudness curve, or None
 
     Returns
     -------
@@ -138,7 +160,8 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
     first shot of the run), ``one_beat_run_max`` (+ ``_at``), ``cv_min`` over the sections of 8
     bars or more (each section's ``cv`` is in ``sections``), ``build_ratio``, ``payoff_hold``,
     ``cuts_on_strong_accent``, ``pace_energy_2bar`` (rank correlation of cuts per 2 bars with
-    the mean energy there).
+    the mean energy there), ``pace_loudness_2bar`` (the same with the mean loudness in dB; None
+    without a loudness curve).
     """
     f = float(fps)
     cuts = np.array([s.record_in for s in shots[1:]], dtype=np.int64)
@@ -202,17 +225,10 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
         run = run + 1 if x else 0
         if run > one_run:
             one_run, one_at = run, k - run + 1
-    # pace against energy, per two bars
-    pace2 = 0.0
-    if energy is not None and bar_lines.size >= 7:
-        et, ev = (np.asarray(v, dtype=np.float64) for v in energy)
-        edges = bar_lines[::2]
-        counts, means = [], []
-        for a, z in zip(edges[:-1], edges[1:]):
-            counts.append(int(np.sum((true_cuts >= a) & (true_cuts < z))))
-            tt = np.linspace(a / f, z / f, 9)
-            means.append(float(np.mean(np.interp(tt, et, ev))) if et.size else 0.0)
-        pace2 = spearman(counts, means)
+    # pace against energy and loudness, per two bars
+    pace2 = _per_two_bars(energy, bar_lines, true_cuts, f, samples=False)
+    loud2 = _per_two_bars(loudness, bar_lines, true_cuts, f, samples=True) \
+        if loudness is not None and np.size(loudness[1]) else None
     arc = _build_and_payoff(shots, true_cuts, bar_lines, climax_frame)
     return {
         "shots": int(len(shots)),
@@ -222,6 +238,7 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
         "section_boundaries_cut": round(sec_hit, 4),
         "pace_energy_correlation": round(corr, 4),
         "pace_energy_2bar": round(pace2, 4),
+        "pace_loudness_2bar": None if loud2 is None else round(loud2, 4),
         "climax_fastest": climax_fastest,
         "mean_brightness_jump": round(jump, 4),
         "clips_used": int(len(seen)),
