@@ -120,8 +120,8 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     eff = settings
     low_conf = analysis.fallback or analysis.confidence < 0.3
     if low_conf:
-        warn.append("the beat grid has low confidence: pacing by phrases and energy, cuts on bar lines")
-        eff = dataclasses.replace(settings, cut_on="downbeats", calm_beats=max(settings.calm_beats, 8.0),
+        warn.append("the beat grid has low confidence: pacing by phrases and loudness, cuts on bar lines")
+        eff = dataclasses.replace(settings, cut_on="downbeats", calm_beats=max(settings.calm_beats, 16.0),
                                   intense_beats=max(settings.intense_beats, 4.0))
     grid = music_grid(analysis, fps, duration_frames, half_beats=eff.half_beats)
 

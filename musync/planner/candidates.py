@@ -76,7 +76,8 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     and the climax are forced; two forced cuts closer than the shortest shot keep only the first
     (a lock edge always stays). ``locks`` are ``(record_in, record_out)`` pairs: both edges are
     forced and nothing inside a lock is a candidate. With ``low_confidence`` (no trustworthy
-    beat), the worth is where the energy moves rather than the grid's accents.
+    beat), the worth is where the energy moves rather than the grid's accents (plus the
+    loudness term in full).
     """
     fps = grid.fps
     n_end = grid.duration_frames
@@ -114,9 +115,8 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
         if downs_only and not down and int(f) not in phrase_starts:
             continue
         strong = bool(grid.strong[k])
-        s = float(grid.accent[k]) - ACCENT_BASE - (0.0 if strong else WEAK_PENALTY) + float(dens[k])
-        if low_confidence:
-            s = 0.3 * s + 4.0 * float(de[k])
+        s = float(grid.accent[k]) - ACCENT_BASE - (0.0 if strong else WEAK_PENALTY)
+        s = 0.3 * s + 4.0 * float(de[k]) + float(dens[k]) if low_confidence else s + float(dens[k])
         kind = "phrase" if int(f) in phrase_starts else "downbeat" if down else (
             "accent" if grid.onset_rank[k] >= 0.75 else "beat")
         add(f, s, kind, strong=strong)

@@ -126,11 +126,15 @@ def _build_end(grid: MusicGrid, settings: PlanSettings) -> float:
 def hero_seconds(grid: MusicGrid, settings: PlanSettings, period: float,
                  end_beats: float | None = None) -> float:
     """Length of the hero shot held on a payoff: a bar, or :data:`HERO_TIMES` x the pace the build
-    ends on (``end_beats``, default the fastest a build may end on) if that is longer, at least 1.5 s, at most two bars (and within the shortest and longest shot)."""
+    ends on (``end_beats``, default the fastest a build may end on) if that is longer, at least 1.5 s,
+    at most two bars (more where the build ends on whole bars) and within the shortest and
+    longest shot."""
     bar = grid.bar_seconds
     end = _build_end(grid, settings) if end_beats is None else max(float(end_beats), _build_end(grid, settings))
     want = max(bar, HERO_TIMES * end * period, 1.5)
-    return float(np.clip(min(want, 2.0 * bar), settings.min_shot, settings.max_shot))
+    # two bars at most, unless the build ends on whole bars (cuts on bar lines only)
+    top = max(2.0 * bar, HERO_TIMES * end * period) if end >= grid.beats_per_bar else 2.0 * bar
+    return float(np.clip(min(want, top), settings.min_shot, settings.max_shot))
 
 
 def build_ramp(x: np.ndarray, start: float, end: float) -> np.ndarray:
