@@ -5,7 +5,6 @@ ramp, the soft ceiling, the assignment's look-ahead)."""
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from musync.analysis import analyze_signal
 from musync.analysis.energy import loudness_curve
 from musync.analysis.features import Features
 from musync.planner._kernels import _assign_beam
-from musync.planner.cuts import follow_rate, window_counts, choose_cuts
+from musync.planner.cuts import choose_cuts, follow_rate, window_counts
 from musync.planner.music import relative_loudness
 from musync.planner.pace import build_ramp, soft_ceiling
 from musync.testing import synthetic_clip_infos

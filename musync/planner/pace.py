@@ -8,15 +8,20 @@ Public:
 - :func:`build_pace` -- the accelerating pace over the build before every payoff.
 - :func:`hero_seconds` -- the held hero shot on a payoff.
 - :func:`section_factor` -- the climax section faster, outros slower.
+- :func:`drive_at` -- what the pace follows: the song-relative loudness.
+- :func:`build_ramp`, :func:`build_ends`, :func:`soft_ceiling` -- the build's shape, where each
+  build ends, target lengths bent toward the longest shot.
 - :data:`PHRASE_PATTERNS` -- the phrase patterns.
 
 The pace is built from parts, each a function here (a new pacing rule is one more function):
-the **energy** (continuous, in the song's own range: ``calm_beats`` at its calmest,
-``intense_beats`` at its most intense, geometric in between), the **phrase shape** (a long
-shot then a burst, steady then a fill, ...), the **arc** (a held stretch accelerating over the
-build before each payoff, a held hero shot on the payoff), the **section** (climax faster,
-outros slower) and the beat period. The cut dynamic
-program (:mod:`.cuts`) then trades these targets against accents and variety.
+the **drive** (continuous, in the song's own range: the loudness over two bars ranked and
+levelled within the song, :func:`musync.planner.music.relative_loudness`, or the energy curve
+where the analysis has no loudness; ``calm_beats`` at its quietest, ``intense_beats`` at its
+loudest, geometric in between), the **phrase shape** (a long shot then a burst, steady then a
+fill, ...), the **arc** (a held stretch accelerating over the build before each payoff, from the
+song's own pace there, a held hero shot on the payoff), the **section** (climax faster, outros
+slower) and the beat period. The cut dynamic program (:mod:`.cuts`) then trades these targets
+against accents and variety, held to the plain pace's cut rate (:func:`cut_rate`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from ..types import Analysis, PlanSettings
 from .music import MusicGrid
 
 __all__ = ["target_lengths", "cut_rate", "phrase_shape", "build_pace", "in_build", "section_factor",
-           "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp", "build_ends", "loud_pace", "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO"]
+           "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp", "build_ends",
+           "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO", "HERO_TIMES", "SOFT_FROM"]
 
 #: Patterns of shot lengths inside a phrase: multipliers of the energy pace over the phrase's
 #: quarters (bars of a 4-bar phrase). Each is normalised so a phrase keeps its number of shots,
@@ -51,10 +57,6 @@ SOFT_FROM = 0.5
 HERO_TIMES = 3.0
 #: How many times faster the cut rate is at the end of a build than at its start.
 BUILD_RATIO = 2.5
-#: A build ends no faster than the song's loudest passages are cut.
-BUILD_CAP = False
-#: The drive (song-relative loudness, [0, 1]) of the "loudest passages".
-LOUD_QUANTILE = 0.9
 #: The fastest pace a build ends on: this many times the style's intense pace (at least a beat).
 BUILD_TO = 0.6
 
@@ -144,20 +146,13 @@ def build_ramp(x: np.ndarray, start: float, end: float) -> np.ndarray:
     return start * (end / start) ** y
 
 
-def loud_pace(grid: MusicGrid, settings: PlanSettings) -> float:
-    """The pace (beats) of the song's loudest passages: the energy pace at a drive of
-    :data:`LOUD_QUANTILE`."""
-    e = LOUD_QUANTILE
-    return settings.calm_beats * (settings.intense_beats / settings.calm_beats) ** e
-
-
 def _builds(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray, pace: np.ndarray):
     """Every payoff's build over ``frames``: ``(payoff, mask, x, start, end, p0)`` -- the frames
     in the build, their place in it [0, 1), the ramp's start and end pace (beats) and the plain
     pace over the build's first half."""
     if not settings.climax_build:
         return
-    floor = max(_build_end(grid, settings), loud_pace(grid, settings) if BUILD_CAP else 0.0)
+    floor = _build_end(grid, settings)
     for p in grid.payoffs:
         if p.frame - p.build_start < 2:
             continue
@@ -177,10 +172,9 @@ def build_pace(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
     :data:`BUILD_RATIO` times that over its first half (:func:`build_ramp`).
 
     The ramp starts from the song's own pace over the build's first half and ends
-    :data:`BUILD_RATIO` times faster, but never faster than :func:`_build_end` nor than the pace
-    of the song's loudest passages (:func:`loud_pace`, with :data:`BUILD_CAP`) -- a quiet build
-    must not out-cut the chorus; where those limits leave too little room, the start is held
-    slower than the pace so the acceleration still reads. A build never cuts slower than the
+    :data:`BUILD_RATIO` times faster, but never faster than :func:`_build_end`; where that floor
+    leaves too little room, the start is held slower than the pace so the acceleration still
+    reads. A build never cuts slower than the
     pace already does (a crescendo keeps its own rise), except for that held start; weaker
     payoffs blend the ramp with the plain pace by their strength.
     """
