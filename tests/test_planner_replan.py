@@ -147,3 +147,19 @@ def test_scope_is_checked_and_settings_changes_replan_everything(setup):
     assert any("scope all" in w for w in r.warnings)
     downs = set(np.round(a.downbeats * 30).astype(int).tolist())
     assert all(s.record_in in downs or s.locked or p.shots[4].record_out == s.record_in for s in r.shots[1:])
+
+
+def test_replan_keeps_the_editors_notes(setup):
+    a, clips, p = setup
+    notes = [{"frame": 40, "name": "flash here", "duration": 0, "on": "timeline"},
+             {"frame": 300, "name": "slower", "duration": 12, "on": "V1", "color": "RED"},
+             {"frame": p.duration_frames + 50, "name": "past the end", "duration": 0, "on": "timeline"}]
+    e = dataclasses.replace(lock(p, [3]), markers={**p.markers, "notes": notes})
+    for kw in ({}, {"scope": "all"}, {"seed": 4}):
+        r = musync.replan(e, a, clips, **kw)
+        assert r.markers["notes"] == notes[:2], kw
+        assert any("1 editor note(s) past the song's end" in w for w in r.warnings)
+        for k in ("beats", "downbeats", "sections", "climax"):
+            assert r.markers[k] == p.markers[k]
+    # a plan without notes gets none
+    assert "notes" not in musync.replan(lock(p, [3]), a, clips).markers

@@ -173,6 +173,23 @@ def test_replan_round_trip_keeps_the_locks(client, session):
     assert client.get("/api/state").json()["metrics_stale"] is False
 
 
+def test_review_replan_keeps_the_editors_notes(media, tmp_path):
+    import dataclasses
+
+    notes = [{"frame": 10, "name": "hold this", "duration": 0, "on": "timeline"}]
+    p = load_plan(media["plan_path"])
+    p = dataclasses.replace(p, markers={**p.markers, "notes": notes},
+                            shots=(dataclasses.replace(p.shots[0], locked=True),) + p.shots[1:])
+    path = save_plan(p, tmp_path / "imported.json")
+    s = ReviewSession(path, load_plan(path), analysis=media["analysis"], clips=media["clips"])
+    try:
+        assert s.replan().markers["notes"] == notes
+        s.save()
+        assert load_plan(path).markers["notes"] == notes
+    finally:
+        s.close()
+
+
 def load_plan_from(text: str):
     from musync.types import Plan
 

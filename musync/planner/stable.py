@@ -15,7 +15,8 @@ the phrases holding something that must change:
 Inside those phrases the planner still prefers the previous cuts and clips (a bonus), so a swap
 of one shot's clip typically changes its neighbours only. A stretch of unlocked frames between
 fixed shots that is shorter than the shortest shot is never filled with a flash: it is merged
-into a neighbouring shot and the plan's warnings say so.
+into a neighbouring shot and the plan's warnings say so. The editor's markers of an imported
+timeline (``markers["notes"]``) are kept.
 """
 
 from __future__ import annotations
@@ -177,5 +178,21 @@ def replan(old: Plan, analysis: Analysis, clips, *, settings: PlanSettings | Non
     fixed, gap_notes = close_short_gaps(locked + keep, duration_frames, min_len, by_path, fps)
     locked = [s for s in fixed if s.locked]
     keep = [s for s in fixed if not s.locked]
-    return plan(analysis, clips, base, locked=locked, keep=keep, prefer=prefer,
-                skipped=list(old.skipped), warnings=notes + gap_notes)
+    new = plan(analysis, clips, base, locked=locked, keep=keep, prefer=prefer,
+               skipped=list(old.skipped), warnings=notes + gap_notes)
+    return _keep_notes(new, old)
+
+
+def _keep_notes(new: Plan, old: Plan) -> Plan:
+    """Carry the editor's markers (``markers["notes"]``, from an imported timeline) into the
+    re-planned plan; notes past the song's end are dropped, and the warnings say so."""
+    notes = list((old.markers or {}).get("notes") or [])
+    if not notes:
+        return new
+    inside = [n for n in notes if isinstance(n, dict) and 0 <= int(n.get("frame", -1)) < new.duration_frames]
+    warn = list(new.warnings)
+    if len(inside) < len(notes):
+        warn.append(f"{len(notes) - len(inside)} editor note(s) past the song's end were dropped")
+    markers = dict(new.markers)
+    markers["notes"] = inside
+    return dataclasses.replace(new, markers=markers, warnings=tuple(dict.fromkeys(warn)))
