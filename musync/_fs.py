@@ -41,11 +41,12 @@ def check_output(path, *, overwrite: bool = False) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_output(path, *, overwrite: bool = False, suffix: str | None = None):
+def atomic_output(path, *, overwrite: bool = False, suffix: str | None = None, error=MusyncError):
     """Yield a temporary path in the target's folder; rename it to ``path`` on success.
 
     On any exception (including KeyboardInterrupt) the temporary file is removed and ``path`` is
-    left untouched.
+    left untouched. A temporary file that is missing or empty at the end is never renamed into
+    place: ``error`` (a MusyncError subclass, e.g. RenderError or ExportError) is raised.
     """
     p = check_output(path, overwrite=overwrite)
     sfx = suffix if suffix is not None else p.suffix
@@ -57,7 +58,7 @@ def atomic_output(path, *, overwrite: bool = False, suffix: str | None = None):
     try:
         yield tmp_path
         if not tmp_path.exists() or tmp_path.stat().st_size == 0:
-            raise MusyncError(f"{p}: nothing was written")
+            raise error(f"{p}: nothing was written (the output would be empty); nothing was replaced")
         # mkstemp makes the file private; give it the permissions a normal file would get
         umask = os.umask(0)
         os.umask(umask)

@@ -218,6 +218,12 @@ def _make_proxies(paths, progress: str) -> None:
          f"({rep.frames_built} frames in {rep.seconds:.1f} s)")
 
 
+#: --allow-changed-media: use a song or clip that changed since planning (a warning, not exit 3)
+_allow_changed = click.option("--allow-changed-media", "allow_changed_media", is_flag=True,
+                              help="Use a song or clip that changed since the plan was made "
+                                   "(replaced, truncated, edited) with a warning instead of refusing.")
+
+
 def _parse_size(value):
     from .geometry import parse_size
 
@@ -320,8 +326,10 @@ def _print_metrics(plans: list, names: list[str]) -> None:
               show_default=True, help="Progress on stderr.")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the caches.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace existing output files.")
+@_allow_changed
 def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, min_shot, max_shot,
-         replan_path, scope, variants, render_out, export_out, progress, no_cache, overwrite) -> None:
+         replan_path, scope, variants, render_out, export_out, progress, no_cache, overwrite,
+         allow_changed_media) -> None:
     """Plan the edit: `musync plan SONG CLIPS...` (files or folders).
 
     Cuts land on strong accents of the beat grid, phrases get patterns of lengths, the pace
@@ -373,7 +381,7 @@ def plan(inputs, output, style, seed, fps, aspect, size, anticipation, order, mi
             kw = dict(overrides)
             if i:
                 kw["seed"] = old.settings.seed + i if seed is None else seed + i
-            p = _replan(old, analysis, clips, scope=scope, **kw)
+            p = _replan(old, analysis, clips, scope=scope, allow_changed_media=allow_changed_media, **kw)
         else:
             # variants: the chosen style first, then the other presets, each with its own seed
             first = overrides.get("style") or style or "energy"
@@ -440,8 +448,9 @@ def _variant_names(path: str, n: int, default_suffix: str) -> list[str]:
 @click.option("--collect-codec", type=_TableChoice(_table("export.collect", "COLLECT_CODECS")), default="h264", show_default=True,
               help="Intermediate for converted clips: H.264 .mp4 or ProRes 422 HQ .mov.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
+@_allow_changed
 def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate, collect, editor,
-               collect_codec, overwrite: bool) -> None:
+               collect_codec, overwrite: bool, allow_changed_media: bool) -> None:
     """Write PLAN as a timeline to finish in an editor (see the README's "Finish in your editor").
 
     Without --collect, each file the editor will not open is named in a warning.
@@ -451,9 +460,17 @@ def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate
     from .export.collect import collect_media
     from .planfile import load_plan
 
+    import warnings
+
+    from .export import check_plan_media
+
     p = load_plan(plan_path)
     name = format_for_path(output, fmt)
     check_output(output, overwrite=overwrite)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # printed here
+        for w in check_plan_media(p, allow_changed_media, note_unstamped=True):
+            warn(w)
     if collect:
         def report(done, total, path):
             info(f"collect {done}/{total}: {Path(path).name}")
@@ -466,8 +483,10 @@ def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate
     else:
         for w in media_warnings(p, name, editor):
             warn(w)
-    _export(p, output, fmt, overwrite=overwrite, fcpxml_version=fcpxml_version,
-            edl_source_rate=edl_source_rate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # the media were checked above
+        _export(p, output, fmt, overwrite=overwrite, fcpxml_version=fcpxml_version,
+                edl_source_rate=edl_source_rate, allow_changed_media=True)
     info(f"wrote {output} ({len(p.shots)} shots; {FORMATS[name].summary})")
 
 
@@ -534,8 +553,9 @@ def _report_render(res) -> None:
 @click.option("--progress", type=_TableChoice(_table("progress", "PROGRESS_MODES")), default="auto",
               show_default=True, help="Progress on stderr.")
 @click.option("-y", "--overwrite", is_flag=True, help="Replace an existing output file.")
+@_allow_changed
 def render_cmd(plan_path: str, output: str, draft: bool, size, aspect, framing: str, crop: str, crf, preset,
-               proxies, progress: str, overwrite: bool) -> None:
+               proxies, progress: str, overwrite: bool, allow_changed_media: bool) -> None:
     """Render PLAN (a plan file) to a video: every shot on its planned frames, the song as the soundtrack."""
     import warnings
 
@@ -545,7 +565,8 @@ def render_cmd(plan_path: str, output: str, draft: bool, size, aspect, framing: 
         warnings.simplefilter("ignore")      # they are in the result, printed below
         res = _render(plan_path, output, mode="draft" if draft else "final", size=_parse_size(size),
                       aspect=aspect, framing=framing, crop=crop, crf=crf, preset=preset,
-                      overwrite=overwrite, progress=progress, proxies=proxies)
+                      overwrite=overwrite, progress=progress, proxies=proxies,
+                      allow_changed_media=allow_changed_media)
     _report_render(res)
 
 
@@ -590,7 +611,9 @@ def preview_cmd(source: str, output: str, size, aspect, fps, no_clicks: bool, fl
 @click.option("--video", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="A draft already rendered from PLAN, to play from any shot.")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the caches.")
-def review_cmd(plan_path: str, clips, port: int, no_browser: bool, compare, video, no_cache: bool) -> None:
+@_allow_changed
+def review_cmd(plan_path: str, clips, port: int, no_browser: bool, compare, video, no_cache: bool,
+               allow_changed_media: bool) -> None:
     """Open PLAN in the review page (a local web app): see the edit on the song, lock, swap,
     move cuts, re-plan around the locks, compare variants, save. CLIPS add clips to swap in.
 
@@ -606,6 +629,7 @@ def review_cmd(plan_path: str, clips, port: int, no_browser: bool, compare, vide
     info("loading the plan, the song's analysis and the clips ...")
     session = ReviewSession.open(plan_path, list(clips), compare=list(compare), video=video,
                                  use_cache=not no_cache, progress="none")
+    session.allow_changed_media = allow_changed_media
     for w in session.warnings:
         warn(w)
     serve(session, port=port, open_browser=not no_browser, echo=lambda m: click.echo(m, err=True))

@@ -5,6 +5,8 @@ Library code raises these; only :mod:`musync.cli` turns them into exit codes.
 - :class:`MusyncError` -- root of everything musync raises on purpose.
 - :class:`ParameterError` -- a bad option or argument (CLI exit code 2).
 - :class:`MediaError` -- an input file that is missing, unreadable or unusable (exit code 3).
+- :class:`MediaChangedError` -- a song or clip differs from the file the plan was made from
+  (exit code 3; pass ``--allow-changed-media`` or ``allow_changed_media=True`` to use it anyway).
 - :class:`PlanError` -- a plan that breaks an invariant (exit code 3).
 - :class:`ExportError` -- a timeline that cannot be written or read back (exit code 1).
 - :class:`RenderError` -- the encoder or a decoder failed while rendering (exit code 1).
@@ -19,7 +21,7 @@ Exit codes of the ``musync`` command: 0 ok, 1 runtime error, 2 usage error, 3 ba
 
 from __future__ import annotations
 
-__all__ = ["MusyncError", "ParameterError", "MediaError", "PlanError", "ExportError", "RenderError",
+__all__ = ["MusyncError", "ParameterError", "MediaError", "MediaChangedError", "PlanError", "ExportError", "RenderError",
            "OutputExistsError", "Interrupted"]
 
 
@@ -47,6 +49,10 @@ class MediaError(MusyncError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class MediaChangedError(MediaError):
+    """A song or clip is not the file the plan was made from (replaced, truncated, edited)."""
 
 
 class PlanError(MusyncError):

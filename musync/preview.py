@@ -25,7 +25,7 @@ import numpy as np
 
 from ._fs import atomic_output, check_output
 from ._proc import signals_deferred
-from .errors import MediaError, ParameterError
+from .errors import MediaError, ParameterError, RenderError
 from .geometry import even
 from .progress import make_progress
 from .render import RenderResult, RenderSettings, render_settings
@@ -440,7 +440,7 @@ def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = 
             if plan is not None:
                 shown = _picture_readers(plan, base, pictures, settings.size, progress, warn)
             with _click_file(output, cut_frames, rate, stream) as click_path, \
-                    atomic_output(output, overwrite=overwrite) as tmp, \
+                    atomic_output(output, overwrite=overwrite, error=RenderError) as tmp, \
                     make_progress(progress, "preview", total, unit="frames") as prog:
                 mix = None if click_path is None else [
                     "[1:a][2:a]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[a]",
@@ -453,6 +453,7 @@ def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = 
                                       extra_inputs=[click_path] if click_path else [])
                     _write_cards(enc, cards, settings, total, flash_frames, shown, prog)
                     enc.finish()
+                    enc.check_written(total)
                 finally:
                     if enc is not None:
                         enc.kill()

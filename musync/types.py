@@ -1012,7 +1012,11 @@ class PlanClip:
     """What render and export need to know about a source clip (a subset of :class:`ClipInfo`).
 
     ``picture`` is the real picture inside letterbox bars (``x, y, w, h`` display pixels; empty:
-    the whole frame): a ``fill`` render crops the bars away."""
+    the whole frame): a ``fill`` render crops the bars away.
+
+    The fingerprint of the file the plan was made from (see :mod:`musync.mediacheck`):
+    ``file_size`` bytes (None: a plan older than fingerprints), ``frame_count`` and
+    ``content_hash`` (empty: the file was not there when the plan was made)."""
 
     path: str
     duration: float
@@ -1028,6 +1032,9 @@ class PlanClip:
     brightness: float = 0.0
     motion: float = 0.0
     picture: tuple = ()
+    file_size: int | None = None
+    frame_count: int = 0
+    content_hash: str = ""
 
     def __post_init__(self):
         from fractions import Fraction
@@ -1046,7 +1053,7 @@ class PlanClip:
     def from_clip(cls, c: "ClipInfo") -> "PlanClip":
         return cls(c.path, c.duration, c.fps, c.size, c.rotation, c.vfr, c.start_time, c.usable_in,
                    c.usable_out, c.has_audio, c.is_still, c.brightness, c.motion,
-                   tuple(getattr(c, "picture", ()) or ()))
+                   tuple(getattr(c, "picture", ()) or ()), int(c.file_size or 0), int(c.frame_count or 0))
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "duration": _time_json(self.duration),
@@ -1055,7 +1062,10 @@ class PlanClip:
                 "start_time": _r(self.start_time), "usable_in": _r(self.usable_in),
                 "usable_out": _time_json(self.usable_out), "has_audio": bool(self.has_audio),
                 "is_still": bool(self.is_still), "brightness": self.brightness,
-                "motion": self.motion, **({"picture": list(self.picture)} if self.picture else {})}
+                "motion": self.motion, **({"picture": list(self.picture)} if self.picture else {}),
+                **({} if self.file_size is None else {"file_size": int(self.file_size),
+                                                      "frame_count": int(self.frame_count),
+                                                      "content_hash": self.content_hash})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "PlanClip":
@@ -1065,7 +1075,9 @@ class PlanClip:
                    _time_from_json(d.get("usable_out", d["duration"])),
                    bool(d.get("has_audio", False)), bool(d.get("is_still", False)),
                    float(d.get("brightness", 0.0)), float(d.get("motion", 0.0)),
-                   tuple(d.get("picture") or ()))
+                   tuple(d.get("picture") or ()),
+                   None if d.get("file_size") is None else int(d["file_size"]),
+                   int(d.get("frame_count", 0)), str(d.get("content_hash", "")))
 
 
 @dataclass(frozen=True)

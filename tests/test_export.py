@@ -25,7 +25,7 @@ from musync.export.formats.fcp7 import write_fcp7
 from musync.export.formats.fcpxml import fcpx_time as _fcpx_time, write_fcpxml
 from musync.export.formats.otio import write_otio
 from musync.export.timeline import frames, path_from_url
-from musync.media import run_ffmpeg
+from musync.media import file_sha256, run_ffmpeg
 from musync.planfile import load_plan, save_plan, validate_plan
 from musync.testing import make_song
 from musync.types import AudioInfo, Plan, PlanClip, PlanSettings, Shot
@@ -78,7 +78,7 @@ def make_plan(media, fps) -> Plan:
     half = Fraction(1, 2) * fps
     beats = sorted({int(round(k * half)) for k in range(int(SONG_SECONDS * 2))})
     song = media["song"]
-    plan = Plan(AudioInfo(str(song), "0" * 64, SONG_SECONDS + 0.01, 22050, 1), fps, n, (1280, 720),
+    plan = Plan(AudioInfo(str(song), file_sha256(song), SONG_SECONDS + 0.01, 22050, 1), fps, n, (1280, 720),
                 "16:9", PlanSettings(fps=fps, size=(1280, 720)), tuple(shots),
                 markers={"beats": beats, "downbeats": beats[::4],
                          "sections": [{"frame": 0, "end": n // 3, "label": "A", "kind": "intro"},

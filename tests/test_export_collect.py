@@ -14,7 +14,7 @@ import pytest
 from musync.errors import OutputExistsError, ParameterError
 from musync.export import export, import_timeline, media_warnings, read_timeline
 from musync.export.collect import collect_media
-from musync.media import probe_codecs, run_ffmpeg
+from musync.media import file_sha256, probe_codecs, run_ffmpeg
 from musync.planfile import save_plan, validate_plan
 from musync.testing import make_song
 from musync.types import AudioInfo, Plan, PlanClip, PlanSettings, Shot
@@ -51,7 +51,7 @@ def make_plan(m) -> Plan:
                          key=lambda c: c.path))
     shots = (Shot(0, str(m["webm"]), 5, 35, 0, 30), Shot(1, str(m["mp4"]), 10, 40, 30, 60),
              Shot(2, str(m["webm"]), 20, 50, 60, 90))
-    plan = Plan(AudioInfo(str(m["ogg"]), "0" * 64, 3.0, 22050, 1), FPS, n, (1280, 720), "16:9",
+    plan = Plan(AudioInfo(str(m["ogg"]), file_sha256(m["ogg"]), 3.0, 22050, 1), FPS, n, (1280, 720), "16:9",
                 PlanSettings(fps=FPS, size=(1280, 720)), shots, markers={"beats": [0, 15, 30]},
                 clips=clips)
     validate_plan(plan)
@@ -145,7 +145,7 @@ def test_export_without_collect_warns_once_per_file(webm_media, tmp_path, capsys
     save_plan(make_plan(webm_media), tmp_path / "plan.json")
     assert main(["export", str(tmp_path / "plan.json"), "-o", str(tmp_path / "e.fcpxml")]) == 0
     err = capsys.readouterr().err
-    lines = [ln for ln in err.splitlines() if ln.startswith("warning:")]
+    lines = [ln for ln in err.splitlines() if ln.startswith("warning:") and "fingerprints" not in ln]
     assert len(lines) == 2 and "song.ogg" in lines[0] and "Final Cut Pro" in lines[0]
     assert "ai shot.webm" in lines[1]
     with pytest.raises(ParameterError, match="unknown editor"):

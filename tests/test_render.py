@@ -316,7 +316,8 @@ def test_each_source_is_opened_once(media, tmp_path, monkeypatch):
     real_open = av.open
 
     def counting_open(path, *a, **kw):
-        opened.append(Path(path).name)
+        if ".musync-" not in Path(path).name:        # not the render's own output, read back
+            opened.append(Path(path).name)
         return real_open(path, *a, **kw)
 
     monkeypatch.setattr(av, "open", counting_open)
@@ -370,11 +371,16 @@ def test_missing_song_is_a_media_error(media, tmp_path):
         R.render(plan, tmp_path / "out.mp4")
 
 
-def test_changed_song_warns(media, tmp_path):
+def test_changed_song_is_refused_unless_allowed(media, tmp_path):
+    from musync.errors import MediaChangedError
+
     plan = _plan(media, tmp_path, size=(320, 180))
     write_song(plan.audio.path, 1.0, clicks=[0.2])
+    with pytest.raises(MediaChangedError, match="song has changed"):
+        R.render(plan, tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists()
     with pytest.warns(UserWarning, match="changed"):
-        res = R.render(plan, tmp_path / "out.mp4")
+        res = R.render(plan, tmp_path / "out.mp4", allow_changed_media=True)
     assert any("changed" in w for w in res.warnings)
 
 

@@ -42,7 +42,7 @@ __all__ = ["export", "import_timeline", "build_timeline", "timeline_to_plan", "r
 
 def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = False,
            name: str | None = None, collect=None, editor: str | None = None,
-           collect_codec: str = "h264", **options) -> Path:
+           collect_codec: str = "h264", allow_changed_media: bool = False, **options) -> Path:
     """Write ``plan`` as a timeline an editor opens.
 
     Parameters
@@ -69,6 +69,9 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
         default: every editor the format is for (:data:`~musync.export.editors.FORMAT_EDITORS`).
     collect_codec : {"h264", "prores"}
         The intermediate ``collect`` converts unreadable clips to.
+    allow_changed_media : bool
+        Export a plan whose song or clips changed since planning (replaced, truncated, edited:
+        :mod:`musync.mediacheck`) with a warning instead of raising MediaChangedError.
 
     Returns
     -------
@@ -82,6 +85,8 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
         Unknown format, or the file exists and ``overwrite`` is False.
     PlanError
         The plan breaks an invariant.
+    MediaChangedError
+        The song or a clip is not the file the plan was made from.
     ExportError
         The adapter cannot write this plan (the message says why and what to use instead).
 
@@ -100,6 +105,7 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
                              f"{', '.join(sorted(known))}")
     kw = {k: v for k, v in options.items() if k in fmt.options and v is not None}
     validate_plan(plan)
+    check_plan_media(plan, allow_changed_media)
     if collect is not None:
         from .collect import collect_media
 
@@ -108,7 +114,7 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
         plan, _ = collect_media(plan, collect, fmt.name, editor=editor, codec=collect_codec,
                                 overwrite=overwrite)
     tl = build_timeline(plan, name=name)
-    with atomic_output(path, overwrite=overwrite, suffix=fmt.suffix) as tmp:
+    with atomic_output(path, overwrite=overwrite, suffix=fmt.suffix, error=ExportError) as tmp:
         try:
             fmt.write(tl, tmp, plan, **kw)
         except (ExportError, MediaError):
@@ -116,6 +122,21 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
         except Exception as exc:
             raise ExportError(f"{path}: writing {fmt.name} failed ({type(exc).__name__}: {exc})") from None
     return Path(path)
+
+
+def check_plan_media(plan: Plan, allow_changed_media: bool = False, *, note_unstamped: bool = False) -> list[str]:
+    """The song and the used clips are the files ``plan`` was made from, else
+    MediaChangedError; with ``allow_changed_media`` each change is a Python warning (also
+    returned). ``note_unstamped``: also say when the plan records no fingerprints."""
+    import warnings
+
+    from ..mediacheck import check_media
+
+    notes = check_media(plan, allow_changed=allow_changed_media, note_unstamped=note_unstamped,
+                        remedy="re-plan (`musync plan --replan PLAN`) and export again")
+    for n in notes:
+        warnings.warn(n, stacklevel=3)
+    return notes
 
 
 def read_timeline(path, format: str, *, fps=None, plan: Plan | None = None):

@@ -169,12 +169,21 @@ def collect_media(plan, folder, format: str, *, editor: str | None = None, codec
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+    from ..media import file_sha256
+    from ..mediacheck import stamp_clips
+
     where = {f.original: f.collected for f in done}
-    new_clips = tuple(sorted((replace(c, path=where[c.path]) if c.path in where else c
-                              for c in plan.clips), key=lambda c: c.path))
+    # the collected plan describes the collected files: their fingerprints are taken anew
+    moved = [replace(c, path=where[c.path]) for c in plan.clips if c.path in where]
+    moved = [s if c.file_size is not None else replace(s, file_size=None)
+             for c, s in zip(moved, stamp_clips(moved))]
+    new_clips = tuple(sorted([c for c in plan.clips if c.path not in where] + moved,
+                             key=lambda c: c.path))
     new_shots = tuple(replace(s, source=where[s.source]) for s in plan.shots)
+    song = where[plan.audio.path]
+    sha = plan.audio.sha256 and (file_sha256(song) if song != plan.audio.path else plan.audio.sha256)
     new_plan = replace(plan, shots=new_shots, clips=new_clips,
-                       audio=replace(plan.audio, path=where[plan.audio.path]))
+                       audio=replace(plan.audio, path=song, sha256=sha))
     return new_plan, done
 
 

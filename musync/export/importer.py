@@ -104,8 +104,10 @@ def _clip_for_path(path: str, plan: Plan, extra: dict[str, PlanClip]) -> PlanCli
 
 def _scan_new_clip(path: str) -> PlanClip:
     from ..clips import scan_clip
+    from ..mediacheck import stamp_clips
 
-    return PlanClip.from_clip(scan_clip(path))
+    info = scan_clip(path)
+    return stamp_clips([PlanClip.from_clip(info)], [info])[0]
 
 
 def _slice(shot: Shot, lo: int, hi: int, **changes) -> Shot:

@@ -258,7 +258,9 @@ def _assemble(analysis, settings, grid, shots, clip_list, skipped_all, warn, ass
                                       downbeat_frames=grid.downbeat_frames, strong_beats=strong,
                                       climax_frame=grid.climax_frame,
                                       anticipation=settings.anticipation)
-    plan_clips = tuple(PlanClip.from_clip(c) for c in clip_list)
+    from ..mediacheck import stamp_clips
+
+    plan_clips = stamp_clips((PlanClip.from_clip(c) for c in clip_list), clip_list)
     p = Plan(audio=analysis.audio, fps=fps, duration_frames=grid.duration_frames, size=settings.size,
              aspect=settings.aspect, settings=settings, shots=tuple(shots), markers=markers,
              metrics=metrics, clips=plan_clips,
@@ -269,7 +271,7 @@ def _assemble(analysis, settings, grid, shots, clip_list, skipped_all, warn, ass
 
 
 def replan(old: Plan, analysis: Analysis, clips, *, settings: PlanSettings | None = None,
-           scope: str = "phrase", **overrides) -> Plan:
+           scope: str = "phrase", allow_changed_media: bool = False, **overrides) -> Plan:
     """Re-plan ``old`` keeping its locked shots exactly.
 
     ``scope="phrase"`` (default) changes only what must change: the phrases holding a gap, a
@@ -279,7 +281,13 @@ def replan(old: Plan, analysis: Analysis, clips, *, settings: PlanSettings | Non
     again, plus any new ones). The old plan's settings are kept unless ``settings``/
     ``overrides`` say otherwise; any change of the settings (a new seed or style asks for a new
     proposal) re-plans with ``scope="all"``.
+
+    The song and the clips of ``old``'s shots must be the files the plan was made from (see
+    :mod:`musync.mediacheck`): a changed one raises :class:`~musync.errors.MediaChangedError`
+    unless ``allow_changed_media`` (then the plan's warnings name it). The editor's notes
+    (``markers["notes"]``) are kept.
     """
     from .stable import replan as _replan
 
-    return _replan(old, analysis, clips, settings=settings, scope=scope, **overrides)
+    return _replan(old, analysis, clips, settings=settings, scope=scope,
+                   allow_changed_media=allow_changed_media, **overrides)

@@ -111,18 +111,27 @@ def _same_settings(a: PlanSettings, b: PlanSettings) -> bool:
 
 
 def replan(old: Plan, analysis: Analysis, clips, *, settings: PlanSettings | None = None,
-           scope: str = "phrase", **overrides) -> Plan:
+           scope: str = "phrase", allow_changed_media: bool = False, **overrides) -> Plan:
     """Re-plan ``old`` around its locked shots; see :func:`musync.planner.replan`."""
+    from ..errors import MediaChangedError
+    from ..mediacheck import check_media
     from ..planfile import validate_plan
     from . import SCOPES, plan, _resolve_settings
 
     if scope not in SCOPES:
         raise ParameterError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     clip_list = [c for c in clips if isinstance(c, ClipInfo)]
-    validate_plan(old, clips=clip_list, name="plan")
+    remedy = "plan again from scratch (`musync plan SONG CLIPS`)"
+    media_notes = check_media(old, allow_changed=allow_changed_media, song=False, remedy=remedy)
     if analysis.audio.sha256 and old.audio.sha256 and analysis.audio.sha256 != old.audio.sha256:
-        raise PlanError("the song has changed since this plan was made (sha256 differs); "
-                        "plan again from scratch")
+        what = "the song has changed since the plan was made (its sha256 differs)"
+        if not allow_changed_media:
+            raise MediaChangedError(analysis.audio.path, f"{what}; put the original back, {remedy}, "
+                                    "or pass --allow-changed-media to re-plan anyway")
+        media_notes.append(f"{analysis.audio.path}: {what}; re-planned anyway (--allow-changed-media)")
+        scope = "all"
+    # a changed clip that is allowed is judged by the new scan: its shots become dirty
+    validate_plan(old, clips=None if allow_changed_media else clip_list, name="plan")
     base = settings or old.settings
     if Fraction(base.fps) != Fraction(old.fps):
         raise PlanError("a re-plan must keep the plan's frame rate")
@@ -179,7 +188,7 @@ def replan(old: Plan, analysis: Analysis, clips, *, settings: PlanSettings | Non
     locked = [s for s in fixed if s.locked]
     keep = [s for s in fixed if not s.locked]
     new = plan(analysis, clips, base, locked=locked, keep=keep, prefer=prefer,
-               skipped=list(old.skipped), warnings=notes + gap_notes)
+               skipped=list(old.skipped), warnings=media_notes + notes + gap_notes)
     return _keep_notes(new, old)
 
 

@@ -92,6 +92,7 @@ class Encoder:
         # ended by the kernel if this process dies without cleaning up
         self.proc = spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._err)
         self.frames = 0
+        self.fps = fps
 
     def _error(self) -> str:
         try:
@@ -133,6 +134,27 @@ class Encoder:
         rc = self.proc.wait()
         if rc != 0:
             raise RenderError(f"encoding failed: {self._error()}")
+
+    def check_written(self, frames: int) -> None:
+        """Check the finished file holds a video stream of ``frames`` frames (read from the
+        container's index: no decoding); raises RenderError otherwise, so that a short or empty
+        file is never renamed into place."""
+        import av
+
+        path = self.cmd[-1]
+        try:
+            with av.open(path) as c:
+                if not c.streams.video:
+                    raise RenderError(f"the encoder wrote no picture to {path}")
+                n = int(c.streams.video[0].frames or 0)
+                dur = float(c.duration or 0) / 1e6
+        except av.error.FFmpegError as exc:
+            raise RenderError(f"the encoder's output cannot be read back ({exc})") from None
+        want = f"{frames} frames"
+        if n and n != frames:
+            raise RenderError(f"the encoder wrote {n} frames, expected {want}")
+        if not n and frames / float(self.fps) - dur > 1.0:      # a container without a frame count
+            raise RenderError(f"the encoder wrote {dur:.2f} s, expected {want}")
 
     def kill(self) -> None:
         """End the child (if still running) and reap it. Safe to call twice."""

@@ -16,7 +16,6 @@ from pathlib import Path
 from .._fs import atomic_output, check_output
 from .._proc import signals_deferred
 from ..errors import MediaError, ParameterError, RenderError
-from ..media import file_sha256
 from ..progress import make_progress
 from ..types import Plan
 from .encoder import Encoder, check_video_suffix, sigterm_as_interrupt
@@ -39,8 +38,10 @@ def as_plan(plan) -> tuple[Plan, Path | None]:
     raise ParameterError(f"plan must be a Plan or the path of a plan file, not {type(plan).__name__}")
 
 
-def check_song(plan: Plan, base: Path | None, warn) -> Path:
-    """The plan's song file, probed; ``warn`` hears if it changed or differs in length."""
+def check_song(plan: Plan, base: Path | None, warn, *, allow_changed_media: bool = True) -> Path:
+    """The plan's song file, probed; ``warn`` hears if it differs in length. A song that is not
+    the file the plan was made from (sha256) raises MediaChangedError unless
+    ``allow_changed_media`` (then ``warn`` hears it)."""
     from ..media import probe_audio
 
     song = resolve_media(plan.audio.path, base)
@@ -52,10 +53,11 @@ def check_song(plan: Plan, base: Path | None, warn) -> Path:
     if stream.duration > 0 and abs(stream.duration - picture) > 1.0 / float(plan.fps):
         warn(f"{song.name} lasts {stream.duration:.2f} s but the plan covers {picture:.2f} s; the "
              "video keeps the whole song (re-plan if the song was edited)")
-    if plan.audio.sha256:
-        if file_sha256(song) != plan.audio.sha256:
-            warn(f"{song.name} has changed since the plan was made (content hash differs); the "
-                 "cuts may no longer sit on its beats: re-plan to be sure")
+    from ..mediacheck import check_media
+
+    for note in check_media(plan, resolve=lambda p: resolve_media(p, base), sources=(),
+                            allow_changed=allow_changed_media):
+        warn(note)
     return song
 
 
@@ -132,7 +134,8 @@ def _plan_frames(plan: Plan, readers: dict, geoms: dict, crop: str):
 def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing: str = "fill",
            crop: str = "plan", crf: int | None = None, preset: str | None = None,
            audio_bitrate: str | None = None, overwrite: bool = False, progress=None,
-           interpolation: str | None = None, proxies: bool | None = None) -> RenderResult:
+           interpolation: str | None = None, proxies: bool | None = None,
+           allow_changed_media: bool = False) -> RenderResult:
     """Render ``plan`` to ``output``: every shot on its planned frames, the song as soundtrack.
 
     Shot ``k`` fills output frames ``[record_in, record_out)`` with source frames
@@ -170,6 +173,9 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
         first. Default: yes for a draft, and a final always reads the originals (``True`` with
         ``mode="final"`` is a ParameterError). A source whose proxy cannot be made is read
         from the original, with a warning.
+    allow_changed_media : bool
+        Render a song or clip that is not the file the plan was made from (replaced, truncated,
+        edited: :mod:`musync.mediacheck`) with a warning instead of raising MediaChangedError.
 
     Returns
     -------
@@ -179,7 +185,8 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
     ------
     MediaError
         The song or a source is missing or unreadable (names the shot and the file; raised
-        before anything is encoded).
+        before anything is encoded). MediaChangedError (a MediaError): the song or a source
+        changed since planning.
     PlanError
         The plan breaks an invariant.
     ParameterError
@@ -213,7 +220,12 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
         notes.append(msg)
         warnings.warn(msg, stacklevel=3)
 
-    song = check_song(plan, base, warn)
+    song = check_song(plan, base, warn, allow_changed_media=allow_changed_media)
+    from ..mediacheck import check_media
+
+    for note in check_media(plan, resolve=lambda p: resolve_media(p, base), song=False,
+                            allow_changed=allow_changed_media, note_unstamped=base is not None):
+        warn(note)
     pool = ReaderPool()
     readers: dict[str, ClipReader] = {}
     geoms: dict[str, Geometry] = {}
@@ -230,7 +242,7 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
                 if r.clip is not None and not r.is_still and r.clip.rotation != r.source_rotation:
                     warn(f"{r.path.name}: the plan says rotation {r.clip.rotation} but the file "
                          f"says {r.source_rotation}; using the file's")
-            with atomic_output(output, overwrite=overwrite) as tmp, \
+            with atomic_output(output, overwrite=overwrite, error=RenderError) as tmp, \
                     make_progress(progress, "render", plan.duration_frames, unit="frames") as prog:
                 enc = None
                 try:        # the encoder is reaped before the temporary file is removed
@@ -248,6 +260,7 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
                         raise RenderError(f"wrote {enc.frames} frames, expected "
                                           f"{plan.duration_frames}")
                     enc.finish()
+                    enc.check_written(plan.duration_frames)
                     if pending:
                         prog.advance(pending, item="done")
                 finally:

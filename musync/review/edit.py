@@ -126,7 +126,9 @@ def swap_clip(plan: Plan, shot: int, source: str, *, source_in: int | None = Non
     if source not in library:
         if source not in infos:
             raise ParameterError(f"{source}: not one of the plan's clips; add it to the review's clip list")
-        library[source] = PlanClip.from_clip(infos[source])
+        from ..mediacheck import stamp_clips
+
+        library[source] = stamp_clips([PlanClip.from_clip(infos[source])], [infos[source]])[0]
         plan_clips = sorted(plan_clips + [library[source]], key=lambda c: c.path)
     clip = library[source]
     a = _choose_in(plan, s, clip, infos.get(source), shot) if source_in is None else int(source_in)

@@ -103,8 +103,10 @@ class ReviewSession:
     """
 
     def __init__(self, path, plan: Plan, *, analysis: Analysis | None = None, clips=None, compare=(),
-                 video=None, warnings=()):
+                 video=None, warnings=(), allow_changed_media: bool = False):
         self.path = Path(path)
+        #: re-plans accept a song or clip changed since planning (with a warning in the plan)
+        self.allow_changed_media = bool(allow_changed_media)
         self.analysis = analysis
         self.clips = [c for c in clips if isinstance(c, ClipInfo)] if clips is not None else None
         self.warnings = list(warnings)
@@ -265,7 +267,7 @@ class ReviewSession:
         clips = self.clips if self.clips is not None else None
         if clips is None:
             raise ParameterError("re-planning needs the clips; none of the plan's clip files were found")
-        return replan(plan, self.analysis, clips, **overrides)
+        return replan(plan, self.analysis, clips, allow_changed_media=self.allow_changed_media, **overrides)
 
     def replan(self) -> Plan:
         """Re-plan everything that is not locked (the locked shots are kept exactly)."""
