@@ -1,8 +1,9 @@
-"""Speed of musync's analysis in x realtime (song seconds per second of computing).
+"""Speed of musync's analysis in x realtime (song seconds per second of computing), and the
+cold start of ``musync demo``.
 
 Usage::
 
-    python benchmarks/speed.py [--repeats N] [--markdown]
+    python benchmarks/speed.py [--repeats N] [--markdown] [--demo] [--no-analysis]
 
 Synthetic songs (:func:`musync.testing.make_song` at 120 BPM with a long form, about 3 and
 10 minutes; the 60-minute "mix" is the 10-minute song six times over) are written as 44.1 kHz
@@ -24,6 +25,18 @@ numba themselves). The empty-numba-cache run is skipped for the 60-minute input.
 
 All ``analyze`` calls use ``use_cache=False``. Targets: >= 100x realtime warm (CPU time), peak
 RSS <= 1.5 GB at 60 minutes.
+
+``--demo`` times ``musync demo`` (48 s song, 10 clips, plan, export and a draft render) as a new
+user meets it, each run a fresh ``python -m musync demo`` in its own temporary folder:
+
+- *cold*: an empty ``MUSYNC_CACHE_DIR`` and an empty ``NUMBA_CACHE_DIR`` (every numba kernel,
+  musync's and librosa's, is compiled, as on the first run after ``pip install``);
+- *warm kernels*: the kernels cached by the cold run, every other cache (analysis, scan,
+  proxies) empty: the same work without the compiling;
+- *warm*: a second run with all caches of the previous one (analysis and scan are cache hits).
+
+The target is cold <= 2x *warm kernels*. Printed: wall and CPU seconds (children included) and
+when the first line reached the terminal.
 """
 
 from __future__ import annotations
@@ -130,12 +143,77 @@ def measure(path: Path, repeats: int, *, empty_numba_cache: bool) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+TARGET_COLD_RATIO = 2.0
+
+
+def demo_run(folder: Path, cache: Path, numba: Path) -> dict:
+    """One ``python -m musync demo`` in ``folder`` with these cache folders: wall and CPU
+    seconds (the process and its children) and the time of its first line on stderr/stdout."""
+    import resource
+    import selectors
+    import time
+
+    env = dict(os.environ, MUSYNC_CACHE_DIR=str(cache), NUMBA_CACHE_DIR=str(numba))
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "musync", "demo", str(folder / "demo")], env=env,
+                            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first, out = None, []
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    sel.register(proc.stderr, selectors.EVENT_READ)
+    open_ = 2
+    while open_:
+        for key, _ in sel.select():
+            line = key.fileobj.readline()
+            if not line:
+                sel.unregister(key.fileobj)
+                open_ -= 1
+                continue
+            if first is None:
+                first = time.perf_counter() - t0
+            out.append(line.decode("utf-8", "replace").rstrip())
+    rc = proc.wait()
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if rc != 0:
+        raise RuntimeError("musync demo failed:\n" + "\n".join(out[-20:]))
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return {"wall": wall, "cpu": cpu, "first": first if first is not None else wall, "lines": out}
+
+
+def measure_demo() -> tuple[list, list]:
+    """Rows of the cold-start table and its verdict (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="musync-demo-bench-") as tmp:
+        tmp = Path(tmp)
+        numba, c_cold, c_warm = tmp / "numba", tmp / "cache-cold", tmp / "cache-warm"
+        runs = []
+        for name, cache in (("cold: empty caches, every kernel compiled", c_cold),
+                            ("warm kernels: kernels cached, other caches empty", c_warm),
+                            ("warm: second run, all caches", c_warm)):
+            folder = Path(tempfile.mkdtemp(dir=tmp))
+            print(f"musync demo, {name.split(':')[0]} ...", file=sys.stderr, flush=True)
+            runs.append((name, demo_run(folder, cache, numba)))
+    base = runs[1][1]["wall"]
+    rows = [[name, f"{r['wall']:.1f}", f"{r['cpu']:.1f}", f"{r['wall'] / base:.2f}x", f"{r['first']:.2f}"]
+            for name, r in runs]
+    ratio = runs[0][1]["wall"] / base
+    cpu_ratio = runs[0][1]["cpu"] / runs[1][1]["cpu"]
+    verdict = [[f"cold demo <= {TARGET_COLD_RATIO:g}x warm kernels (wall)",
+                f"{ratio:.2f}x (CPU {cpu_ratio:.2f}x)", "PASS" if ratio <= TARGET_COLD_RATIO else "MISS"]]
+    return rows, verdict
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=3, help="warm calls and decodes per song (median)")
     ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
     ap.add_argument("--minutes", type=int, nargs="+", default=[3, 10, 60], help="song lengths (default 3 10 60)")
+    ap.add_argument("--demo", action="store_true", help="also time `musync demo` cold against warm")
+    ap.add_argument("--no-analysis", action="store_true", help="skip the analysis songs (with --demo)")
     args = ap.parse_args(argv)
+    if args.no_analysis:
+        args.minutes = []
     rows, verdicts = [], []
     load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     with tempfile.TemporaryDirectory(prefix="musync-speed-") as tmp:
@@ -182,10 +260,21 @@ def main(argv=None) -> int:
         load = f"{load0:.1f} at start, {os.getloadavg()[0]:.1f} at end"
     print(f"load average (1 min): {load}")
     print()
-    print(format_table(["song", "mode", "wall s", "x realtime", "CPU s", "x realtime (CPU)", "peak RSS GB"],
-                       rows[:-1], markdown=args.markdown,
-                       title=f"analysis speed ({os.cpu_count()} cores, {cpu}; 44.1 kHz stereo WAV)"))
-    print()
+    if rows:
+        print(format_table(["song", "mode", "wall s", "x realtime", "CPU s", "x realtime (CPU)", "peak RSS GB"],
+                           rows[:-1], markdown=args.markdown,
+                           title=f"analysis speed ({os.cpu_count()} cores, {cpu}; 44.1 kHz stereo WAV)"))
+        print()
+    if args.demo:
+        demo_rows, demo_verdict = measure_demo()
+        print(format_table(["musync demo", "wall s", "CPU s", "wall vs warm kernels", "first line after s"],
+                           demo_rows, markdown=args.markdown,
+                           title=f"cold start ({os.cpu_count()} cores, {cpu})"))
+        print()
+        verdicts += demo_verdict
+        if hasattr(os, "getloadavg"):
+            print(f"load average (1 min) after the demo runs: {os.getloadavg()[0]:.1f}")
+            print()
     print(format_table(["target", "measured", "result"], verdicts, markdown=args.markdown))
     return 0
 

@@ -115,9 +115,9 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
         raise MediaError(name, f"audio is only {duration:.2f} s long; musync needs at least "
                          f"{MIN_DURATION:g} s of music")
     if sr != _SR:
-        import librosa
+        from .spectral import resample
 
-        y = librosa.resample(y, orig_sr=sr, target_sr=_SR, res_type="soxr_hq").astype(np.float32)
+        y = resample(np.asarray(y), sr, _SR).astype(np.float32)
     if audio is None:
         audio = AudioInfo(name, "", duration, int(sr), 1)
     feat = compute_features(y, _SR)

@@ -16,7 +16,6 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..errors import ParameterError
-from ._kernels import _beat_dp
 from .features import Features
 
 __all__ = ["estimate_tempo", "track_beats", "BeatTrack", "metrical_levels", "subdivision_contrast",
@@ -365,6 +364,8 @@ class BeatTrack:
 
 
 def _dp_beats(local: np.ndarray, period: float, tightness: float) -> np.ndarray:
+    from ._kernels import _beat_dp  # compiled on first use, not on `import musync`
+
     score, back = _beat_dp(local, float(period), float(tightness))
     n = local.size
     tail = max(1, int(round(period)))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import _bar_viterbi
 from .features import Features
 
 __all__ = ["downbeat_salience", "estimate_downbeats"]
@@ -134,6 +133,8 @@ def estimate_downbeats(feat: Features, beats: np.ndarray, *, beats_per_bar: int 
         i0 = int(np.argmin(np.abs(beats - float(downbeat))))
         pos = (np.arange(n) - i0) % m
     else:
+        from ._kernels import _bar_viterbi  # compiled on first use, not on `import musync`
+
         pos = _bar_viterbi(np.ascontiguousarray(loglik), -float(switch_penalty))
     down = beats[pos == 0]
     c = contrasts[m]

@@ -80,13 +80,13 @@ def _stft_blocks(y: np.ndarray, hop: int, n_fft: int, block_frames: int):
     """Yield ``(f0, |STFT|)`` for consecutive blocks of centred frames: the same frames as one
     ``librosa.stft(y, center=True)`` call, computed a block at a time so that a long song never
     holds its whole spectrogram."""
-    import librosa
+    from .spectral import stft_magnitude
 
     n_frames = 1 + y.size // hop
     for f0 in range(0, n_frames, block_frames):
         f1 = min(n_frames, f0 + block_frames)
         seg = _frames(y, f0, f1, hop, n_fft)
-        yield f0, np.abs(librosa.stft(seg, n_fft=n_fft, hop_length=hop, center=False))
+        yield f0, stft_magnitude(seg, n_fft, hop)
 
 
 #: Frames per block of the chunked spectrograms (about 47 s of audio for either grid).
@@ -100,25 +100,25 @@ def compute_features(y: np.ndarray, sr: int, *, hop_fine: int = 64, n_fft_fine: 
     chroma, MFCC, loudness), so memory grows with the song's length only by the small per-frame
     features: a one-hour mix needs a few hundred MB, not the several GB of its spectrograms.
     """
-    import librosa
+    from . import spectral as sp
 
     y = np.asarray(y, dtype=np.float32)
     fmax = min(11025.0, sr / 2)
     # fine grid: log-mel flux (three bands); the log needs the song's loudest mel value first
-    mel_fb = librosa.filters.mel(sr=sr, n_fft=n_fft_fine, n_mels=40, fmax=fmax)
+    mel_fb = sp.mel_filters(sr, n_fft_fine, 40, fmax)
     n_fine = 1 + y.size // hop_fine
     mel = np.empty((40, n_fine), dtype=np.float32)
     for f0, mag in _stft_blocks(y, hop_fine, n_fft_fine, max(1, _BLOCK_SAMPLES // hop_fine)):
         mel[:, f0:f0 + mag.shape[1]] = mel_fb @ (mag ** 2)
     ref = float(mel.max()) if mel.size else 1.0
-    freqs = librosa.mel_frequencies(n_mels=40, fmax=fmax)
+    freqs = sp.mel_frequencies(40, fmax=fmax)
     bands = (slice(None), freqs < 200.0, freqs < 2000.0)
     env = [np.zeros(n_fine) for _ in bands]
     step = max(1, _BLOCK_SAMPLES // hop_fine)
     prev = None
     for f0 in range(0, n_fine, step):
         f1 = min(n_fine, f0 + step)
-        lm = librosa.power_to_db(mel[:, f0:f1], ref=ref, top_db=None)
+        lm = sp.power_to_db(mel[:, f0:f1], ref=ref)
         np.maximum(lm, -80.0, out=lm)  # top_db=80 below the song's loudest mel value (0 dB)
         ext = lm if prev is None else np.concatenate([prev, lm], axis=1)
         d = np.maximum(np.diff(ext, axis=1), 0.0)
@@ -137,11 +137,11 @@ def compute_features(y: np.ndarray, sr: int, *, hop_fine: int = 64, n_fft_fine: 
     for f0, C in _stft_blocks(y, hop, 2048, max(1, _BLOCK_SAMPLES // hop)):
         sl = slice(f0, f0 + C.shape[1])
         P = C ** 2
-        chroma[:, sl] = librosa.feature.chroma_stft(S=P, sr=sr, tuning=0.0)
-        mel2 = librosa.feature.melspectrogram(S=P, sr=sr, n_mels=96)
-        mfcc[:, sl] = librosa.feature.mfcc(S=librosa.power_to_db(mel2, ref=1.0, top_db=None), n_mfcc=13)
-        rms[sl] = librosa.feature.rms(S=C, frame_length=2048)[0]
-        centroid[sl] = librosa.feature.spectral_centroid(S=C, sr=sr)[0]
+        chroma[:, sl] = sp.chroma(P, sr)
+        mel2 = np.einsum("ft,mf->mt", P, sp.mel_filters(sr, 2048, 96), optimize=True)
+        mfcc[:, sl] = sp.mfcc(sp.power_to_db(mel2, ref=1.0), 13)
+        rms[sl] = sp.rms(C, 2048)
+        centroid[sl] = sp.spectral_centroid(C, sr)
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-6))
     # onset strength resampled to the coarse grid (max over each coarse hop)
     ratio = hop // hop_fine

@@ -56,7 +56,8 @@ def frame_chunk_stats(raw, lin_lut, m, black_luma, luma_out, stats_out, hist_out
         sa = 0.0
         sb = 0.0
         nlab = 0
-        cnt[:] = 0
+        for q in range(64):
+            cnt[q] = 0
         for i in range(h):
             for j in range(w):
                 r = (np.int32(raw[f, 2 * i, 2 * j, 0]) + raw[f, 2 * i, 2 * j + 1, 0]
@@ -145,6 +146,22 @@ BLOCK = 4
 
 
 @njit(cache=True, nogil=True)
+def _median(a, n):
+    """The median of ``a[:n]`` (n >= 1), as np.median gives it; sorts ``a[:n]`` in place
+    (insertion sort: n is a handful of rows, and np.median costs numba seconds to compile)."""
+    for i in range(1, n):
+        v = a[i]
+        j = i - 1
+        while j >= 0 and a[j] > v:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = v
+    if n % 2:
+        return a[n // 2]
+    return (a[n // 2 - 1] + a[n // 2]) / 2
+
+
+@njit(cache=True, nogil=True)
 def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
     """Picture-content statistics of the frames ``sel`` of a chunk (``raw[sel[s]]``), in one
     row-major pass over each frame.
@@ -194,18 +211,22 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
     cnt = np.zeros((gh, gw), dtype=np.int64)
     for s in range(sel.shape[0]):
         f = sel[s]
-        csum[:] = 0.0
-        clo[:] = 2.0
-        chi[:] = -1.0
-        cdiff[:] = 0.0
-        ccol[:] = 0
-        cpos[:] = -100
-        csign[:] = 0
-        blo[:, :] = 2.0
-        bhi[:, :] = -1.0
-        bsum[:, :] = 0.0
-        bedge[:, :] = 0
-        bstroke[:, :] = 0
+        # element loops, not slice assignments: the same resets, far less for numba to compile
+        for j in range(W):
+            csum[j] = 0.0
+            clo[j] = 2.0
+            chi[j] = -1.0
+            cdiff[j] = 0.0
+            ccol[j] = 0
+            cpos[j] = -100
+            csign[j] = 0
+        for bi in range(bh):
+            for bj in range(bw):
+                blo[bi, bj] = 2.0
+                bhi[bi, bj] = -1.0
+                bsum[bi, bj] = 0.0
+                bedge[bi, bj] = 0
+                bstroke[bi, bj] = 0
         for i in range(H):
             bi = min(i // BLOCK, bh - 1)
             rs = 0.0
@@ -293,8 +314,13 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
                 blocks[s, 3, bi, bj] = np.uint8(min(255, bstroke[bi, bj]))
         # region-of-interest grid on the pooled luma
         cur_i = off + f
-        grid[s, :, :, :] = 0.0
-        cnt[:, :] = 0
+        for ch in range(grid.shape[1]):
+            for gi in range(gh):
+                for gj in range(gw):
+                    grid[s, ch, gi, gj] = 0.0
+        for gi in range(gh):
+            for gj in range(gw):
+                cnt[gi, gj] = 0
         for i in range(h):
             gi = min(i // cell, gh - 1)
             for j in range(w):
@@ -363,7 +389,7 @@ def text_lines(edges, first, last, width, max_h, min_mean, contrast, min_density
                 if first[s, k] >= 0 and last[s, k] >= first[s, k]:
                     spans[nsp] = last[s, k] - first[s, k] + 1
                     nsp += 1
-            span = np.median(spans[:nsp]) if nsp else 0.0
+            span = _median(spans, nsp) if nsp else 0.0
             mean = total / h if h else 0.0
             dens = total / max(1.0, span * h)
             if (2 <= h <= max_h and mean >= min_mean and mean >= contrast * (outside + 0.5)

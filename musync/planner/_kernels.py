@@ -271,18 +271,21 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
             # no unit can fill slot s: it stays -1 (the wrapper reports it); the beam goes on
             for k in range(alive):
                 parent[s, k] = k
-            lastu[:alive] = -1
+                lastu[k] = -1
             continue
         for k in range(nc):
             w = cand_w[k]
             u = cand_u[k]
             parent[s, k] = w
             chosen[s, k] = u
-            new_counts[k, :] = counts[w, :]
+            # element loops, not slice assignments: the same copy, far less for numba to compile
+            for f in range(F):
+                new_counts[k, f] = counts[w, f]
+                new_lastid[k, f] = lastid[w, f]
             new_counts[k, ident[u]] += 1
-            new_last[k, :] = last_used[w, :]
+            for v in range(U):
+                new_last[k, v] = last_used[w, v]
             new_last[k, u] = s
-            new_lastid[k, :] = lastid[w, :]
             new_lastid[k, ident[u]] = s
             new_lastu[k] = u
             new_cost[k] = cand_cost[k]

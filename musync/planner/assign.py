@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import PlanError
-from ._kernels import _assign_beam
 from .costs import Costs
 from .slots import Slots
 from .units import STILL_FRAMES, Unit
@@ -54,6 +53,8 @@ def assign_units(costs: Costs, units, *, width: int = 8, noise: float = 0.05, se
         np.asarray(ident, dtype=np.int64)
     if ident.shape != (U,):
         raise ValueError(f"ident must have shape ({U},)")
+    from ._kernels import _assign_beam  # compiled on first use, not on `import musync` (a command that does not plan never compiles it)
+
     return _assign_beam(np.ascontiguousarray(costs.unit, dtype=np.float64),
                         np.ascontiguousarray(costs.ok, dtype=np.bool_), bright, lab,
                         np.ascontiguousarray(costs.continuity, dtype=np.float64), ident,

@@ -38,7 +38,6 @@ import numpy as np
 from ..errors import ParameterError
 from ..timebase import to_frame
 from ..types import PlanSettings
-from ._kernels import _cut_dp
 from .candidates import Candidates
 
 __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split_long",
@@ -126,6 +125,8 @@ def choose_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *
     if rc.size < 2:
         raise ParameterError("run_cost needs at least two entries")
     lo = dp_window(cands.frames, cands.forced, max_len)
+    from ._kernels import _cut_dp  # compiled on first use, not on `import musync` (a command that does not plan never compiles it)
+
     return _cut_dp(cands.frames.astype(np.int64), cands.beat_pos.astype(np.float64),
                    cands.score.astype(np.float64), cands.forced.astype(np.bool_),
                    cands.fixed_prev.astype(np.int64), np.maximum(target, 1.0),
