@@ -43,7 +43,7 @@ from .fingerprint import find_duplicates
 from .picture import see
 from .quality import plane_probe
 
-__all__ = ["scan_clips", "scan_clip", "collect_files", "save_clips", "load_clips", "decode_floor",
+__all__ = ["scan_clips", "scan_clip", "cached_clip", "collect_files", "save_clips", "load_clips", "decode_floor",
            "VIDEO_EXTENSIONS", "IMAGE_EXTENSIONS"]
 
 #: File extensions a folder scan picks up as video (lower case, with the dot).
@@ -464,6 +464,22 @@ def _cache_key(p: Path, params: dict) -> str | None:
     except OSError:
         return None
     return cache.make_key("clips", f"{p}|{st.st_size}|{st.st_mtime_ns}", params)
+
+
+def cached_clip(path) -> ClipInfo | None:
+    """The cached record of ``path`` as :func:`scan_clips` made it with its default options
+    (None when it is not in the cache, or the file changed since)."""
+    import inspect
+
+    d = {k: v.default for k, v in inspect.signature(scan_clips).parameters.items()}
+    key = _cache_key(Path(path), _params(d["size"], d["rate"], d["edge"], d["edge_trim"], d["min_usable"]))
+    hit = cache.get_json("clips", key) if key else None
+    if not hit or "skipped" in hit:
+        return None
+    try:
+        return ClipInfo.from_dict(hit)
+    except (KeyError, TypeError, ValueError, MusyncError):
+        return None
 
 
 def _task(job):

@@ -123,6 +123,11 @@ class ClipReader:
         self.still_frame = None
         self._n_synth = 0
         self.warnings: list[str] = []
+        # verified seeking (musync.render.seekcheck): the scan's frame prints, whether seeking
+        # may be used at all, and the check of the last seek
+        self.prints = None
+        self.seekable = True
+        self._check = None
 
     # lifecycle
     def probe(self) -> None:
@@ -187,6 +192,7 @@ class ClipReader:
         self._it = None
         self._cur = self._peek = None
         self._cache_key = self._cache_planes = None
+        self._check = None
         self.pool.closed(self)
 
     def close(self) -> None:
@@ -216,7 +222,17 @@ class ClipReader:
         return stamp(f, self.stream, self._n_synth)
 
     def _seek(self, bound: Fraction) -> None:
-        """Position the decoder so that the frame before ``bound`` comes out first or soon."""
+        """Position the decoder so that the frame before ``bound`` comes out first or soon.
+
+        A file that is not safely seekable is decoded from the start instead (forward when the
+        decoder stands before ``bound``). After a real seek the first frame at one of the scan's
+        prints is checked (:mod:`musync.render.seekcheck`)."""
+        self._check = None
+        if not self.seekable:
+            here = self._cur if self._cur is not None else self._peek
+            if here is None or here.t >= bound:
+                self._restart()
+            return
         tb = self.stream.time_base
         back = Fraction(0)
         while True:
@@ -236,12 +252,22 @@ class ClipReader:
             self._cur = None
             self._peek = self._next_frame()
             if self._peek is not None and self._peek.t < bound:
+                self._start_check()
                 return
             if target <= self.t0:
                 # seeking cannot reach the start: decode from the top of the file
                 self._restart()
                 return
             back = max(Fraction(1), back * 2)
+
+    def _start_check(self) -> None:
+        if self.prints is None or self.proxy is not None or not len(self.prints.times):
+            return
+        from .seekcheck import SeekCheck
+
+        rate = Fraction(self.clip.fps) if self.clip is not None and self.clip.fps else Fraction(60)
+        check = SeekCheck(self.prints, self.t0, self._peek.t, 1 / (2 * rate))
+        self._check = None if check.done else check
 
     def _restart(self) -> None:
         self.release()
@@ -255,6 +281,10 @@ class ClipReader:
         while self._peek is not None and self._peek.t < bound:
             if self._cur is None or self._peek.t >= self._cur.t:
                 self._cur = self._peek
+                if self._check is not None:
+                    self._check.see(self.path, self._cur.frame, self._cur.t)
+                    if self._check is not None and self._check.done:
+                        self._check = None
             self._peek = self._next_frame()
 
     def _convert(self, fr: Frame, geom: Geometry):
@@ -402,6 +432,11 @@ def open_sources(plan: Plan, base: Path | None, fps: Fraction, interpolation: st
             r = ClipReader(path, plan.clip(src), fps, interpolation, pool, draft_size,
                            proxy=proxies.get(src))
             readers[src] = r
+            if r.proxy is None:
+                from .seekcheck import prints_for, seek_unsafe
+
+                r.seekable = not seek_unsafe(path)
+                r.prints = prints_for(path) if r.seekable else None
             try:
                 r.probe()
             except MediaError as exc:

@@ -21,6 +21,7 @@ from ..types import Plan
 from .encoder import Encoder, check_video_suffix, sigterm_as_interrupt
 from .framing import Geometry, geometry, picture_geometry
 from .readers import ClipReader, ReaderPool, needed_by, open_sources, resolve_media, shots_by_source
+from .seekcheck import SeekMismatch
 from .settings import INTERPOLATIONS, RenderResult, render_settings
 
 __all__ = ["render", "as_plan", "check_song", "use_proxies", "source_proxies"]
@@ -59,6 +60,47 @@ def check_song(plan: Plan, base: Path | None, warn, *, allow_changed_media: bool
                             allow_changed=allow_changed_media):
         warn(note)
     return song
+
+
+def _encode(plan, readers, geoms, settings, song, suffix, tmp, prog) -> None:
+    """Encode every frame of ``plan`` into ``tmp`` (one Encoder, reaped whatever happens)."""
+    enc = None
+    try:        # the encoder is reaped before the temporary file is removed
+        with signals_deferred():         # no interrupt between its start and `enc`
+            enc = Encoder(tmp, settings, song, container_suffix=suffix)
+        step = max(1, int(round(float(settings.fps) / 2)))
+        pending = 0
+        for label, planes in _plan_frames(plan, readers, geoms, settings.crop):
+            enc.write(planes)
+            pending += 1
+            if pending >= step:
+                prog.advance(pending, item=label)
+                pending = 0
+        if enc.frames != plan.duration_frames:  # pragma: no cover
+            raise RenderError(f"wrote {enc.frames} frames, expected {plan.duration_frames}")
+        enc.finish()
+        enc.check_written(plan.duration_frames)
+        if pending:
+            prog.advance(pending, item="done")
+    finally:
+        if enc is not None:
+            enc.kill()
+
+
+def _not_seekable(readers, exc: SeekMismatch, warn) -> None:
+    """After a seek that gave a wrong picture: that file is decoded from the start from now on
+    (also by later renders: recorded in the cache)."""
+    from .seekcheck import mark_seek_unsafe
+
+    for r in readers.values():
+        if r.path == exc.path and r.seekable:
+            r.seekable = False
+            r.release()
+            mark_seek_unsafe(r.path, exc.why)
+            warn(f"{r.path.name}: {exc.why}; it is decoded from the start instead (slower), "
+                 "and the video was encoded again")
+            return
+    raise RenderError(f"{exc}; and it could not be read without seeking") from None
 
 
 def use_proxies(mode: str, proxies) -> bool:
@@ -244,28 +286,14 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
                          f"says {r.source_rotation}; using the file's")
             with atomic_output(output, overwrite=overwrite, error=RenderError) as tmp, \
                     make_progress(progress, "render", plan.duration_frames, unit="frames") as prog:
-                enc = None
-                try:        # the encoder is reaped before the temporary file is removed
-                    with signals_deferred():         # no interrupt between its start and `enc`
-                        enc = Encoder(tmp, settings, song, container_suffix=suffix)
-                    step = max(1, int(round(float(settings.fps) / 2)))
-                    pending = 0
-                    for label, planes in _plan_frames(plan, readers, geoms, settings.crop):
-                        enc.write(planes)
-                        pending += 1
-                        if pending >= step:
-                            prog.advance(pending, item=label)
-                            pending = 0
-                    if enc.frames != plan.duration_frames:  # pragma: no cover
-                        raise RenderError(f"wrote {enc.frames} frames, expected "
-                                          f"{plan.duration_frames}")
-                    enc.finish()
-                    enc.check_written(plan.duration_frames)
-                    if pending:
-                        prog.advance(pending, item="done")
-                finally:
-                    if enc is not None:
-                        enc.kill()
+                # a file whose seeks give wrong pictures is decoded from the start and the
+                # whole video encoded again (at most once per source)
+                for _attempt in range(len(readers) + 1):
+                    try:
+                        _encode(plan, readers, geoms, settings, song, suffix, tmp, prog)
+                        break
+                    except SeekMismatch as exc:
+                        _not_seekable(readers, exc, warn)
         finally:
             for r in readers.values():
                 r.close()
