@@ -455,14 +455,12 @@ def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate
 
     Without --collect, each file the editor will not open is named in a warning.
     """
-    from ._fs import check_output
-    from .export import FORMATS, export as _export, format_for_path, media_warnings
-    from .export.collect import collect_media
-    from .planfile import load_plan
-
     import warnings
 
-    from .export import check_plan_media
+    from ._fs import check_output
+    from .export import FORMATS, check_plan_media, export as _export, format_for_path, media_warnings
+    from .export.collect import collect_media
+    from .planfile import load_plan
 
     p = load_plan(plan_path)
     name = format_for_path(output, fmt)

@@ -41,7 +41,7 @@ def _digest(plan: Plan) -> str:
 class _Job:
     """A render of one plan state in a child process (so Ctrl-C and shutdown can end it)."""
 
-    def __init__(self, kind: str, plan: Plan, folder: Path):
+    def __init__(self, kind: str, plan: Plan, folder: Path, allow_changed_media: bool = False):
         self.kind = kind
         self.digest = _digest(plan)
         self.out = folder / f"{kind}-{self.digest}.mp4"
@@ -54,7 +54,7 @@ class _Job:
             self.proc = None
             return
         cmd = [sys.executable, "-m", "musync", "-q", kind, str(src), "-o", str(self.out), "-y",
-               "--progress", "none"]
+               "--progress", "none"] + (["--allow-changed-media"] if allow_changed_media and kind == "render" else [])
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True)
 
@@ -383,7 +383,7 @@ class ReviewSession:
                 return self.state()
             if old is not None:
                 old.stop()
-            self._jobs[kind] = _Job(kind, self.plan, self._tmp)
+            self._jobs[kind] = _Job(kind, self.plan, self._tmp, self.allow_changed_media)
             return self.state()
 
     def media_file(self, kind: str) -> Path | None:
