@@ -161,6 +161,13 @@ def test_library_replan_and_review_refuse_a_changed_clip(media, tmp_path):
     try:
         with pytest.raises(MediaChangedError):
             s.replan()
+        from starlette.testclient import TestClient
+
+        from musync.review import make_app
+
+        with TestClient(make_app(s, "tok"), base_url="http://127.0.0.1:8765") as client:
+            r = client.post("/api/replan", headers={"X-Musync-Token": "tok"})
+        assert r.status_code == 400 and victim in r.json()["error"] and "\n" not in r.json()["error"]
         s.allow_changed_media = True
         assert any(victim in w for w in s.replan().warnings)
     finally:
