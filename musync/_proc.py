@@ -80,8 +80,10 @@ def signals_deferred():
     finally:
         for sig, h in saved.items():
             signal.signal(sig, h)
-        for sig in dict.fromkeys(held):
-            signal.raise_signal(sig)
+        if held:
+            # one replay: the first handler may raise and end the block's caller, so a second
+            # would be lost; SIGTERM (end now) outranks SIGINT
+            signal.raise_signal(signal.SIGTERM if signal.SIGTERM in held else held[0])
 
 
 def _child_setup(parent_pid: int):

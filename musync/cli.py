@@ -467,7 +467,8 @@ def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate
     check_output(output, overwrite=overwrite)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")      # printed here
-        for w in check_plan_media(p, allow_changed_media, note_unstamped=True):
+        for w in check_plan_media(p, allow_changed_media, note_unstamped=True,
+                                  base=Path(plan_path).resolve().parent):
             warn(w)
     if collect:
         def report(done, total, path):

@@ -21,7 +21,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from .errors import MediaChangedError
+from .errors import MediaChangedError, MediaError
 
 __all__ = ["quick_hash", "stamp_clips", "check_media", "HASH_SCHEME"]
 
@@ -125,11 +125,15 @@ def check_media(plan, *, resolve=None, allow_changed: bool = False, sources=None
 
     resolve = resolve or Path
     notes: list[str] = []
-    changed: list[tuple[Path, str]] = []
+    changed: list[tuple[Path, str | None]] = []  # None: the file cannot be read
     if song and plan.audio.sha256:
         p = resolve(plan.audio.path)
-        if p.is_file() and file_sha256(p) != plan.audio.sha256:
-            changed.append((p, "the song has changed since the plan was made (its sha256 differs)"))
+        if p.is_file():
+            try:
+                if file_sha256(p) != plan.audio.sha256:
+                    changed.append((p, "the song has changed since the plan was made (its sha256 differs)"))
+            except OSError:
+                changed.append((p, None))
     wanted = set(sources) if sources is not None else {s.source for s in plan.shots}
     unstamped = 0
     for pc in plan.clips:
@@ -143,13 +147,19 @@ def check_media(plan, *, resolve=None, allow_changed: bool = False, sources=None
             continue
         if not pc.content_hash:
             continue
-        what = _clip_change(pc, p)
+        try:
+            what = _clip_change(pc, p)
+        except OSError:
+            changed.append((p, None))
+            continue
         if what is not None:
             changed.append((p, f"changed since the plan was made ({what})"))
     if unstamped and note_unstamped:
         notes.append(f"the plan records no fingerprints for {unstamped} clip(s) (made by an older "
                      "musync): a clip changed since planning cannot be detected; re-plan to add them")
     for p, what in changed:
+        if what is None:
+            raise MediaError(p, "cannot be read to check it against the plan; check the file's permissions")
         if not allow_changed:
             raise MediaChangedError(p, f"{what}; put the original back, {remedy}, or pass "
                                        "--allow-changed-media to use it anyway")

@@ -196,3 +196,33 @@ def test_a_clip_that_was_not_there_when_planning_is_not_checked(tmp_path):
     p = musync.plan(musync.analyze(tmp_path / "s.wav"), synthetic_clip_infos(4, seed=1))
     assert all(c.content_hash == "" and c.file_size == 0 for c in p.clips)
     assert check_media(p) == []
+
+
+def test_export_from_another_folder_checks_relative_clip_paths(media, capsys, monkeypatch, tmp_path):
+    """A plan with paths relative to its folder, exported from elsewhere: the clips are found
+    beside the plan (as render finds them) and a changed one is still refused."""
+    root = media["root"]
+    d = json.loads(media["plan"].read_text())
+    for c in d["clips"]:
+        c["path"] = str(Path(c["path"]).relative_to(root))
+    for s in d["shots"]:
+        s["source"] = str(Path(s["source"]).relative_to(root))
+    d["audio"]["path"] = "song.wav"
+    media["plan"].write_text(json.dumps(d))
+    victim = root / Path(media["used"][0]).relative_to(root)
+    victim.write_bytes(victim.read_bytes()[:-100])
+    monkeypatch.chdir(tmp_path)
+    code, err = run(["export", str(media["plan"]), "-o", str(tmp_path / "e.otio")], capsys)
+    assert code == 3 and victim.name in err and "changed since the plan was made" in err
+
+
+def test_an_unreadable_clip_is_a_media_error_naming_it(media, monkeypatch):
+    import musync.mediacheck as mc
+
+    def refuse(path, *a, **k):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(mc, "quick_hash", refuse)
+    with pytest.raises(MediaError, match="cannot be read") as e:
+        check_media(load_plan(media["plan"]))
+    assert not isinstance(e.value, MediaChangedError)

@@ -269,6 +269,25 @@ def test_signals_deferred_holds_a_signal_until_the_block_ends(other_thread):
         stop_thread.set()
 
 
+def test_signals_deferred_replays_sigterm_when_both_arrived():
+    """A handler may end the block's caller as it runs: one replay, and SIGTERM outranks SIGINT."""
+    from musync._proc import signals_deferred
+
+    got = []
+    old = {s: signal.signal(s, lambda n, f: got.append(n)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with signals_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+            assert got == []
+        time.sleep(0.05)
+        assert got == [signal.SIGTERM]
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 # -- plan validation -------------------------------------------------------------------------------
 
 FPS = Fraction(30)

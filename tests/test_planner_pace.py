@@ -200,3 +200,26 @@ def test_assignment_reserves_the_only_source_for_the_next_slot():
     got = _assign_beam(cost, ok, np.full(U, 0.5), np.zeros((U, 3)), np.zeros(S), ident, 1,
                        np.full(S, -1, dtype=np.int64), np.full(S, -1, dtype=np.int64), 4, 0.0, 0)
     assert got[1] == 0 and got[0] != 0
+
+
+def test_a_locked_span_asks_for_its_own_cut_only():
+    """No candidate lies inside a lock, so the pace's rate at the lock's start must cover the
+    whole lock as one cut: else every window over a long lock looks short of cuts and the rate
+    controller crowds extra cuts beside it."""
+    from musync.planner.pace import cut_rate
+    from musync.planner.music import music_grid
+    from musync.types import PlanSettings
+
+    a = grid_analysis(bpm=120.0, bars=16, loudness=np.full(16, -12.0))
+    settings = PlanSettings(fps=FPS)
+    grid = music_grid(a, settings.fps, int(round(a.duration * FPS)))
+    beats = np.round(a.beats * FPS).astype(np.int64)
+    frames = np.concatenate([beats[:16], beats[32:]])      # a lock from beat 16 to beat 32
+    fixed_prev = np.full(frames.size, -1, dtype=np.int64)
+    fixed_prev[16] = 15
+    free = cut_rate(grid, a, settings, frames)
+    held = cut_rate(grid, a, settings, frames, fixed_prev)
+    span = frames[16] - frames[15]
+    assert free[15] * span > 3                              # 8 s of this pace: several cuts
+    assert held[15] * span == pytest.approx(1.0)
+    assert np.array_equal(np.delete(free, 15), np.delete(held, 15))

@@ -282,16 +282,19 @@ def test_variants_side_by_side_and_adopt(client, session):
     assert client.post("/api/undo").json()["settings"]["style"] == "energy"
 
 
-def test_render_preview_and_play_it(client, session):
-    assert client.get("/api/media/preview").status_code == 404
-    st = client.post("/api/render", json={"kind": "preview"}).json()
-    assert st["media"]["preview"]["status"] in ("running", "done")
+@pytest.mark.parametrize("kind", ["preview", "draft"])
+def test_render_preview_and_play_it(client, session, kind):
+    assert client.get(f"/api/media/{kind}").status_code == 404
+    st = client.post("/api/render", json={"kind": kind}).json()
+    assert st["media"][kind]["status"] in ("running", "done")
     t0 = time.monotonic()
-    while client.get("/api/state").json()["media"]["preview"]["status"] == "running":
+    while client.get("/api/state").json()["media"][kind]["status"] == "running":
         assert time.monotonic() - t0 < 120
         time.sleep(0.2)
-    st = client.get("/api/state").json()["media"]["preview"]
+    st = client.get("/api/state").json()["media"][kind]
     assert st["status"] == "done" and not st["stale"], st
+    if kind != "preview":
+        return
     r = client.get("/api/media/preview", headers={"range": "bytes=0-99"})
     assert r.status_code == 206 and len(r.content) == 100
     client.post("/api/lock", json={"shots": [1], "locked": True})

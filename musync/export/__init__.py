@@ -124,15 +124,19 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
     return Path(path)
 
 
-def check_plan_media(plan: Plan, allow_changed_media: bool = False, *, note_unstamped: bool = False) -> list[str]:
+def check_plan_media(plan: Plan, allow_changed_media: bool = False, *, note_unstamped: bool = False,
+                     base: Path | None = None) -> list[str]:
     """The song and the used clips are the files ``plan`` was made from, else
     MediaChangedError; with ``allow_changed_media`` each change is a Python warning (also
-    returned). ``note_unstamped``: also say when the plan records no fingerprints."""
+    returned). ``note_unstamped``: also say when the plan records no fingerprints. ``base``: the
+    plan file's folder, where relative media paths are looked for as render does."""
     import warnings
 
     from ..mediacheck import check_media
+    from ..render.readers import resolve_media
 
     notes = check_media(plan, allow_changed=allow_changed_media, note_unstamped=note_unstamped,
+                        resolve=lambda p: resolve_media(p, base),
                         remedy="re-plan (`musync plan --replan PLAN`) and export again")
     for n in notes:
         warnings.warn(n, stacklevel=3)

@@ -142,7 +142,7 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     lock_edges = {e for s in fixed for e in (s.record_in, s.record_out)}
     max_unit = max(u.length for u in units)
     cuts, added = make_cuts(cands, target, eff, lock_edges=lock_edges, longest_unit=max_unit,
-                            beat_frames=grid.beat_frames, rate=cut_rate(grid, analysis, eff, cands.frames),
+                            beat_frames=grid.beat_frames, rate=cut_rate(grid, analysis, eff, cands.frames, cands.fixed_prev),
                             window=2.0 * grid.bar_seconds * f)
     if added:
         warn.append(f"clips are short: the longest usable span is {max_unit / f:.2f} s, so "

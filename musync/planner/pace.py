@@ -265,10 +265,12 @@ def soft_ceiling(sec: np.ndarray, top: float) -> np.ndarray:
 
 
 def cut_rate(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
-             frames: np.ndarray) -> np.ndarray:
+             frames: np.ndarray, fixed_prev: np.ndarray | None = None) -> np.ndarray:
     """Cuts per frame the pace asks for from each of ``frames`` to the next: the inverse of the
     plain pace (:func:`target_lengths` without phrase patterns, which only move cuts around
-    inside a phrase), one cut over the whole of every hero shot."""
+    inside a phrase), one cut over the whole of every hero shot and of every locked shot
+    (``fixed_prev``, see :class:`~musync.planner.candidates.Candidates`: a lock has no candidate
+    inside it, so it must not count as cuts the pace is missing)."""
     frames = np.asarray(frames, dtype=np.int64)
     plain = target_lengths(grid, analysis, settings, frames, shape=False, hero=False)
     rate = 1.0 / plain
@@ -276,4 +278,8 @@ def cut_rate(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
         held = target_lengths(grid, analysis, settings, frames, shape=False)
         for j in np.flatnonzero(held > plain * (1 + 1e-9)):
             rate[(frames >= frames[j]) & (frames < frames[j] + held[j])] = 1.0 / held[j]
+    if fixed_prev is not None:
+        for j in np.flatnonzero(np.asarray(fixed_prev) >= 0):
+            i = int(fixed_prev[j])
+            rate[i] = 1.0 / max(int(frames[j] - frames[i]), 1)
     return rate

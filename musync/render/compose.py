@@ -61,7 +61,8 @@ def plan_clip(plan, *, mode: str = "final", size=None, aspect=None, framing: str
     song = resolve_media(plan.audio.path, base)
     pool = ReaderPool()
     found = source_proxies(plan, base) if use_proxies(mode, proxies) else {}
-    readers = open_sources(plan, base, settings.fps, interpolation, pool, proxies=found)
+    readers = open_sources(plan, base, settings.fps, interpolation, pool, proxies=found,
+                           verify=False)  # no restart from the start here: see render()
     geoms = {src: geometry(r.display, r.rotation, settings.size, framing)
              for src, r in readers.items()}
     starts = [s.record_in for s in plan.shots]

@@ -415,12 +415,15 @@ def needed_by(shots) -> str:
 
 def open_sources(plan: Plan, base: Path | None, fps: Fraction, interpolation: str,
                  pool: ReaderPool, draft_size=None, proxies=None,
-                 only=None) -> dict[str, ClipReader]:
+                 only=None, verify: bool = True) -> dict[str, ClipReader]:
     """One reader per source file (of the sources in ``only``, if given); every file is checked
     before any encoding starts.
 
     ``proxies`` maps a plan's source path to the :class:`~musync.render.proxies.Proxy` to
-    decode instead of the file (the file itself must still exist).
+    decode instead of the file (the file itself must still exist). With ``verify`` the readers
+    of original files check their seeks against the scan's frame prints and raise
+    :class:`~musync.render.seekcheck.SeekMismatch`; only a caller that can start such a file
+    again from its beginning (the renderer) should ask for it.
     """
     readers: dict[str, ClipReader] = {}
     proxies = proxies or {}
@@ -436,7 +439,7 @@ def open_sources(plan: Plan, base: Path | None, fps: Fraction, interpolation: st
                 from .seekcheck import prints_for, seek_unsafe
 
                 r.seekable = not seek_unsafe(path)
-                r.prints = prints_for(path) if r.seekable else None
+                r.prints = prints_for(path) if (r.seekable and verify) else None
             try:
                 r.probe()
             except MediaError as exc:

@@ -6,8 +6,8 @@ decoder that conceals missing references with green or grey blocks). A reader th
 at the first frame it decodes at the time of a print (:class:`~musync.types.FramePrints`, made
 by the scan from a decode from the start) and at the decoder's corrupt flag; on a mismatch
 :class:`SeekMismatch` is raised, the render starts again decoding that file from the start
-only, and the file is recorded as not safely seekable (cache kind ``seek``, keyed by path, size
-and modification time) so that later renders go there directly. A file without prints in the
+only, and the file is recorded as not safely seekable (cache kind ``seek``, keyed by the real
+path, size, modification time and PyAV's version) so that later renders go there directly. A file without prints in the
 cache (never scanned with caching on) is not checked.
 
 Public: :class:`SeekCheck`, :class:`SeekMismatch`, :func:`prints_for`, :func:`seek_unsafe`,
@@ -41,11 +41,15 @@ class SeekMismatch(Exception):
 
 
 def _key(path) -> str | None:
+    """The file as it is now (its real path, size and time) and the decoder that read it."""
+    import av
+
     try:
-        st = Path(path).stat()
+        real = Path(path).resolve()
+        st = real.stat()
     except OSError:
         return None
-    return cache.make_key("seek", f"{Path(path)}|{st.st_size}|{st.st_mtime_ns}", {})
+    return cache.make_key("seek", f"{real}|{st.st_size}|{st.st_mtime_ns}", {"av": av.__version__})
 
 
 def seek_unsafe(path) -> bool:

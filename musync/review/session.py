@@ -53,8 +53,10 @@ class _Job:
         if self.out.exists():
             self.proc = None
             return
-        cmd = [sys.executable, "-m", "musync", "-q", kind, str(src), "-o", str(self.out), "-y",
-               "--progress", "none"] + (["--allow-changed-media"] if allow_changed_media and kind == "render" else [])
+        # "draft" is `musync render --draft` (from the proxies); "preview" is `musync preview`
+        command = ["render", "--draft"] if kind == "draft" else [kind]
+        cmd = [sys.executable, "-m", "musync", "-q", *command, str(src), "-o", str(self.out), "-y",
+               "--progress", "none"] + (["--allow-changed-media"] if allow_changed_media and kind == "draft" else [])
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True)
 
