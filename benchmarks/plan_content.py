@@ -10,7 +10,9 @@ Run from ``benchmarks/plan.py --only content`` (or alone: ``python benchmarks/pl
    pairs of shots within 3 of each other from one duplicate group (different files), shots
    upscaled more than 2x while a clip that needs at most 2x is free of flags and long enough,
    and the largest mean-luma jump between neighbouring shots inside a section (the shot's luma
-   is its sub-shot's mean brightness), with the shots it sits between.
+   is its sub-shot's mean brightness), with the shots it sits between; for variety, how often a
+   source comes back two shots after itself inside a section (A B A) and the most and fewest
+   shots of one file.
 2. **Framing on generated clips.** Eight footage clips with an off-centre moving subject
    (:func:`musync.testing.make_footage`, known subject box per frame) and a generated song,
    planned at 9:16 and 1:1: the share of output frames whose subject centre lies inside the
@@ -111,7 +113,17 @@ def measure(plan, clips, groups) -> dict:
         la, lb = _shot_luma(a, by[a.source], fps), _shot_luma(b, by[b.source], fps)
         jumps.append((abs(la - lb), i - 1, i))
     jumps.sort(reverse=True)
+    # variety: a source (a duplicate group counts as one) back two shots after itself inside a
+    # section (A B A), and the most and fewest shots of one file among the files used
+    ident = [group_of.get(s.source, s.source) for s in shots]
+    returns = sum(1 for i in range(2, len(shots))
+                  if ident[i] == ident[i - 2] and shots[i].section == shots[i - 2].section)
+    uses = {}
+    for s in shots:
+        uses[s.source] = uses.get(s.source, 0) + 1
     return {"shots": len(shots), "flagged_shots": flagged_shots, "flagged_s": flagged_s,
+            "returns": returns, "uses": (max(uses.values(), default=0), min(uses.values(), default=0),
+                                         len(uses)),
             "dup_pairs": dup_pairs, "upscaled": upscaled,
             "max_jump": jumps[0][0] if jumps else 0.0, "jumps": jumps[:3],
             "unflagged_clips": sum(1 for c in clips if clean_len(c) > 0.5 * c.usable_duration)}
@@ -205,9 +217,11 @@ def main(argv=None) -> int:
                 rows.append([song.stem[:24], aspect, str(m["shots"]),
                              f"{m['flagged_shots']} ({m['flagged_s']:.1f} s)",
                              str(len(m["dup_pairs"])), str(m["upscaled"]),
-                             f"{m['max_jump']:.2f}", where])
+                             f"{m['max_jump']:.2f}", where, str(m["returns"]),
+                             "{2}: {0}/{1}".format(*m["uses"])])
         print(format_table(["song", "aspect", "shots", "flagged shots", "dup pairs <= 3 apart",
-                            "upscaled > 2x (sharper fits)", "max luma jump", "between shots"],
+                            "upscaled > 2x (sharper fits)", "max luma jump", "between shots",
+                            "A B A returns", "files: most/fewest shots"],
                            rows, title=f"Real songs x the {len(clips)} real clips "
                                        f"({sum(1 for c in clips if not any(f.excludes for f in c.flags))}"
                                        f" without excluding flags, {len(groups)} duplicate "

@@ -198,7 +198,8 @@ def test_assignment_reserves_the_only_source_for_the_next_slot():
     ok[1, 1:] = False
     ident = np.arange(U, dtype=np.int64)
     got = _assign_beam(cost, ok, np.full(U, 0.5), np.zeros((U, 3)), np.zeros(S), ident, 1,
-                       np.full(S, -1, dtype=np.int64), np.full(S, -1, dtype=np.int64), 4, 0.0, 0)
+                       np.full(S, -1, dtype=np.int64), np.full(S, -1, dtype=np.int64), 4, 0.0, 0,
+                       np.zeros(S), 0.16, 0, 1.0, np.ones(U, dtype=np.int64), 0.0)
     assert got[1] == 0 and got[0] != 0
 
 

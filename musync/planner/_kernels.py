@@ -149,16 +149,44 @@ def _too_close(s, idu, sp, lastid_w, ahead_id, ahead_d, n_ahead):
 
 
 @njit(cache=True, nogil=True)
+def _third_in_five(s, idu, w, chosen, parent, ident):
+    """Would identity ``idu`` in slot s be there a third time within five slots (walking beam
+    entry w's own history back)? Called only where its last use is at most 3 slots back."""
+    n = 0
+    k = w
+    for t in range(s - 1, max(-1, s - 5), -1):
+        if k < 0:
+            break
+        u = chosen[t, k]
+        if u >= 0 and ident[u] == idu:
+            n += 1
+        k = parent[t, k]
+    return n >= 2
+
+
+@njit(cache=True, nogil=True)
 def _continuity(u, last, bright, lab):
     return abs(bright[u] - bright[last]) + np.sqrt(
         (lab[u, 0] - lab[last, 0]) ** 2 + (lab[u, 1] - lab[last, 1]) ** 2
         + (lab[u, 2] - lab[last, 2]) ** 2) / 100.0
 
 
+@njit(cache=True, nogil=True)
+def _jump(u, last, bright, jump_free):
+    """The steep part of a brightness change: 0 up to ``jump_free``, then growing with the
+    square of the excess (1 at 0.05 over it, 4 at 0.1 over it)."""
+    h = abs(bright[u] - bright[last]) - jump_free
+    if h <= 0.0:
+        return 0.0
+    h = h / 0.05
+    return h * h
+
+
 @njit("int64[:](float64[:, :], boolean[:, :], float64[:], float64[:, :], float64[:], int64[:], int64, "
-      "int64[:], int64[:], int64, float64, int64)", cache=True, nogil=True)
+      "int64[:], int64[:], int64, float64, int64, float64[:], float64, int64, float64, int64[:], "
+      "float64)", cache=True, nogil=True)
 def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, prefer, width, noise,
-                 seed):
+                 seed, jump_w, jump_free, slack, reuse_w, id_space, return_w):
     """Beam search: which source unit fills each slot.
 
     unit_cost[s, u]  cost of unit u in slot s (the sum of the cost terms of costs.py)
@@ -168,7 +196,10 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                      cont_w[s] * (|dB| + |dLab| / 100), cont_w[s] applying between slot s-1 and s
                      (a negative weight rewards contrast)
     ident[u]         what counts as "the same source" (the file a unit comes from)
-    spacing          the same identity never within this many slots (1: never twice in a row),
+    spacing, id_space[F]
+                     identity i never within min(spacing, id_space[i]) slots of itself (1: never
+                     twice in a row; a duplicate group keeps a wider distance than a file),
+                     and never three times within five slots,
                      counting the fixed slots ahead too (and the next slot when only one
                      identity can fill it); where no unit can keep that distance
                      the widest distance some unit keeps applies (twice in a row only when
@@ -176,9 +207,21 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
     fixed[s]         -1, or the unit a locked (or kept) slot must use
     prefer[s]        -1, or a unit the slot keeps if it can (stable re-plans): exempt from the
                      round robin; its bonus is in unit_cost
+    jump_w[s]        weight of the steep brightness-jump cost between slot s-1 and s
+                     (:func:`_jump` above ``jump_free``; 0 where contrast is allowed)
+    slack, reuse_w   the round robin is a preference: where every least-used identity would
+                     jump more than ``jump_free`` in brightness from the previous slot (and
+                     jump_w[s] > 0, and every identity has been used once), an identity used up
+                     to ``slack`` times more may fill the slot instead, at ``reuse_w`` per extra
+                     use (the jump cost decides); then no identity falls more than slack + 1
+                     uses behind the most used one (one left out for a while comes back once,
+                     not in a burst)
+    return_w         cost of an identity coming back two slots after its last use (A B A; a
+                     third of it three slots after)
     Rules: among units allowed by the spacing rule, only units of the least-used identities may
-    be chosen (round robin: every source is used before any is repeated); a repeat prefers the
-    unit used longest ago. Returns the unit of every slot (-1 where no unit can fill it).
+    be chosen (round robin: every source is used before any is repeated, but for the brightness
+    exception above); a repeat prefers the unit used longest ago. Returns the unit of every slot
+    (-1 where no unit can fill it).
     """
     S, U = unit_cost.shape
     W = width
@@ -187,6 +230,8 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
         if ident[u] + 1 > F:
             F = ident[u] + 1
     counts = np.zeros((W, F), dtype=np.int64)
+    maxc = np.zeros(W, dtype=np.int64)         # the most uses of one identity, per entry
+    new_maxc = np.zeros(W, dtype=np.int64)
     last_used = np.full((W, U), -1, dtype=np.int64)
     lastid = np.full((W, F), -(1 << 40), dtype=np.int64)
     lastu = np.full(W, -1, dtype=np.int64)      # the unit of the previous slot, per entry
@@ -232,16 +277,22 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                 u = fixed[s]
                 c = cost[w]
                 if last >= 0:
-                    c += cont_w[s] * _continuity(u, last, bright, lab)
+                    c += cont_w[s] * _continuity(u, last, bright, lab) + jump_w[s] * _jump(
+                        u, last, bright, jump_free)
                 nc = _keep_best(cand_cost, cand_w, cand_u, nc, W, c, w, u)
                 continue
             lw = lastid[w]
-            # the widest spacing some unit can keep (never twice in a row unless nothing else fits)
-            sp = spacing
+            # the widest spacing some unit can keep (never twice in a row unless nothing else fits;
+            # first also never three times in five slots)
+            sp = spacing + 1
             while sp > 0:
                 found = False
                 for u in range(U):
-                    if ok[s, u] and not _too_close(s, ident[u], sp, lw, ahead_id, ahead_d, n_ahead):
+                    iu = ident[u]
+                    if ok[s, u] and not (
+                            _too_close(s, iu, min(sp, id_space[iu]), lw, ahead_id, ahead_d, n_ahead)
+                            or (sp > spacing and s - lw[iu] <= 3
+                                and _third_in_five(s, iu, w, chosen, parent, ident))):
                         found = True
                         break
                 if found:
@@ -249,23 +300,52 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                 sp -= 1
             mincount = 1 << 60
             for u in range(U):
-                if ok[s, u] and counts[w, ident[u]] < mincount and not (
-                        sp > 0 and _too_close(s, ident[u], sp, lw, ahead_id, ahead_d, n_ahead)):
-                    mincount = counts[w, ident[u]]
+                iu = ident[u]
+                if ok[s, u] and counts[w, iu] < mincount and not (sp > 0 and (
+                        _too_close(s, iu, min(sp, id_space[iu]), lw, ahead_id, ahead_d, n_ahead)
+                        or (sp > spacing and s - lw[iu] <= 3
+                            and _third_in_five(s, iu, w, chosen, parent, ident)))):
+                    mincount = counts[w, iu]
             if mincount == (1 << 60):
                 continue
+            # every least-used identity jumps in brightness: one used more may fill in
+            extra = 0
+            if slack > 0 and last >= 0 and jump_w[s] > 0.0 and mincount > 0:
+                extra = slack
+                for u in range(U):
+                    iu = ident[u]
+                    if ok[s, u] and counts[w, iu] == mincount and not (sp > 0 and (
+                            _too_close(s, iu, min(sp, id_space[iu]), lw, ahead_id, ahead_d, n_ahead)
+                            or (sp > spacing and s - lw[iu] <= 3
+                                and _third_in_five(s, iu, w, chosen, parent, ident)))) \
+                            and _jump(u, last, bright, jump_free) <= 0.0:
+                        extra = 0
+                        break
             for u in range(U):
                 if not ok[s, u]:
                     continue
-                if counts[w, ident[u]] != mincount and u != prefer[s]:
+                iu = ident[u]
+                over = counts[w, iu] - mincount
+                if over != 0 and u != prefer[s] and (over < 0 or over > extra):
                     continue
-                if sp > 0 and _too_close(s, ident[u], sp, lw, ahead_id, ahead_d, n_ahead):
+                if sp > 0 and (
+                        _too_close(s, iu, min(sp, id_space[iu]), lw, ahead_id, ahead_d, n_ahead)
+                        or (sp > spacing and s - lw[iu] <= 3
+                            and _third_in_five(s, iu, w, chosen, parent, ident))):
                     continue
                 c = cost[w] + unit_cost[s, u] + noise * _hash_noise(s, u, seed)
+                if over > 0 and u != prefer[s]:
+                    c += reuse_w * over
                 if last >= 0:
-                    c += cont_w[s] * _continuity(u, last, bright, lab)
+                    c += cont_w[s] * _continuity(u, last, bright, lab) + jump_w[s] * _jump(
+                        u, last, bright, jump_free)
                 if last_used[w, u] >= 0:
                     c += 1.0 / (1.0 + (s - last_used[w, u]))
+                back = s - lw[iu]
+                if back == 2:
+                    c += return_w
+                elif back == 3:
+                    c += return_w / 3.0
                 nc = _keep_best(cand_cost, cand_w, cand_u, nc, W, c, w, u)
         if nc == 0:
             # no unit can fill slot s: it stays -1 (the wrapper reports it); the beam goes on
@@ -283,6 +363,16 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                 new_counts[k, f] = counts[w, f]
                 new_lastid[k, f] = lastid[w, f]
             new_counts[k, ident[u]] += 1
+            top = max(maxc[w], new_counts[k, ident[u]])
+            new_maxc[k] = top
+            if slack > 0 and top > slack + 1:
+                # a source left out for a while (brightness, length) is not owed its turns:
+                # it never falls more than slack + 1 uses behind, so it comes back once, not
+                # in a burst
+                floor = top - slack - 1
+                for i in range(F):
+                    if new_counts[k, i] < floor:
+                        new_counts[k, i] = floor
             for v in range(U):
                 new_last[k, v] = last_used[w, v]
             new_last[k, u] = s
@@ -290,6 +380,7 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
             new_lastu[k] = u
             new_cost[k] = cand_cost[k]
         counts, new_counts = new_counts, counts
+        maxc, new_maxc = new_maxc, maxc
         last_used, new_last = new_last, last_used
         lastid, new_lastid = new_lastid, lastid
         lastu, new_lastu = new_lastu, lastu
@@ -304,3 +395,312 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
         if k < 0:
             k = 0
     return out
+
+
+@njit(cache=True, nogil=True)
+def _slot_list(out, t, order, dst):
+    """Fill ``dst`` with the units allowed in slot t, in brightness order; return how many."""
+    n = 0
+    for k in range(order.shape[0]):
+        v = order[k]
+        if out[t, v]:
+            dst[n] = v
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _mark_unmatched(out, s, order, lst, n, bright, ident, jump, drop):
+    """Set ``drop[u]`` for every unit u allowed in slot s without a unit of another identity
+    among ``lst[:n]`` (sorted by brightness) within ``jump`` of its brightness (one sweep in
+    brightness order); return how many were newly marked."""
+    U = order.shape[0]
+    p = 0
+    marked = 0
+    for k in range(U):
+        u = order[k]
+        if not out[s, u] or drop[u]:
+            continue
+        b = bright[u]
+        while p < n and bright[lst[p]] < b:
+            p += 1
+        found = False
+        q = p
+        while q < n and bright[lst[q]] - b <= jump:
+            if ident[lst[q]] != ident[u]:
+                found = True
+                break
+            q += 1
+        if not found:
+            q = p - 1
+            while q >= 0 and b - bright[lst[q]] <= jump:
+                if ident[lst[q]] != ident[u]:
+                    found = True
+                    break
+                q -= 1
+        if not found:
+            drop[u] = True
+            marked += 1
+    return marked
+
+
+@njit("boolean[:, :](boolean[:, :], float64[:], int64[:], int64[:], boolean[:], float64, int64)",
+      cache=True, nogil=True)
+def _neighbour_support(ok, bright, ident, section, frozen, jump, min_ids):
+    """Arc consistency of brightness between neighbours inside a section.
+
+    A unit stays allowed in slot s (ok[s, u]) only where each slot next to it inside its
+    section allows a unit of another identity within ``jump`` in brightness. Repeated until
+    nothing changes. Slots with ``frozen[s]`` (locked) are never pruned, a slot is never left
+    with fewer than ``min_ids`` identities (it keeps its units instead and is frozen), and the
+    first and last slot of a section need support only from inside it.
+    """
+    S, U = ok.shape
+    out = ok.copy()
+    order = np.argsort(bright)
+    fz = frozen.copy()
+    F = 0
+    for u in range(U):
+        if ident[u] + 1 > F:
+            F = ident[u] + 1
+    seen = np.zeros(F, dtype=np.int64)
+    stamp = 0
+    left_l = np.empty(U, dtype=np.int64)
+    right_l = np.empty(U, dtype=np.int64)
+    drop = np.zeros(U, dtype=np.bool_)
+    dirty = np.ones(S, dtype=np.bool_)       # slots whose neighbours changed since their check
+    changed = True
+    while changed:
+        changed = False
+        for s in range(S):
+            if fz[s] or not dirty[s]:
+                continue
+            dirty[s] = False
+            left = s > 0 and section[s - 1] == section[s]
+            right = s + 1 < S and section[s + 1] == section[s]
+            if not left and not right:
+                continue
+            nl = _slot_list(out, s - 1, order, left_l) if left else 0
+            nr = _slot_list(out, s + 1, order, right_l) if right else 0
+            for u in range(U):
+                drop[u] = False
+            n_drop = 0
+            if left:
+                n_drop += _mark_unmatched(out, s, order, left_l, nl, bright, ident, jump, drop)
+            if right:
+                n_drop += _mark_unmatched(out, s, order, right_l, nr, bright, ident, jump, drop)
+            if n_drop == 0:
+                continue
+            # identities left after the drop
+            stamp += 1
+            n_ids = 0
+            for u in range(U):
+                if out[s, u] and not drop[u] and seen[ident[u]] != stamp:
+                    seen[ident[u]] = stamp
+                    n_ids += 1
+            if n_ids < min_ids:
+                fz[s] = True
+                continue
+            for u in range(U):
+                if drop[u]:
+                    out[s, u] = False
+            changed = True
+            if s > 0:
+                dirty[s - 1] = True
+            if s + 1 < S:
+                dirty[s + 1] = True
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _edge_cost(a, b, s, bright, lab, cont_w, jump_w, jump_free):
+    """What the cut from unit a (slot s - 1) to unit b (slot s) costs."""
+    if a < 0 or b < 0:
+        return 0.0
+    return cont_w[s] * _continuity(b, a, bright, lab) + jump_w[s] * _jump(b, a, bright, jump_free)
+
+
+@njit(cache=True, nogil=True)
+def _fits_spacing(seq, s, u, ident, id_space):
+    """Unit u in slot s keeps its identity's spacing (``id_space``) from it in ``seq``, and its
+    identity is not there three times within five slots."""
+    S = seq.shape[0]
+    sp = id_space[ident[u]]
+    for k in range(max(0, s - sp), min(S, s + sp + 1)):
+        if k == s or seq[k] < 0:
+            continue
+        if ident[seq[k]] == ident[u]:
+            return False
+    for a in range(max(0, s - 4), min(s, S - 5) + 1):
+        n = 1
+        for k in range(a, a + 5):
+            if k != s and seq[k] >= 0 and ident[seq[k]] == ident[u]:
+                n += 1
+        if n >= 3:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _local_cost(seq, s, unit_cost, bright, lab, cont_w, jump_w, jump_free, ident, return_w):
+    """Unit cost of slot s, the cuts into and out of it and its returns (the same identity two
+    slots before or after)."""
+    S = seq.shape[0]
+    c = unit_cost[s, seq[s]]
+    for k in (s - 2, s + 2):
+        if 0 <= k < S and seq[k] >= 0 and ident[seq[k]] == ident[seq[s]]:
+            c += return_w
+    if s > 0:
+        c += _edge_cost(seq[s - 1], seq[s], s, bright, lab, cont_w, jump_w, jump_free)
+    if s + 1 < S:
+        c += _edge_cost(seq[s], seq[s + 1], s + 1, bright, lab, cont_w, jump_w, jump_free)
+    return c
+
+
+@njit(cache=True, nogil=True)
+def _in_section(seq, lo, hi, skip, idv, ident):
+    """How often identity ``idv`` fills the slots ``lo..hi`` (slot ``skip`` not counted)."""
+    n = 0
+    for k in range(lo, hi + 1):
+        if k != skip and seq[k] >= 0 and ident[seq[k]] == idv:
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _replace_gain(seq, a, v, lo, hi, unit_cost, bright, lab, cont_w, jump_w, jump_free, ident,
+                  return_w, reuse_w):
+    """Cost of slot a as it is minus its cost with unit v (spacing not checked), where a source
+    the section shows more often than the one it replaces costs ``reuse_w``."""
+    ua = seq[a]
+    before = _local_cost(seq, a, unit_cost, bright, lab, cont_w, jump_w, jump_free, ident, return_w)
+    seq[a] = v
+    after = _local_cost(seq, a, unit_cost, bright, lab, cont_w, jump_w, jump_free, ident, return_w)
+    seq[a] = ua
+    if _in_section(seq, lo, hi, a, ident[v], ident) > _in_section(seq, lo, hi, a, ident[ua], ident):
+        after += reuse_w
+    return before - after
+
+
+@njit("int64[:](int64[:], float64[:, :], boolean[:, :], float64[:], float64[:, :], float64[:], "
+      "float64[:], float64, int64[:], int64[:], boolean[:], int64[:], float64, float64, int64, "
+      "float64)", cache=True, nogil=True)
+def _smooth_jumps(choice, unit_cost, ok, bright, lab, cont_w, jump_w, jump_free, ident, id_space,
+                  frozen, section, reuse_w, return_w, passes, fix_above):
+    """Repair the brightness jumps the beam search left inside sections.
+
+    For every cut s - 1 -> s with jump_w[s] > 0 whose brightness change is over ``fix_above``,
+    try (a) swapping the unit of slot s - 1 or s with the unit of another slot of the same
+    section, (b) replacing one of them by another unit allowed there (``ok``) and (c) replacing
+    both, keeping each identity's spacing (``id_space``) and never touching ``frozen`` slots;
+    the move that lowers the local cost most (unit costs, continuity and jump costs of the cuts
+    it touches, ``return_w`` per return A B A, ``reuse_w`` for a replacement by a source the
+    section shows more often) is made. Up to ``passes`` rounds.
+    """
+    S = choice.shape[0]
+    U = unit_cost.shape[1]
+    seq = choice.copy()
+    cand = np.empty(U, dtype=np.int64)
+    for _ in range(passes):
+        improved = False
+        for s in range(1, S):
+            if jump_w[s] <= 0.0 or seq[s] < 0 or seq[s - 1] < 0:
+                continue
+            if abs(bright[seq[s]] - bright[seq[s - 1]]) <= fix_above:
+                continue
+            lo = s
+            while lo > 0 and section[lo - 1] == section[s]:
+                lo -= 1
+            hi = s
+            while hi + 1 < S and section[hi + 1] == section[s]:
+                hi += 1
+            best_gain = 1e-9
+            best_kind = -1
+            best_a = -1
+            best_b = -1
+            for side in range(2):
+                a = s - 1 + side
+                if frozen[a]:
+                    continue
+                ua = seq[a]
+                base_a = _local_cost(seq, a, unit_cost, bright, lab, cont_w, jump_w, jump_free,
+                                     ident, return_w)
+                # (a) swap with slot t of the same section
+                for t in range(lo, hi + 1):
+                    if t == a or frozen[t] or seq[t] < 0:
+                        continue
+                    ut = seq[t]
+                    if ident[ut] == ident[ua] or not ok[a, ut] or not ok[t, ua]:
+                        continue
+                    before = base_a + _local_cost(seq, t, unit_cost, bright, lab, cont_w, jump_w,
+                                                  jump_free, ident, return_w)
+                    seq[a] = ut
+                    seq[t] = ua
+                    fine = _fits_spacing(seq, a, ut, ident, id_space) and _fits_spacing(
+                        seq, t, ua, ident, id_space)
+                    after = _local_cost(seq, a, unit_cost, bright, lab, cont_w, jump_w, jump_free,
+                                        ident, return_w) + _local_cost(
+                        seq, t, unit_cost, bright, lab, cont_w, jump_w, jump_free, ident, return_w)
+                    seq[a] = ua
+                    seq[t] = ut
+                    if fine and before - after > best_gain:
+                        best_gain = before - after
+                        best_kind = 0
+                        best_a = a
+                        best_b = t
+                # (b) another unit in slot a
+                for v in range(U):
+                    if v == ua or not ok[a, v] or not _fits_spacing(seq, a, v, ident, id_space):
+                        continue
+                    g = _replace_gain(seq, a, v, lo, hi, unit_cost, bright, lab, cont_w, jump_w,
+                                      jump_free, ident, return_w, reuse_w)
+                    if g > best_gain:
+                        best_gain = g
+                        best_kind = 1
+                        best_a = a
+                        best_b = v
+            # (c) both slots: a smooth unit for s - 1 (from its left), then the best for s
+            a = s - 1
+            best_pair = -1
+            if not frozen[a] and not frozen[s]:
+                ua = seq[a]
+                us = seq[s]
+                nv = 0
+                for v in range(U):
+                    smooth = a == 0 or seq[a - 1] < 0 or jump_w[a] <= 0.0 or _jump(
+                        v, seq[a - 1], bright, jump_free) <= 0.0
+                    if v != ua and ok[a, v] and smooth and _fits_spacing(seq, a, v, ident, id_space):
+                        cand[nv] = v
+                        nv += 1
+                for k in range(nv):
+                    v = cand[k]
+                    g1 = _replace_gain(seq, a, v, lo, hi, unit_cost, bright, lab, cont_w, jump_w,
+                                       jump_free, ident, return_w, reuse_w)
+                    seq[a] = v
+                    for w2 in range(U):
+                        if w2 == us or not ok[s, w2] or _jump(w2, v, bright, jump_free) > 0.0 \
+                                or not _fits_spacing(seq, s, w2, ident, id_space):
+                            continue
+                        g = g1 + _replace_gain(seq, s, w2, lo, hi, unit_cost, bright, lab, cont_w,
+                                               jump_w, jump_free, ident, return_w, reuse_w)
+                        if g > best_gain:
+                            best_gain = g
+                            best_kind = 2
+                            best_a = v
+                            best_pair = w2
+                    seq[a] = ua
+            if best_kind == 0:
+                ua = seq[best_a]
+                seq[best_a] = seq[best_b]
+                seq[best_b] = ua
+                improved = True
+            elif best_kind == 1:
+                seq[best_a] = best_b
+                improved = True
+            elif best_kind == 2:
+                seq[s - 1] = best_a
+                seq[s] = best_pair
+                improved = True
+        if not improved:
+            break
+    return seq

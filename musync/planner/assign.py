@@ -7,6 +7,7 @@ Public:
 - :func:`assign` -- :class:`~musync.planner.costs.Costs` + slots + units in, an
   :class:`Assignment` out (numba beam search, or file order with ``order="source"``).
 - :func:`assign_units` -- the beam search alone.
+- :func:`smooth_jumps` -- repair the brightness jumps inside sections the beam left.
 - :func:`choose_in_point` -- land the unit's strongest motion peak on the shot's strongest
   accent, using a fresh part of a clip that was used before.
 """
@@ -22,12 +23,25 @@ from .costs import Costs
 from .slots import Slots
 from .units import STILL_FRAMES, Unit
 
-__all__ = ["Assignment", "assign", "assign_units", "choose_in_point", "source_order", "SPACING"]
+__all__ = ["Assignment", "assign", "assign_units", "smooth_jumps", "choose_in_point",
+           "source_order", "identity_spacing", "SPACING"]
 
 #: The same file never within this many shots of itself (1: never twice in a row).
 SPACING = 1
-#: With duplicate groups (copies of one shot count as one source): never within this many.
+#: Copies of one shot (a duplicate group of several files, one source for reuse): never within
+#: this many shots of each other.
 GROUP_SPACING = 3
+#: Brightness changes up to this much between neighbours inside a section cost only the
+#: continuity term; above it the steep jump cost applies and the round robin may give way.
+JUMP_FREE = 0.16
+#: The repair pass after the beam search works on the cuts whose change is over this.
+JUMP_LIMIT = 0.2
+#: How many uses ahead of the least-used source a smooth source may run to avoid a jump, and
+#: what each such use costs.
+JUMP_SLACK = 1
+REUSE_COST = 1.0
+#: What a source coming back two shots after itself costs (A B A; a third of it after three).
+RETURN_COST = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,11 +54,28 @@ class Assignment:
     peak_hit: np.ndarray
 
 
+def identity_spacing(ident: np.ndarray, units, spacing: int = SPACING,
+                     group_spacing: int = GROUP_SPACING) -> np.ndarray:
+    """(max ident + 1,) int64: how far apart each identity keeps its shots -- ``group_spacing``
+    for a duplicate group of several files, ``spacing`` for a file alone."""
+    ident = np.asarray(ident, dtype=np.int64)
+    F = int(ident.max()) + 1 if ident.size else 1
+    files: dict[int, set] = {}
+    for i, u in zip(ident.tolist(), units):
+        files.setdefault(i, set()).add(u.path)
+    out = np.full(F, int(spacing), dtype=np.int64)
+    for i, f in files.items():
+        if len(f) > 1:
+            out[i] = int(group_spacing)
+    return out
+
+
 def assign_units(costs: Costs, units, *, width: int = 8, noise: float = 0.05, seed: int = 0,
-                 spacing: int = SPACING, ident=None) -> np.ndarray:
+                 spacing: int = SPACING, ident=None, id_spacing=None) -> np.ndarray:
     """Choose the unit of every slot (see :func:`musync.planner._kernels._assign_beam`).
 
-    ``ident`` (U,) says which units count as the same source (default: the same file).
+    ``ident`` (U,) says which units count as the same source (default: the same file);
+    ``id_spacing`` (per identity) how far apart each keeps its shots (default: ``spacing``).
     """
     S, U = costs.unit.shape
     bright = np.array([u.brightness for u in units], dtype=np.float64)
@@ -53,6 +84,14 @@ def assign_units(costs: Costs, units, *, width: int = 8, noise: float = 0.05, se
         np.asarray(ident, dtype=np.int64)
     if ident.shape != (U,):
         raise ValueError(f"ident must have shape ({U},)")
+    jump = np.zeros(S) if costs.jump is None else np.asarray(costs.jump, dtype=np.float64)
+    if jump.shape != (S,):
+        raise ValueError(f"costs.jump must have shape ({S},)")
+    F = int(ident.max()) + 1 if U else 1
+    id_sp = np.full(F, int(spacing), dtype=np.int64) if id_spacing is None else \
+        np.minimum(np.asarray(id_spacing, dtype=np.int64), int(spacing))
+    if id_sp.shape != (F,):
+        raise ValueError(f"id_spacing must have shape ({F},)")
     from ._kernels import _assign_beam  # compiled on first use, not on `import musync` (a command that does not plan never compiles it)
 
     return _assign_beam(np.ascontiguousarray(costs.unit, dtype=np.float64),
@@ -60,7 +99,46 @@ def assign_units(costs: Costs, units, *, width: int = 8, noise: float = 0.05, se
                         np.ascontiguousarray(costs.continuity, dtype=np.float64), ident,
                         int(spacing), np.ascontiguousarray(costs.fixed, dtype=np.int64),
                         np.ascontiguousarray(costs.prefer, dtype=np.int64), int(width),
-                        float(noise), int(seed))
+                        float(noise), int(seed), np.ascontiguousarray(jump), JUMP_FREE,
+                        JUMP_SLACK if jump.any() else 0, REUSE_COST, id_sp,
+                        RETURN_COST)
+
+
+def smooth_jumps(choice: np.ndarray, costs: Costs, units, slots: Slots, *, ident=None,
+                 id_spacing=None, passes: int = 4) -> np.ndarray:
+    """Repair the brightness jumps inside sections that the beam search left (a swap with
+    another shot of the section, or another unit where one fits; see
+    :func:`musync.planner._kernels._smooth_jumps`). Locked and kept shots stay, and so does the
+    first round of the sources (every source once before any repeats)."""
+    S, U = costs.unit.shape
+    if costs.jump is None or not np.any(costs.jump > 0) or S < 2:
+        return choice
+    bright = np.array([u.brightness for u in units], dtype=np.float64)
+    lab = np.array([u.lab for u in units], dtype=np.float64).reshape(U, 3)
+    ident = np.array([u.clip for u in units], dtype=np.int64) if ident is None else \
+        np.asarray(ident, dtype=np.int64)
+    frozen = (np.asarray(costs.fixed) >= 0) | (np.asarray(costs.prefer) >= 0)
+    # the first round (every source once before any repeats) stays as the beam made it
+    seen: set[int] = set()
+    for k, u in enumerate(choice.tolist()):
+        if u >= 0 and int(ident[u]) in seen:
+            frozen[:k] = True
+            break
+        if u >= 0:
+            seen.add(int(ident[u]))
+    else:
+        frozen[:] = True
+    id_sp = np.full(int(ident.max()) + 1, SPACING, dtype=np.int64) if id_spacing is None else \
+        np.asarray(id_spacing, dtype=np.int64)
+    from ._kernels import _smooth_jumps  # compiled on first use, like the beam search
+
+    return _smooth_jumps(np.ascontiguousarray(choice, dtype=np.int64),
+                         np.ascontiguousarray(costs.unit, dtype=np.float64),
+                         np.ascontiguousarray(costs.ok, dtype=np.bool_), bright, lab,
+                         np.ascontiguousarray(costs.continuity, dtype=np.float64),
+                         np.ascontiguousarray(costs.jump, dtype=np.float64), JUMP_FREE, ident,
+                         id_sp, frozen, np.ascontiguousarray(slots.section, dtype=np.int64),
+                         REUSE_COST, RETURN_COST, int(passes), JUMP_LIMIT)
 
 
 def source_order(ok: np.ndarray, units, fixed: np.ndarray) -> np.ndarray:
@@ -128,10 +206,13 @@ def assign(costs: Costs, slots: Slots, units, *, order: str = "auto", seed: int 
     elif costs.ident is not None:
         ident = costs.ident
         grouped = np.unique(ident).size < len({u.path for u in units})
-        choice = assign_units(costs, units, seed=seed, ident=ident,
-                              spacing=GROUP_SPACING if grouped else SPACING)
+        sp = GROUP_SPACING if grouped else SPACING
+        id_sp = identity_spacing(ident, units, SPACING, sp)
+        choice = assign_units(costs, units, seed=seed, ident=ident, spacing=sp, id_spacing=id_sp)
+        choice = smooth_jumps(choice, costs, units, slots, ident=ident, id_spacing=id_sp)
     else:
         choice = assign_units(costs, units, seed=seed)
+        choice = smooth_jumps(choice, costs, units, slots)
     if np.any(choice < 0):
         k = int(np.flatnonzero(choice < 0)[0])
         raise PlanError(f"no clip can fill shot {k} ({slots.length[k] / fps:.2f} s); add longer clips")

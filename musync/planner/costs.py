@@ -25,8 +25,9 @@ import numpy as np
 from ..errors import PlanError
 from ..types import PlanSettings
 from .music import _ranks
-from .seeing import SEEING_TERMS, UnitSight, content_rules, section_rule
+from .seeing import SEEING_TERMS, UnitSight, content_rules, neighbour_rule, section_rule
 from .slots import Slots
+from .styles import WEIGHTS
 
 __all__ = ["Costs", "CostContext", "make_costs", "fits", "COST_TERMS", "KEEP_BONUS"]
 
@@ -63,6 +64,8 @@ class Costs:
     ident : (U,) int64 or None  what counts as the same source for reuse and spacing (a
                                 duplicate group is one source); None: the file
     notes : tuple of str        what the content rules had to allow (for the plan's warnings)
+    jump : (S,) float64 or None weight of the steep brightness-jump cost between slot s - 1 and
+                                slot s (inside a section; 0 at section changes and the payoff)
     """
 
     unit: np.ndarray
@@ -73,6 +76,7 @@ class Costs:
     terms: dict
     ident: np.ndarray | None = None
     notes: tuple = ()
+    jump: np.ndarray | None = None
 
 
 # -- the cost terms ---------------------------------------------------------------------------
@@ -138,6 +142,21 @@ def continuity_weights(slots: Slots, settings: PlanSettings) -> np.ndarray:
     return out
 
 
+def jump_weights(slots: Slots, settings: PlanSettings) -> np.ndarray:
+    """Inside a section a brightness jump between neighbours is a fault (the steep cost of the
+    assignment, weight ``luma_jump``); at a section change it is allowed (0). A payoff's hero
+    shot inside a section still contrasts with the shot before (its continuity weight is
+    negative), but within the same limit."""
+    w = float(settings.weights.get("luma_jump", WEIGHTS["luma_jump"]))
+    S = len(slots)
+    out = np.full(S, w)
+    if S:
+        out[0] = 0.0
+        sec = np.asarray(slots.section)
+        out[1:][sec[1:] != sec[:-1]] = 0.0
+    return out
+
+
 def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS,
                sight: UnitSight | None = None) -> Costs:
     """The cost of every unit in every slot: the weighted sum of ``terms``, the fits, the locks
@@ -187,8 +206,13 @@ def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS,
             out[k] = best
             if out is fixed:
                 ok[k, best] = True
+    ident = None if sight is None else sight.group
+    if settings.order != "source":          # file order is the director's choice
+        ok = neighbour_rule(ok, slots, units, fixed,
+                            np.array([u.clip for u in units], dtype=np.int64) if ident is None
+                            else ident, frozen=prefer >= 0)
     for k in np.flatnonzero(prefer >= 0):
         total[k, prefer[k]] -= KEEP_BONUS
     return Costs(unit=total, ok=ok, continuity=continuity_weights(slots, settings), fixed=fixed,
-                 prefer=prefer, terms=parts, ident=None if sight is None else sight.group,
-                 notes=tuple(notes))
+                 prefer=prefer, terms=parts, ident=ident, notes=tuple(notes),
+                 jump=jump_weights(slots, settings))

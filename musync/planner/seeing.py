@@ -11,6 +11,8 @@ Public:
 - :func:`group_ids` -- one id per duplicate group (a file alone is its own group).
 - :func:`section_luma_targets` -- a brightness to aim for in each section (from its energy and
   the clips on offer), for emotional consistency inside sections.
+- :func:`neighbour_rule` -- inside a section, a unit only between neighbours that can match its
+  brightness (the round robin skips a source that cannot sit smoothly there).
 - :func:`content_rules` -- the hard rules (flagged ranges and blown-up sources only where
   nothing else fits); the cost terms :func:`term_flagged`, :func:`term_quality`,
   :func:`term_fit`, :func:`term_picture_hero`, :func:`term_luma` (:data:`SEEING_TERMS`, default
@@ -26,7 +28,8 @@ from fractions import Fraction
 import numpy as np
 
 __all__ = ["flag_spans", "split_at_flags", "UnitSight", "unit_sight", "group_ids",
-           "section_luma_targets", "content_rules", "important_slots", "term_flagged",
+           "section_luma_targets", "content_rules", "neighbour_rule", "important_slots",
+           "term_flagged",
            "term_quality", "term_fit", "term_picture_hero", "term_luma", "luma_schedule",
            "UPSCALE_LIMIT",
            "MIN_CLEAN_SOURCES", "SEEING_TERMS", "SEEING_WEIGHTS"]
@@ -270,6 +273,8 @@ def section_luma_targets(section_energy: np.ndarray, unit_luma: np.ndarray) -> n
 #: :data:`SECTION_SOURCES` sources would be left in it).
 SECTION_BAND = 0.16
 SECTION_SOURCES = 5
+#: ... and, in a long section, at least one source per this many of its shots.
+SECTION_SHOTS_PER_SOURCE = 4
 
 
 def section_rule(ok: np.ndarray, slots, units, sight) -> np.ndarray:
@@ -294,7 +299,8 @@ def section_rule(ok: np.ndarray, slots, units, sight) -> np.ndarray:
             continue
         avail = ok[rows].any(axis=0)
         have = np.unique(sight.group[avail]).size
-        need = min(SECTION_SOURCES, have)
+        # a long section has room for more of the material: one more source per few shots
+        need = min(max(SECTION_SOURCES, -(-rows.size // SECTION_SHOTS_PER_SOURCE)), have)
         band = SECTION_BAND
         while True:
             inside = avail & (np.abs(bright - target[k]) <= band)
@@ -306,6 +312,44 @@ def section_rule(ok: np.ndarray, slots, units, sight) -> np.ndarray:
         empty = ~cand.any(axis=1)
         cand[empty] = out[rows][empty]
         out[rows] = cand
+    return out
+
+
+#: Neighbours inside a section differ in mean luma by at most this much where the material
+#: allows it (:func:`neighbour_rule`).
+NEIGHBOUR_JUMP = 0.2
+#: A slot keeps at least this many sources whatever the neighbour rule says.
+NEIGHBOUR_MIN_SOURCES = 2
+
+
+def neighbour_rule(ok: np.ndarray, slots, units, fixed: np.ndarray, ident: np.ndarray, *,
+                   frozen: np.ndarray | None = None) -> np.ndarray:
+    """Emotional consistency as a rule about neighbours: inside a section a unit fills a shot
+    only where the shots on either side can be filled by other material within
+    :data:`NEIGHBOUR_JUMP` of its brightness (a dark clip whose only match is one mid-dark
+    clip sits between two shots of that one, or opens or closes a section next to it; a clip
+    with no match at all stays out of the section). Repeated until it
+    holds for every unit that is left, but a slot keeps at least
+    :data:`NEIGHBOUR_MIN_SOURCES` sources (or its units as they are), and locked or kept slots
+    (``fixed``, ``frozen``) are never pruned. So the round robin skips a source that cannot sit
+    smoothly in a section and reuses fitting ones instead."""
+    from ._kernels import _neighbour_support
+
+    S, U = ok.shape
+    if S < 2 or U < 2:
+        return ok
+    bright = np.array([u.brightness for u in units], dtype=np.float64)
+    base = ok.copy()
+    fz = np.zeros(S, dtype=bool) if frozen is None else np.asarray(frozen, dtype=bool).copy()
+    for k in np.flatnonzero(np.asarray(fixed) >= 0):
+        base[k] = False
+        base[k, fixed[k]] = True
+        fz[k] = True
+    _, ids = np.unique(np.asarray(ident, dtype=np.int64), return_inverse=True)
+    out = _neighbour_support(np.ascontiguousarray(base), bright, ids.astype(np.int64),
+                             np.ascontiguousarray(slots.section, dtype=np.int64), fz,
+                             float(NEIGHBOUR_JUMP) + 1e-9, int(NEIGHBOUR_MIN_SOURCES))
+    out[fz] = ok[fz]
     return out
 
 

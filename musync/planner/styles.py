@@ -33,9 +33,12 @@ STYLES = {
 
 #: Default weights of the cost terms (musync.planner.costs.COST_TERMS) and of continuity.
 #: ``continuity`` weighs brightness/colour agreement between neighbours (3: neighbouring shots
-#: inside a section agree in brightness, see musync.planner.seeing).
+#: inside a section agree in brightness, see musync.planner.seeing); ``luma_jump`` weighs the
+#: steep cost of a brightness jump above 0.16 between neighbours inside a section
+#: (musync.planner.costs.jump_weights).
 WEIGHTS = {"motion": 1.0, "continuity": 3.0, "peak": 0.3, "climax": 0.6, "hero": 0.5,
-           "flagged": 5.0, "quality": 0.6, "fit": 1.0, "picture_hero": 0.8, "luma": 0.5}
+           "flagged": 5.0, "quality": 0.6, "fit": 1.0, "picture_hero": 0.8, "luma": 0.5,
+           "luma_jump": 2.0}
 
 def output_size(aspect: str, size=None) -> tuple[int, int]:
     """Frame size for ``aspect`` (or an explicit ``size``), rounded to even numbers."""
