@@ -14,7 +14,7 @@ Every child musync starts goes through :func:`spawn`:
 never hang musync.
 
 Public: :func:`spawn`, :func:`stop`, :func:`write_all`, :func:`die_with_parent`,
-:func:`signals_deferred`.
+:func:`signals_deferred`, :func:`sigterm_as_interrupt`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import subprocess
 import sys
 import time
 
-__all__ = ["spawn", "stop", "write_all", "die_with_parent", "signals_deferred", "PipeTimeout"]
+__all__ = ["spawn", "stop", "write_all", "die_with_parent", "signals_deferred", "sigterm_as_interrupt",
+           "PipeTimeout"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -84,6 +85,40 @@ def signals_deferred():
             # one replay: the first handler may raise and end the block's caller, so a second
             # would be lost; SIGTERM (end now) outranks SIGINT
             signal.raise_signal(signal.SIGTERM if signal.SIGTERM in held else held[0])
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt(*, only_if_unhandled: bool = False):
+    """Within the block, the first SIGTERM raises :class:`~musync.errors.Interrupted` (a
+    ``KeyboardInterrupt``) so that cleanup runs as for Ctrl-C; main thread only. With
+    ``only_if_unhandled`` nothing changes where the host already handles SIGTERM (the command
+    line installs its own handler)."""
+    import threading
+
+    from .errors import Interrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if only_if_unhandled and signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+        yield
+        return
+    fired = []
+
+    def handler(signum, frame):
+        if not fired:
+            fired.append(signum)
+            raise Interrupted(signum)
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):      # not allowed here (embedded interpreter, ...)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _child_setup(parent_pid: int):

@@ -25,7 +25,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import Interrupted, MusyncError, ParameterError
+from .._proc import sigterm_as_interrupt
+from ..errors import MusyncError, ParameterError
 from .jobs import Job, file_sha256, job_inputs, job_key
 from .summary import BatchInterrupted, BatchResult, JobResult, write_summary
 from .tasks import EVENT_TOPIC, MANIFEST, OLD, PART, SHARED, job_folder_state
@@ -319,30 +320,6 @@ class _SongHashes:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM ends the batch as Ctrl-C does (main thread only, and only where nobody else
-    handles SIGTERM: the command line has its own handler)."""
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None)):
-        yield
-        return
-
-    def handler(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Interrupted(signum)
-
-    try:
-        old = signal.signal(signal.SIGTERM, handler)
-    except (ValueError, OSError):
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
-@contextlib.contextmanager
 def _quiet_engine():
     """Dask's own INFO and WARNING lines (workers starting, a worker restarted) are replaced by
     the batch's progress; its errors still show. Restored afterwards."""
@@ -556,7 +533,7 @@ def run_batch(jobs: list[Job], outdir, *, scheduler=None, workers: int | None = 
         cluster = None
         futures: dict = {}
         try:
-            with _sigterm_as_interrupt():
+            with sigterm_as_interrupt(only_if_unhandled=True):
                 if to_run:
                     cluster = _Cluster(scheduler, workers, report)
                     cluster_info = {"scheduler": cluster.address, "workers": cluster.n_workers,

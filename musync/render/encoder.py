@@ -5,7 +5,8 @@ Public names:
 - :class:`Encoder` -- one ``ffmpeg`` child encoding raw ``yuv420p`` (or ``rgb24``) frames from
   its stdin at an exact rational frame rate, with an audio file muxed in as AAC.
 - :func:`sigterm_as_interrupt` -- a context in which SIGTERM raises ``KeyboardInterrupt``, so
-  that every ``finally`` (temporary files, child processes) runs.
+  that every ``finally`` (temporary files, child processes) runs (from :mod:`musync._proc`,
+  which the batch engine uses too).
 - :func:`check_video_suffix` -- the container an output name asks for (:data:`VIDEO_SUFFIXES`).
 
 Picture frame ``n`` is stamped ``n / fps`` exactly (``-fps_mode passthrough`` on a raw input at
@@ -15,16 +16,14 @@ that rate) and the audio starts at 0, so picture and sound cannot drift.
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 
 import numpy as np
 
-from .._proc import spawn
-from ..errors import Interrupted, ParameterError, RenderError
+from .._proc import sigterm_as_interrupt, spawn
+from ..errors import ParameterError, RenderError
 from ..media import ffmpeg_exe
 
 __all__ = ["Encoder", "sigterm_as_interrupt", "check_video_suffix", "VIDEO_SUFFIXES"]
@@ -168,30 +167,6 @@ class Encoder:
             self.proc.wait()
         with contextlib.suppress(Exception):
             self._err.close()
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt():
-    """Within the block, SIGTERM raises KeyboardInterrupt so that cleanup runs (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    fired = []
-
-    def handler(signum, frame):
-        if not fired:
-            fired.append(signum)
-            raise Interrupted(signum)
-
-    try:
-        old = signal.signal(signal.SIGTERM, handler)
-    except (ValueError, OSError):      # not allowed here (embedded interpreter, ...)
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
 
 
 def check_video_suffix(output) -> str:
