@@ -226,3 +226,14 @@ def test_an_unreadable_clip_is_a_media_error_naming_it(media, monkeypatch):
     with pytest.raises(MediaError, match="cannot be read") as e:
         check_media(load_plan(media["plan"]))
     assert not isinstance(e.value, MediaChangedError)
+
+
+@pytest.mark.parametrize("song,says", [("missing.wav", "is missing"), ("/dev/zero", "is not a regular file")])
+def test_export_refuses_a_plan_whose_song_is_unusable(media, capsys, tmp_path, song, says):
+    d = json.loads(media["plan"].read_text())
+    d["audio"]["path"] = str(media["root"] / song) if not song.startswith("/") else song
+    media["plan"].write_text(json.dumps(d))
+    out = tmp_path / "e.otio"
+    code, err = run(["export", str(media["plan"]), "-o", str(out)], capsys)
+    assert code == 3 and says in err and Path(song).name in err
+    assert not out.exists()

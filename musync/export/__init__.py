@@ -135,6 +135,12 @@ def check_plan_media(plan: Plan, allow_changed_media: bool = False, *, note_unst
     from ..mediacheck import check_media
     from ..render.readers import resolve_media
 
+    song = resolve_media(plan.audio.path, base)
+    if not song.is_file():
+        # clips may be offline (the editor relinks them), the song the edit is cut to may not
+        problem = "is not a regular file" if song.exists() else "is missing"
+        raise MediaError(song, f"the plan's song {problem}; put the song back or correct its path "
+                               "in the plan file")
     notes = check_media(plan, allow_changed=allow_changed_media, note_unstamped=note_unstamped,
                         resolve=lambda p: resolve_media(p, base),
                         remedy="re-plan (`musync plan --replan PLAN`) and export again")
