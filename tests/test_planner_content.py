@@ -50,7 +50,9 @@ def test_flagged_ranges_stay_out_while_other_material_exists(analysis):
     clips = clips_with(10, flagged=(0, 3, 5))
     p = plan(analysis, clips, make_settings())
     assert _flagged_shots(p, clips) == []
-    assert not any("flagged" in w for w in p.warnings)
+    assert not any("flagged range" in w for w in p.warnings)
+    left = [w for w in p.warnings if "only flagged material" in w]
+    assert len(left) == 1 and left[0].startswith("3 clip(s) left out") and "(text)" in left[0]
 
 
 def test_flagged_ranges_fill_in_when_they_must_and_the_plan_says_so(analysis):
@@ -85,6 +87,10 @@ def test_blown_up_sources_only_where_nothing_sharper_fits(analysis):
     p = plan(analysis, clips, make_settings())
     soft = {clips[1].path, clips[4].path}
     assert not any(s.source in soft for s in p.shots)
+    # the plan says which clips it left out and why (4.0x: 480x270 filling 1920x1080)
+    left = [w for w in p.warnings if "left out" in w and "blown up" in w]
+    assert len(left) == 1 and left[0].startswith("2 clip(s) left out") and "(4.0x)" in left[0]
+    assert all(c.path.rsplit("/", 1)[-1] in left[0] for c in (clips[1], clips[4]))
     only_soft = clips_with(3, soft=(0, 1, 2))
     p2 = plan(analysis, only_soft, make_settings())
     assert any("blown up" in s.reason for s in p2.shots)

@@ -159,8 +159,11 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
                        motion_rank=_ranks(np.array([u.motion for u in units])), sight=sight)
     shots = _framed(shots, clip_list, settings)
     warn.extend(_content_warnings(shots, assignment, units, sight, slots))
+    warn.extend(_unused_clip_warnings(shots, units, sight, settings.size))
     if len(shots) > len(clip_list):
-        warn.append(f"{len(shots)} shots but only {len(clip_list)} usable clips: clips are repeated "
+        n_used = len({s.source for s in shots})
+        of = f" of the {len(clip_list)} usable" if n_used < len(clip_list) else ""
+        warn.append(f"{len(shots)} shots from {n_used}{of} clips: clips are repeated "
                     "(different parts, least recently used first)")
     min_len, _ = min_max_frames(settings)
     flashes = [s.index for s in shots if s.length < min_len and not s.locked]
@@ -227,6 +230,39 @@ def _content_warnings(shots, assignment, units, sight, slots) -> list[str]:
     if soft:
         out.append(f"{len(soft)} shot(s) blow their source up more than {UPSCALE_LIMIT:g}x because "
                    "nothing sharper fits: shot(s) " + ", ".join(soft[:10]))
+    return out
+
+
+def _unused_clip_warnings(shots, units, sight, size) -> list[str]:
+    """Name the clips the plan left out entirely because of what the scan saw (only flagged
+    material, or a picture blown up more than 2x at the plan's size), so that "clips used: 5" of
+    13 has its reason."""
+    from .seeing import UPSCALE_LIMIT
+
+    if sight is None:
+        return []
+    used = {s.source for s in shots}
+    by_path: dict[str, list[int]] = {}
+    for k, u in enumerate(units):
+        by_path.setdefault(u.path, []).append(k)
+    soft, flagged = [], []
+    for path, ks in sorted(by_path.items()):
+        if path in used:
+            continue
+        ks = np.asarray(ks)
+        name = path.rsplit("/", 1)[-1]
+        if sight.flagged[ks].all():
+            flagged.append(f"{name} ({sight.reason[int(ks[0])].split(' (')[0]})")
+        elif (sight.upscale[ks] > UPSCALE_LIMIT).all():
+            soft.append(f"{name} ({float(sight.upscale[ks].min()):.1f}x)")
+    out = []
+    if soft:
+        out.append(f"{len(soft)} clip(s) left out: they would be blown up more than {UPSCALE_LIMIT:g}x at "
+                   f"{size[0]}x{size[1]} and sharper clips fill every shot: " + ", ".join(soft[:8])
+                   + (" ..." if len(soft) > 8 else "") + "; a smaller --size lets them in")
+    if flagged:
+        out.append(f"{len(flagged)} clip(s) left out: they show only flagged material: "
+                   + ", ".join(flagged[:8]) + (" ..." if len(flagged) > 8 else ""))
     return out
 
 
