@@ -215,12 +215,7 @@ def subdivision_contrast(o: np.ndarray, beat_frames: np.ndarray) -> float:
     radius = max(1, int(round(float(np.median(d)) / 16.0)))
 
     def at(frac):
-        idx = np.round(f[:-1] + frac * d).astype(np.int64)
-        v = np.empty(idx.size)
-        for j, x in enumerate(idx):
-            a, b = max(0, x - radius), min(o.size, x + radius + 1)
-            v[j] = o[a:b].max() if b > a else 0.0
-        return float(v.mean())
+        return float(max_near(o, f[:-1] + frac * d, radius).mean())
 
     beat = at(0.0)
     mids = [at(q) for q in (0.25, 0.5, 0.75, 1.0 / 3.0, 2.0 / 3.0)]
@@ -230,7 +225,9 @@ def subdivision_contrast(o: np.ndarray, beat_frames: np.ndarray) -> float:
     return float(np.clip((max(mids) - floor) / (beat - floor), 0.0, 1.0))
 
 
-def _robust_z(x: np.ndarray) -> np.ndarray:
+def robust_z(x: np.ndarray) -> np.ndarray:
+    """``x`` as robust z-scores (median and MAD; the standard deviation where the MAD is 0),
+    clipped to +-4."""
     x = np.asarray(x, dtype=np.float64)
     med = np.median(x)
     s = np.median(np.abs(x - med)) * 1.4826
@@ -239,8 +236,10 @@ def _robust_z(x: np.ndarray) -> np.ndarray:
     return np.clip((x - med) / s, -4.0, 4.0)
 
 
-def _at_beats(env: np.ndarray, frames: np.ndarray, radius: int) -> np.ndarray:
-    out = np.zeros(frames.size)
+def max_near(env: np.ndarray, frames: np.ndarray, radius: int) -> np.ndarray:
+    """The largest value of ``env`` within ``radius`` frames of each of ``frames`` (rounded to
+    whole frames; 0 where the window falls outside ``env``)."""
+    out = np.zeros(np.size(frames))
     for j, f in enumerate(np.round(frames).astype(np.int64)):
         a, b = max(0, f - radius), min(env.size, f + radius + 1)
         if b > a:
@@ -262,8 +261,8 @@ def backbeat_evidence(feat: Features, beat_frames: np.ndarray, *, min_beats: int
     if f.size < min_beats:
         return 0.0
     r = max(1, int(round(0.015 * feat.fps_fine)))
-    on = _robust_z(_at_beats(feat.oenv, f, r))
-    low = _robust_z(_at_beats(feat.oenv_low, f, r))
+    on = robust_z(max_near(feat.oenv, f, r))
+    low = robust_z(max_near(feat.oenv_low, f, r))
     idx = np.arange(f.size) % 4
     S = np.array([on[idx == p].mean() for p in range(4)])
     K = np.array([low[idx == p].mean() for p in range(4)])

@@ -13,17 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .beats import max_near, robust_z
 from .features import Features
 
 __all__ = ["downbeat_salience", "estimate_downbeats"]
-
-
-def _z(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    med = np.median(x)
-    mad = np.median(np.abs(x - med)) * 1.4826
-    s = mad if mad > 1e-9 else (x.std() if x.std() > 1e-9 else 1.0)
-    return np.clip((x - med) / s, -4.0, 4.0)
 
 
 def _segment_means(feat2d: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -61,19 +54,15 @@ def downbeat_salience(feat: Features, beats: np.ndarray) -> np.ndarray:
     # onsets at the beat (fine grid), low band and all bands
     ff = np.round(feat.fine_frame(beats)).astype(np.int64)
     r = max(1, int(round(0.015 * feat.fps_fine)))
-    lo = np.empty(n)
-    on = np.empty(n)
-    for i, f in enumerate(ff):
-        a, b = max(0, f - r), min(feat.oenv.size, f + r + 1)
-        lo[i] = feat.oenv_low[a:b].max() if b > a else 0.0
-        on[i] = feat.oenv[a:b].max() if b > a else 0.0
+    lo = max_near(feat.oenv_low, ff, r)
+    on = max_near(feat.oenv, ff, r)
     # each cue counts in proportion to how clearly it repeats once a bar: a click track has
     # no harmony, a string quartet no kick
     # loudness just after the beat: accents are louder
     rd = feat.rms_db
     w = max(1, int(round(0.08 * feat.fps)))
     loud = np.array([rd[f:f + w].max() if f < rd.size else rd[-1] for f in np.clip(fr, 0, rd.size - 1)])
-    cues = [(_z(harm), 1.0), (_z(lo), 0.7), (_z(loud), 0.7), (_z(on), 0.5)]
+    cues = [(robust_z(harm), 1.0), (robust_z(lo), 0.7), (robust_z(loud), 0.7), (robust_z(on), 0.5)]
     d = np.zeros(n)
     for z, prior in cues:
         clear = max(_phase_contrast(z, m)[0] for m in (3, 4))
