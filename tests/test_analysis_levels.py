@@ -122,9 +122,11 @@ def test_annotated_real_recordings(shared_data):
             assert abs(a.tempo - 100) < 4
         if ref_path.stem == "gtzan_country_00000":  # 84 BPM, eighth-note strums, once at 168
             assert abs(a.tempo - ref_tempo) <= 0.04 * ref_tempo
+        if ref_path.stem == "fof_tutorial":  # steady 120 BPM; once left the grid for 30 s (F 0.56)
+            assert f[-1] >= 0.70
     # measured floors (README status): the issue's targets are beat F 0.85, downbeat F 0.75 and
     # tempo acc1 0.85; what musync reaches today is below them
-    assert np.mean(f) >= 0.72
+    assert np.mean(f) >= 0.745
     assert np.mean(down) >= 0.50
     assert np.mean(acc) >= 5 / 7 - 1e-9
     assert not any(fallback)  # no steady full-length recording gets the fallback grid
@@ -209,3 +211,77 @@ def test_cli_tempo_options(tmp_path, capsys):
     assert np.min(np.abs(downs - t)) < 0.03
     assert main(["analyze", str(p), "--tempo", "120", "--tempo-octave", "half"]) == 2
     assert main(["analyze", str(p), "--tempo-octave", "x3"]) == 2
+
+
+def _grid_with_departure(start, stop, shift=0.3, n=100, period=50.0):
+    grid = 100.0 + period * np.arange(n)
+    t = grid.copy()
+    t[start:stop] += shift * period
+    return grid, t
+
+
+def test_bridge_departures_restores_the_grid_only_where_it_holds_on_both_sides():
+    from musync.analysis.beats import bridge_departures
+
+    grid, t = _grid_with_departure(40, 60)          # 40 on-grid beats before, 40 after
+    np.testing.assert_allclose(bridge_departures(t), grid)
+    # the callback sees the departed beats and may refuse
+    seen = []
+    out = bridge_departures(t, lambda dep, fill: seen.append((dep.start, dep.stop, fill.size)) or False)
+    np.testing.assert_array_equal(out, t)
+    assert seen == [(40, 60, 20)]
+    # a departure at the start has nothing before it: kept
+    _, t0 = _grid_with_departure(0, 20)
+    np.testing.assert_array_equal(bridge_departures(t0), t0)
+    # too few anchor beats after it: kept
+    _, t1 = _grid_with_departure(40, 90)
+    np.testing.assert_array_equal(bridge_departures(t1), t1)
+    # the beat DP can also add or drop a beat inside the departure: the grid count wins
+    extra = np.sort(np.concatenate([t, [t[50] + 20.0]]))
+    np.testing.assert_allclose(bridge_departures(extra), grid)
+
+
+def _envelope_track(beat_times, extra=(), weak=()):
+    """Beat times tracked on a hand-built onset envelope with a peak at every time (s) of
+    ``beat_times`` (height 0.45 at the indices ``weak``, else 1) and at every time of ``extra``."""
+    from dataclasses import replace
+
+    from musync.analysis import beats as B
+    from musync.analysis.features import compute_features
+
+    rng = np.random.default_rng(0)
+    feat = compute_features((0.01 * rng.standard_normal(SR * 82)).astype(np.float32), SR)
+    x = np.arange(feat.oenv.size)
+    at = feat.fine_frame
+    peaks = [(at(t), 0.45 if i in weak else 1.0) for i, t in enumerate(beat_times)] + [(at(t), 1.0) for t in extra]
+    env = sum(h * np.exp(-0.5 * ((x - c) / 1.5) ** 2) for c, h in peaks) + 0.02 * rng.random(x.size)
+    feat = replace(feat, oenv=env, oenv_low=env, oenv_body=env)
+    return B.track_beats(feat).beats, np.asarray(beat_times)
+
+
+def _off(got, truth, tol=0.035):
+    return int(sum(np.min(np.abs(got - t)) > tol for t in truth))
+
+
+def test_track_holds_a_steady_grid_through_a_syncopated_passage(monkeypatch):
+    """120 BPM; for 50 of 150 beats a stronger riff anticipates every beat by 0.7 of a beat (the
+    beat itself still sounds, weaker). The free DP follows the riff; the grid holds."""
+    from musync.analysis import beats as B
+
+    beat = 0.25 + 0.5 * np.arange(150)
+    args = (beat, beat[50:100] + 0.15, set(range(50, 100)))
+    assert _off(*_envelope_track(*args)) == 0
+    monkeypatch.setattr(B, "BRIDGE_SUPPORT", 0.5)  # the grid's beats carry 0.45 of the riff's onsets
+    assert _off(*_envelope_track(*args)) >= 40
+
+
+def test_track_follows_a_drifting_tempo(monkeypatch):
+    """A tempo that slows by 3 % over 150 beats leaves any one grid; the grid's positions fall
+    between the notes there, so nothing is bridged."""
+    from musync.analysis import beats as B
+
+    period = 0.5 * np.linspace(1.0, 1.03, 150)
+    beat = 0.25 + np.concatenate([[0.0], np.cumsum(period[:-1])])
+    assert _off(*_envelope_track(beat)) == 0
+    monkeypatch.setattr(B, "BRIDGE_SUPPORT", 0.0)  # bridging regardless of the onsets breaks it
+    assert _off(*_envelope_track(beat)) > 0
