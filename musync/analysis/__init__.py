@@ -46,7 +46,7 @@ CLEAR_SIGNIFICANCE = 10.0
 FALLBACK_BPM = 120.0
 
 _SR = 22050
-_ALGO = 13  # bump when results change, to invalidate caches
+_ALGO = 14  # bump when results change, to invalidate caches
 
 
 def _active_range(feat, duration: float) -> tuple[float, float]:

@@ -16,7 +16,17 @@ import numpy as np
 from .beats import max_near, robust_z
 from .features import Features
 
-__all__ = ["downbeat_salience", "estimate_downbeats"]
+__all__ = ["downbeat_salience", "estimate_downbeats", "music_start"]
+
+#: A piece usually begins on a downbeat: a song's first note, an intro's first chord, and the
+#: first beat of most generated songs and of audio trimmed to a chart. Where the music starts
+#: on a beat (:func:`music_start`), that beat gains this much downbeat evidence (salience
+#: units), about one bar of clear evidence: it decides only where the song's own cues leave bar
+#: 1 and bar 3 nearly tied (a dense rock mix whose harmony changes every two beats), never
+#: against a clear pickup. Songs that start with a pickup of their own need clear cues to win.
+START_PRIOR = 8.0
+#: Music starts where the loudness first comes within this many dB of the loudest passage.
+START_DB = 20.0
 
 
 def _segment_means(feat2d: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -70,6 +80,32 @@ def downbeat_salience(feat: Features, beats: np.ndarray) -> np.ndarray:
     return d
 
 
+def music_start(feat: Features, beats: np.ndarray, *, tol: float = 0.05) -> int | None:
+    """Index of the beat on which the music starts, or None.
+
+    The music starts at the first frame whose loudness comes within :data:`START_DB` of the
+    loudest passage (0.1 s average): after a silent or quiet lead-in, or at the first sample.
+    It starts on a beat only if one falls within ``tol`` seconds of that moment. An excerpt cut
+    from the middle of a song begins on whatever was playing; its first beat lands anywhere in
+    the first beat period, within ``tol`` of the start in about one case in five at 120 BPM, and
+    then the prior is right one time in four -- which is why it only breaks near-ties.
+    """
+    rd = feat.rms_db
+    if beats.size == 0 or rd.size == 0:
+        return None
+    w = max(1, int(round(0.1 * feat.fps)))
+    level = np.convolve(rd, np.ones(w) / w, mode="same")
+    loud = np.flatnonzero(level >= level.max() - START_DB)
+    if loud.size == 0:
+        return None
+    lo = max(0, int(loud[0]) - w)
+    # the first frame whose own level is up there (the rise, not the blurred average)
+    k = lo + int(np.argmax(rd[lo:int(loud[0]) + w + 1] >= level.max() - START_DB))
+    start = k * feat.hop / feat.sr
+    i = int(np.argmin(np.abs(beats - start)))
+    return i if abs(float(beats[i]) - start) <= tol else None
+
+
 def _phase_contrast(d: np.ndarray, m: int) -> tuple[float, int]:
     best, arg = -np.inf, 0
     for p in range(m):
@@ -118,6 +154,9 @@ def estimate_downbeats(feat: Features, beats: np.ndarray, *, beats_per_bar: int 
     loglik = np.zeros((n, m))
     loglik[:, 0] = d
     loglik[:, 1:] = -d[:, None] / (m - 1)
+    i_start = music_start(feat, beats)
+    if i_start is not None:
+        loglik[i_start, 0] += START_PRIOR
     if downbeat is not None:
         i0 = int(np.argmin(np.abs(beats - float(downbeat))))
         pos = (np.arange(n) - i0) % m
