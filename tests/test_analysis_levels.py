@@ -122,13 +122,13 @@ def test_annotated_real_recordings(shared_data):
             assert abs(a.tempo - 100) < 4
         if ref_path.stem == "gtzan_country_00000":  # 84 BPM, eighth-note strums, once at 168
             assert abs(a.tempo - ref_tempo) <= 0.04 * ref_tempo
-        if ref_path.stem == "fof_tutorial":  # steady 120 BPM; once left the grid for 30 s (F 0.56)
-            assert f[-1] >= 0.70
-            assert down[-1] >= 0.6  # bars once on beat 3 (F 0): beats 1 and 3 alike, starts on 1
+        if ref_path.stem == "fof_tutorial":  # steady 120 BPM; once left the grid twice (F 0.56)
+            assert f[-1] >= 0.95
+            assert down[-1] >= 0.9  # bars once on beat 3 (F 0): beats 1 and 3 alike, starts on 1
     # measured floors (README status): the targets are beat F 0.85, downbeat F 0.75 and
     # tempo acc1 0.85; what musync reaches today is below them
-    assert np.mean(f) >= 0.73
-    assert np.mean(down) >= 0.60
+    assert np.mean(f) >= 0.76
+    assert np.mean(down) >= 0.66
     assert np.mean(acc) >= 5 / 7 - 1e-9
     assert not any(fallback)  # no steady recording gets the fallback grid, not even 5 s of one
 
@@ -235,7 +235,7 @@ def test_bridge_departures_restores_the_grid_only_where_it_holds_on_both_sides()
     _, t0 = _grid_with_departure(0, 20)
     np.testing.assert_array_equal(bridge_departures(t0), t0)
     # too few anchor beats after it: kept
-    _, t1 = _grid_with_departure(40, 90)
+    _, t1 = _grid_with_departure(40, 95)
     np.testing.assert_array_equal(bridge_departures(t1), t1)
     # the beat DP can also add or drop a beat inside the departure: the grid count wins
     extra = np.sort(np.concatenate([t, [t[50] + 20.0]]))

@@ -55,7 +55,7 @@ MIN_PEAKINESS = 3.0
 FALLBACK_BPM = 120.0
 
 _SR = 22050
-_ALGO = 15  # bump when results change, to invalidate caches
+_ALGO = 16  # bump when results change, to invalidate caches
 
 
 def _active_range(feat, duration: float) -> tuple[float, float]:

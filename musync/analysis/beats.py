@@ -60,7 +60,7 @@ KICK_CLEAR = 0.5
 #: departure is replaced by the grid (:func:`bridge_departures`). A tempo that really changes does
 #: not come back onto the old grid (a drift bends the residuals into one smooth curve that meets
 #: the grid once; a rubato passage or a new tempo comes back at another phase), so it is kept.
-BRIDGE_ANCHOR = 16
+BRIDGE_ANCHOR = 8  # two bars of 4: with 16 the Frets on Fire song's first 50 s stayed off
 #: Beats more than this share of a period off the grid (median over 5 beats) have left it.
 BRIDGE_TOL = 0.06
 #: ... and only where the grid's own positions carry onsets: at least this share of the onset
