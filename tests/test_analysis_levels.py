@@ -129,7 +129,7 @@ def test_annotated_real_recordings(shared_data):
     # tempo acc1 0.85; what musync reaches today is below them
     assert np.mean(f) >= 0.76
     assert np.mean(down) >= 0.66
-    assert np.mean(acc) >= 5 / 7 - 1e-9
+    assert np.mean(acc) >= 6 / 7 - 1e-9
     assert not any(fallback)  # no steady recording gets the fallback grid, not even 5 s of one
 
 
@@ -222,24 +222,39 @@ def _grid_with_departure(start, stop, shift=0.3, n=100, period=50.0):
 
 
 def test_bridge_departures_restores_the_grid_only_where_it_holds_on_both_sides():
-    from musync.analysis.beats import bridge_departures
+    from musync.analysis.beats import BRIDGE_ANCHOR, bridge_departures
 
+    assert BRIDGE_ANCHOR == 8
     grid, t = _grid_with_departure(40, 60)          # 40 on-grid beats before, 40 after
-    np.testing.assert_allclose(bridge_departures(t), grid)
+    out, filled = bridge_departures(t)
+    np.testing.assert_allclose(out, grid)
+    assert filled.sum() == 20 and filled[40:60].all()
     # the callback sees the departed beats and may refuse
     seen = []
-    out = bridge_departures(t, lambda dep, fill: seen.append((dep.start, dep.stop, fill.size)) or False)
+    out, filled = bridge_departures(t, lambda dep, fill: seen.append((dep.start, dep.stop, fill.size)) or False)
     np.testing.assert_array_equal(out, t)
-    assert seen == [(40, 60, 20)]
-    # a departure at the start has nothing before it: kept
-    _, t0 = _grid_with_departure(0, 20)
-    np.testing.assert_array_equal(bridge_departures(t0), t0)
-    # too few anchor beats after it: kept
-    _, t1 = _grid_with_departure(40, 95)
-    np.testing.assert_array_equal(bridge_departures(t1), t1)
+    assert seen == [(40, 60, 20)] and not filled.any()
+    # exactly 8 anchor beats on each side are enough, 7 are not
+    for start, stop, bridged in ((8, 30, True), (7, 30, False), (70, 92, True), (70, 93, False), (0, 20, False)):
+        grid, t = _grid_with_departure(start, stop)
+        out, _ = bridge_departures(t)
+        assert np.allclose(out, grid) if bridged else np.array_equal(out, t), (start, stop)
+    # one stray beat is jitter, not a departure
+    _, t = _grid_with_departure(50, 51)
+    np.testing.assert_array_equal(bridge_departures(t)[0], t)
+    # two departures with only 7 on-grid beats between them: neither has its anchors
+    grid, t = _grid_with_departure(20, 30)
+    t[37:45] += 0.3 * 50.0
+    np.testing.assert_array_equal(bridge_departures(t)[0], t)
+    # a departure of 45 % of the song is still a departure from the grid the rest holds
+    grid, t = _grid_with_departure(15, 60, shift=0.15)
+    np.testing.assert_allclose(bridge_departures(t)[0], grid)
     # the beat DP can also add or drop a beat inside the departure: the grid count wins
+    grid, t = _grid_with_departure(40, 60)
     extra = np.sort(np.concatenate([t, [t[50] + 20.0]]))
-    np.testing.assert_allclose(bridge_departures(extra), grid)
+    np.testing.assert_allclose(bridge_departures(extra)[0], grid)
+    with pytest.raises(ParameterError):
+        bridge_departures(t, anchor=0)
 
 
 def _envelope_track(beat_times, extra=(), weak=()):
@@ -276,16 +291,18 @@ def test_track_holds_a_steady_grid_through_a_syncopated_passage(monkeypatch):
     assert _off(*_envelope_track(*args)) >= 40
 
 
-def test_track_follows_a_drifting_tempo(monkeypatch):
-    """A tempo that slows by 3 % over 150 beats leaves any one grid; the grid's positions fall
-    between the notes there, so nothing is bridged."""
+def test_track_follows_a_passage_that_slows_down(monkeypatch):
+    """For 50 of 150 beats the tempo eases by up to 4 % and back, losing exactly one beat: the
+    same grid holds on both sides, but its positions fall between the notes inside, so nothing
+    is bridged."""
     from musync.analysis import beats as B
 
-    period = 0.5 * np.linspace(1.0, 1.03, 150)
-    beat = 0.25 + np.concatenate([[0.0], np.cumsum(period[:-1])])
+    k = np.arange(150)
+    ease = np.where((k >= 50) & (k < 100), 0.02 * (1 - np.cos(2 * np.pi * (k - 50) / 50)), 0.0)
+    beat = 0.25 + np.concatenate([[0.0], np.cumsum(0.5 * (1 + ease))[:-1]])
     assert _off(*_envelope_track(beat)) == 0
     monkeypatch.setattr(B, "BRIDGE_SUPPORT", 0.0)  # bridging regardless of the onsets breaks it
-    assert _off(*_envelope_track(beat)) > 0
+    assert _off(*_envelope_track(beat)) >= 20
 
 
 def _clicks(beat_times, dur, sr=SR, bed_db=None, seed=0):
@@ -311,6 +328,13 @@ def test_music_start_is_the_first_loud_beat():
     # a quiet lead-in (40 dB down) does not count: the music starts on the beat at 4 s
     quiet = _clicks(beats[beats < 4.0], 20.0) * 0.01 + _clicks(beats[beats >= 4.0], 20.0, seed=1)
     assert beats[music_start(compute_features(quiet, SR), beats)] == 4.0
+    # nor does a noise bed 45 dB down before it
+    rng = np.random.default_rng(2)
+    bed = np.where(np.arange(20 * SR) < 4 * SR, 10 ** (-45 / 20) * rng.standard_normal(20 * SR), 0.0)
+    lead = (bed + _clicks(beats[beats >= 4.0], 20.0, seed=1)).astype(np.float32)
+    assert beats[music_start(compute_features(lead, SR), beats)] == 4.0
+    # a first beat tracked 20 ms after the click is still on it
+    assert music_start(compute_features(_clicks(beats, 20.0), SR), beats + 0.02) == 0
     # an excerpt that begins loud, its first beat a fifth of a beat later: no start on a beat
     late = np.arange(0.1, 20.0, 0.5)
     assert music_start(compute_features(_clicks(late, 20.0, bed_db=-12.0), SR), late) is None
@@ -336,14 +360,25 @@ def test_start_prior_breaks_only_near_ties(monkeypatch, lead, start_prior, first
     assert down[0] == beats[first]
 
 
-def test_short_inputs_fall_back_only_when_they_sound_like_noise():
-    from musync.analysis.beats import onset_peakiness
+def test_short_inputs_fall_back_only_when_they_sound_like_noise(monkeypatch):
+    from musync.analysis import beats as B
     from musync.analysis.features import compute_features
 
     rng = np.random.default_rng(5)
     noise = (0.3 * rng.standard_normal(5 * SR)).astype(np.float32)
     clicks = _clicks(np.arange(0.3, 5.0, 0.42), 5.0, bed_db=-30.0)
-    assert onset_peakiness(compute_features(noise, SR).oenv) < 2.6
-    assert onset_peakiness(compute_features(clicks, SR).oenv) > 5.0
+    assert B.onset_peakiness(compute_features(noise, SR).oenv) < 2.6
+    assert B.onset_peakiness(compute_features(clicks, SR).oenv) > 5.0
     a = analyze_signal(noise, SR)
     assert a.fallback and "no steady pulse" in a.warnings[0]
+    # a short steady recording the significance test cannot tell from noise (as 5 s of a dense
+    # trio): kept, with a warning -- also over digital silence and inside a longer silent file
+    monkeypatch.setattr(B, "pulse_significance", lambda *args: 1.0)
+    bare = _clicks(np.arange(0.3, 5.0, 0.42), 5.0)
+    padded = np.concatenate([bare, np.zeros(20 * SR, dtype=np.float32)])
+    for y in (clicks, bare, padded):
+        a = analyze_signal(y, SR)
+        assert not a.fallback and "too short" in a.warnings[0] and len(a.warnings) == 1
+    # ten seconds are enough for the test to be believed: no pulse, the fallback grid
+    long = _clicks(np.arange(0.3, 10.0, 0.42), 10.0, bed_db=-30.0)
+    assert analyze_signal(long, SR).fallback

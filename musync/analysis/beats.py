@@ -6,10 +6,14 @@ Public functions:
   autocorrelation with a log-normal tempo prior.
 - :func:`track_beats` -- beat times (s), per-beat strength, tempo from inter-beat intervals,
   pulse clarity; includes the first and last beats and corrects half/double-tempo errors.
+- :func:`rigid_grid`, :func:`bridge_departures` -- the constant-period grid through the beats,
+  and holding it through a passage the tracker left.
+- :func:`onset_peakiness` -- how far the onsets stand out of the envelope (noise stays near 2).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +23,7 @@ from ..errors import ParameterError
 from .features import Features
 
 __all__ = ["estimate_tempo", "track_beats", "BeatTrack", "metrical_levels", "subdivision_contrast",
-           "backbeat_evidence"]
+           "backbeat_evidence", "rigid_grid", "bridge_departures", "onset_peakiness"]
 
 MIN_BPM, MAX_BPM = 40.0, 240.0
 
@@ -341,13 +345,15 @@ def refine_tempo(oenv: np.ndarray, fps: float, bpm: float, *, max_lag_s: float =
 
 def onset_peakiness(oenv: np.ndarray) -> float:
     """How far the onsets stand out of the envelope's own fluctuation: the 99th percentile above
-    the median, in interquartile ranges. Noise (any colour) stays near 2; notes and drums reach
-    3-25 in five seconds."""
+    the median, in interquartile ranges (infinite for sparse onsets over silence, 0 for a flat
+    envelope). Noise (any colour) stays near 2; notes and drums reach 3-25 in five seconds."""
     o = np.asarray(oenv, dtype=np.float64)
     if o.size < 8:
         return 0.0
     q25, q50, q75, q99 = np.percentile(o, [25, 50, 75, 99])
-    return float((q99 - q50) / (q75 - q25)) if q75 > q25 else 0.0
+    if q75 > q25:
+        return float((q99 - q50) / (q75 - q25))
+    return float("inf") if q99 > q50 else 0.0  # sparse onsets over silence: nothing but peaks
 
 
 def pulse_significance(oenv: np.ndarray, fps: float, clarity: float) -> float:
@@ -439,54 +445,94 @@ def _steady(times: np.ndarray, half: int = 2) -> np.ndarray:
     return out
 
 
-def rigid_grid(frames: np.ndarray, *, tol: float = 0.06) -> tuple[np.ndarray, np.ndarray]:
-    """One constant-period grid through beat positions ``frames`` (any unit, increasing).
+#: Beats within this share of a period of the grid count towards fitting it.
+GRID_INLIER = 0.08
 
-    The period starts at the median interval and the phase at the circular mean of the beats;
-    then an iterated least-squares line through the beats within 8 % of a period of it (the
-    beats that leave the grid for a passage do not pull it). Returns the grid from the first to
-    the last beat and a mask of the beats more than ``tol`` periods off it.
+
+def _common_phase(t: np.ndarray, period: float) -> float:
+    """The phase (same unit as ``t``) that most beats share, within :data:`GRID_INLIER` of a
+    period: a circular histogram's widest bin, so a long departure cannot pull it between two
+    phases as a mean would."""
+    bins = 100
+    ph = np.mod(t / period, 1.0)
+    hist = np.bincount(np.minimum((ph * bins).astype(np.int64), bins - 1), minlength=bins).astype(np.float64)
+    r = max(1, int(round(GRID_INLIER * bins)))
+    wide = sum(np.roll(hist, k) for k in range(-r, r + 1))
+    centre = (int(np.argmax(wide)) + 0.5) / bins
+    d = np.mod(ph - centre + 0.5, 1.0) - 0.5
+    near = np.abs(d) <= GRID_INLIER
+    return float((centre + d[near].mean()) * period)
+
+
+def rigid_grid(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One constant-period grid through beat positions ``frames``.
+
+    Parameters
+    ----------
+    frames : ndarray (n,), increasing beat positions (any unit)
+
+    Returns
+    -------
+    grid : ndarray, the grid points from the first beat to the last
+    off : ndarray (n,), each beat's distance to its nearest grid point, in periods
+
+    The period starts at the median interval and the phase at the one most beats share
+    (:func:`_common_phase`); then a least-squares line through the beats within
+    :data:`GRID_INLIER` of a period of the grid, eight times over, so the beats that leave the
+    grid for a passage do not pull it.
     """
     t = np.asarray(frames, dtype=np.float64)
-    if t.size < 4:
-        return t.copy(), np.zeros(t.size, dtype=bool)
-    period = float(np.median(np.diff(t)))
-    t0 = float(np.angle(np.exp(2j * np.pi * t / period).sum()) / (2 * np.pi) * period)
+    period = float(np.median(np.diff(t))) if t.size >= 4 else 0.0
+    if not period > 0:
+        return t.copy(), np.zeros(t.size)
+    t0 = _common_phase(t, period)
     for _ in range(8):
         k = np.round((t - t0) / period)
-        inl = np.abs(t - (t0 + k * period)) < 0.08 * period
+        inl = np.abs(t - (t0 + k * period)) < GRID_INLIER * period
         if inl.sum() < 4:
             break
         t0, period = np.linalg.lstsq(np.vstack([np.ones(inl.sum()), k[inl]]).T, t[inl], rcond=None)[0]
     k = np.arange(np.floor((t[0] - t0) / period + 0.5), np.floor((t[-1] - t0) / period + 0.5) + 1)
     grid = t0 + k * period
-    j = np.clip(np.searchsorted(grid, t), 1, max(1, grid.size - 1))
-    near = np.minimum(np.abs(grid[j] - t), np.abs(grid[j - 1] - t)) if grid.size > 1 else np.abs(grid[0] - t)
-    return grid, near > tol * period
+    if grid.size < 2:
+        return grid, np.abs(t - grid[0]) / period
+    j = np.clip(np.searchsorted(grid, t), 1, grid.size - 1)
+    return grid, np.minimum(np.abs(grid[j] - t), np.abs(grid[j - 1] - t)) / period
 
 
-def bridge_departures(frames: np.ndarray, supported=None, *, anchor: int | None = None,
-                      tol: float | None = None) -> np.ndarray:
-    """Beat positions ``frames`` with every departure from their constant-period grid
-    (:func:`rigid_grid`) that has ``anchor`` on-grid beats on both sides replaced by the grid
-    points between those anchors, where ``supported(departed, grid_points)`` (index range of the
-    departed beats, the grid points replacing them) says yes (default: always). Unchanged when
-    nothing is bracketed like that. ``anchor`` and ``tol`` default to :data:`BRIDGE_ANCHOR` and
-    :data:`BRIDGE_TOL`."""
+def bridge_departures(frames: np.ndarray, supported: Callable[[slice, np.ndarray], bool] | None = None, *,
+                      anchor: int | None = None, tol: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Hold the constant-period grid (:func:`rigid_grid`) through departures bracketed by it.
+
+    Parameters
+    ----------
+    frames : ndarray (n,), increasing beat positions
+    supported : ``supported(departed, fill) -> bool``, given the slice of the departed beats and
+        the grid points that would replace them; None accepts every bracketed departure
+    anchor : on-grid beats needed on both sides of a departure (default :data:`BRIDGE_ANCHOR`)
+    tol : beats more than this many periods off the grid (median over 5 beats) have left it
+        (default :data:`BRIDGE_TOL`)
+
+    Returns
+    -------
+    positions : ndarray, ``frames`` with every accepted departure replaced by the grid points
+        between its anchors (the other beats unchanged)
+    filled : ndarray of bool, True at the grid points put in
+    """
     anchor = BRIDGE_ANCHOR if anchor is None else int(anchor)
     tol = BRIDGE_TOL if tol is None else float(tol)
+    if anchor < 1 or not tol > 0:
+        raise ParameterError(f"anchor must be >= 1 and tol > 0, not {anchor!r} and {tol!r}")
     t = np.asarray(frames, dtype=np.float64)
+    keep = (t, np.zeros(t.size, dtype=bool))
     if t.size < 2 * anchor + 2:
-        return t
-    grid, _ = rigid_grid(t, tol=tol)
+        return keep
+    grid, off = rigid_grid(t)
     if grid.size < 2:
-        return t
+        return keep
     period = float(np.median(np.diff(grid)))
-    j = np.clip(np.searchsorted(grid, t), 1, grid.size - 1)
-    off = np.minimum(np.abs(grid[j] - t), np.abs(grid[j - 1] - t)) / period
     away = median_filter(off, size=5, mode="nearest") > tol
-    out, last = [], 0
-    i = 0
+    parts, last, i = [], 0, 0
     while i < t.size:
         if not away[i]:
             i += 1
@@ -496,33 +542,35 @@ def bridge_departures(frames: np.ndarray, supported=None, *, anchor: int | None 
             e += 1
         # the departure is beats [i, e); anchors: `anchor` on-grid beats before and after it
         if i >= anchor and e + anchor <= t.size and not away[i - anchor:i].any() and not away[e:e + anchor].any():
-            lo, hi = t[i - 1], t[e]
-            fill = grid[(grid > lo + 0.5 * period) & (grid < hi - 0.5 * period)]
+            fill = grid[(grid > t[i - 1] + 0.5 * period) & (grid < t[e] - 0.5 * period)]
             if supported is None or supported(slice(i, e), fill):
-                out.append(t[last:i])
-                out.append(fill)
+                parts += [(t[last:i], False), (fill, True)]
                 last = e
         i = e
     if last == 0:
-        return t
-    out.append(t[last:])
-    return np.concatenate(out)
+        return keep
+    parts.append((t[last:], False))
+    return (np.concatenate([p for p, _ in parts]),
+            np.concatenate([np.full(p.size, f, dtype=bool) for p, f in parts]))
 
 
 def _bridged(o: np.ndarray, pos: np.ndarray, height: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(pos, height)`` of the tracked beats after :func:`bridge_departures`, the grid points
-    moved to their onset peaks; a departure is bridged only where the grid's positions keep
+    """``(pos, height)`` of the tracked beats after :func:`bridge_departures`, the grid points put
+    in moved to their onset peaks; a departure is bridged only where the grid's positions keep
     :data:`BRIDGE_SUPPORT` of the departed beats' onset strength."""
     def supported(departed, fill):
         if fill.size == 0:
             return False
-        _, on = _peak_near(o, np.round(fill).astype(np.int64), radius)
-        return bool(on.mean() >= BRIDGE_SUPPORT * max(float(height[departed].mean()), 1e-9))
+        _, on_grid = _peak_near(o, np.round(fill).astype(np.int64), radius)
+        return bool(on_grid.mean() >= BRIDGE_SUPPORT * max(float(height[departed].mean()), 1e-9))
 
-    bridged = bridge_departures(pos, supported)
-    if bridged.size == pos.size and np.array_equal(bridged, pos):
+    out, filled = bridge_departures(pos, supported)
+    if not filled.any():
         return pos, height
-    return _peak_near(o, np.round(bridged).astype(np.int64), radius)
+    new_pos, new_h = out.copy(), np.empty(out.size)
+    new_h[~filled] = height[np.isin(pos, out[~filled])]
+    new_pos[filled], new_h[filled] = _peak_near(o, np.round(out[filled]).astype(np.int64), radius)
+    return new_pos, new_h
 
 
 def _backbeat_halving(levels: list[tuple[float, float]], feat: Features, o: np.ndarray, local: np.ndarray,

@@ -1,17 +1,19 @@
 """Downbeats and metre.
 
-Public: :func:`downbeat_salience`, :func:`estimate_downbeats`.
+Public: :func:`downbeat_salience`, :func:`estimate_downbeats`, :func:`music_start`.
 
 A downbeat is where the harmony tends to change, the bass and kick tend to hit, and the
 loudness tends to rise. Each beat gets a salience from those cues; the metre (3 or 4) is the
 period whose best phase separates salient from ordinary beats most clearly, and a Viterbi pass
 (numba) over bar positions follows the phase through the song, so a pickup (anacrusis) or a
-dropped beat does not shift every later bar. Nothing assumes the first beat is a downbeat.
+dropped beat does not shift every later bar. Nothing assumes the first beat is a downbeat; the
+beat on which the music starts only breaks a near-tie (:data:`START_PRIOR`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from .beats import max_near, robust_z
 from .features import Features
@@ -94,14 +96,18 @@ def music_start(feat: Features, beats: np.ndarray, *, tol: float = 0.05) -> int 
     if beats.size == 0 or rd.size == 0:
         return None
     w = max(1, int(round(0.1 * feat.fps)))
-    level = np.convolve(rd, np.ones(w) / w, mode="same")
-    loud = np.flatnonzero(level >= level.max() - START_DB)
-    if loud.size == 0:
-        return None
-    lo = max(0, int(loud[0]) - w)
+    level = uniform_filter1d(rd, w, mode="nearest")
+    thr = float(level.max()) - START_DB
+    first = int(np.flatnonzero(level >= thr)[0])
     # the first frame whose own level is up there (the rise, not the blurred average)
-    k = lo + int(np.argmax(rd[lo:int(loud[0]) + w + 1] >= level.max() - START_DB))
-    start = k * feat.hop / feat.sr
+    lo = max(0, first - w)
+    up = rd[lo:first + w + 1] >= thr
+    k = lo + int(np.argmax(up)) if up.any() else first
+    # a frame is centred on k * hop and hears the sound half a window before it begins: the
+    # music starts at the strongest fine onset in the 0.1 s from there
+    f0 = int(max(0.0, np.floor(feat.fine_frame(k * feat.hop / feat.sr - 0.02))))
+    f1 = min(feat.oenv.size, f0 + max(1, int(round(0.1 * feat.fps_fine))))
+    start = float(feat.fine_time(f0 + int(np.argmax(feat.oenv[f0:f1])))) if f1 > f0 else k * feat.hop / feat.sr
     i = int(np.argmin(np.abs(beats - start)))
     return i if abs(float(beats[i]) - start) <= tol else None
 
