@@ -32,6 +32,9 @@ M = [
  ("loudness level only (no rank)", "musync/planner/music.py", "    return 0.5 * _ranks(db) + 0.5 * value", "    return value"),
  ("loudness curve not averaged", "musync/analysis/energy.py", "    return np.where(counts > 0, sums / np.maximum(counts, 1), near)", "    return near"),
  ("assignment look-ahead off", "musync/planner/_kernels.py", "            if only >= 0:", "            if only >= 0 and False:"),
+ ("build ignores the loudness inside its parts", "musync/planner/pace.py", "BUILD_SWING = 0.6\n", "BUILD_SWING = 0.0\n"),
+ ("low-confidence grid: no beats in loud passages", "musync/planner/candidates.py", "                loud_beats and strong and er[k] >= LOUD_BEATS):", "                False and loud_beats and strong and er[k] >= LOUD_BEATS):"),
+ ("low-confidence grid: a bar at the fastest", "musync/planner/__init__.py", "LOW_CONF_INTENSE = 2.0\n", "LOW_CONF_INTENSE = 4.0\n"),
 ]
 only = sys.argv[1:]
 missed = 0

@@ -4,6 +4,7 @@ ramp, the soft ceiling, the assignment's look-ahead)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -224,3 +225,92 @@ def test_a_locked_span_asks_for_its_own_cut_only():
     assert free[15] * span > 3                              # 8 s of this pace: several cuts
     assert held[15] * span == pytest.approx(1.0)
     assert np.array_equal(np.delete(free, 15), np.delete(held, 15))
+
+
+def _build_song():
+    """32 bars at 120 BPM, the climax on bar 24 (its build over bars 16-23); the loudness -20 dB,
+    except inside the build's held first half: bars 16-17 at -10 dB, bars 18-19 at -30 dB."""
+    levels = np.full(32, -20.0)
+    levels[16:18], levels[18:20] = -10.0, -30.0
+    return grid_analysis(bpm=120.0, bars=32, climax_bar=24, loudness=levels)
+
+
+def test_a_build_keeps_the_loudness_swing_inside_its_parts():
+    from musync.planner.music import music_grid
+    from musync.planner.pace import target_lengths
+
+    a = _build_song()
+    s = musync.make_settings("energy", fps=FPS)
+    grid = music_grid(a, s.fps, int(round(a.duration * FPS)))
+    (pay,) = grid.payoffs
+    assert pay.build_start == round(a.downbeats[16] * FPS) and pay.frame == round(a.downbeats[24] * FPS)
+    beats = np.round(a.beats * FPS).astype(np.int64)
+    beats_len = target_lengths(grid, a, s, beats, shape=False, hero=False) / (0.5 * FPS)   # in beats
+    bar = np.arange(beats.size) // 4
+    loud, quiet, last = beats_len[(bar >= 16) & (bar < 18)], beats_len[(bar >= 18) & (bar < 20)], \
+        beats_len[(bar >= 22) & (bar < 24)]
+    # the quiet bars of the build's first half are held longer than its loud bars, by much more
+    # than the ramp alone (which only keeps the loud bars' own faster pace) would give
+    assert np.median(quiet) > 2.6 * np.median(loud), (quiet, loud)
+    # the build still accelerates: its last two bars cut faster than either half of its start,
+    # at least 1.5x the first half's cut rate
+    assert last.max() < loud.min()
+    first_rate = np.mean(1.0 / np.r_[loud, quiet])
+    assert np.mean(1.0 / last) >= 1.5 * first_rate
+
+
+def test_build_swing_keeps_each_part_on_its_mean():
+    from musync.planner.pace import build_swing
+
+    x = np.linspace(0.0, 0.999, 40)
+    pace = np.where(np.arange(40) % 4 < 2, 2.0, 8.0)
+    w = build_swing(x, pace)
+    for m in (x < 0.5, (x >= 0.5) & (x < 0.75), x >= 0.75):
+        assert np.mean(np.log(w[m])) == pytest.approx(0.0, abs=1e-9)
+    assert np.all(w[pace == 2.0] < 1.0) and np.all(w[pace == 8.0] > 1.0)
+    # a flat pace: no swing
+    assert np.allclose(build_swing(x, np.full(40, 3.0)), 1.0)
+
+
+def _low_confidence_song(**kw):
+    """32 bars at 120 BPM on an uncertain grid (confidence 0.1): the first 16 bars at -30 dB, the
+    last 16 at -10 dB; downbeats and the middle beat of each bar are the strong onsets."""
+    levels = np.r_[np.full(16, -30.0), np.full(16, -10.0)]
+    return grid_analysis(bpm=120.0, bars=32, confidence=0.1, loudness=levels, **kw)
+
+
+def test_low_confidence_grid_cuts_inside_the_bar_only_where_loud():
+    from musync.planner.candidates import cut_candidates
+    from musync.planner.music import music_grid
+
+    a = _low_confidence_song()
+    s = musync.make_settings("energy", fps=FPS)
+    grid = music_grid(a, s.fps, int(round(a.duration * FPS)))
+    downs = set(np.round(a.downbeats * FPS).astype(int).tolist())
+    half = round(a.downbeats[16] * FPS)
+    eff = dataclasses.replace(s, cut_on="downbeats")
+    inside = lambda c: [int(f) for f in c.frames[1:-1] if int(f) not in downs]  # noqa: E731
+    got = inside(cut_candidates(grid, a, eff, low_confidence=True, loud_beats=True))
+    # the strong middle beats of the loud half (a bar in, where the two-bar loudness is loud)
+    assert len(got) >= 12 and all(f > half for f in got)
+    mids = set(np.round(a.beats[2::4] * FPS).astype(int).tolist())
+    assert set(got) <= mids
+    assert inside(cut_candidates(grid, a, eff, low_confidence=True)) == []
+
+
+def test_low_confidence_plan_cuts_faster_where_loud():
+    a = _low_confidence_song()
+    clips = synthetic_clip_infos(24, seed=5, min_dur=8.0, max_dur=12.0)
+    p = musync.plan(a, clips, fps=FPS, seed=0)
+    counts = _cuts_per_block(p, a)
+    downs = set(np.round(a.downbeats * FPS).astype(int).tolist())
+    cuts = np.array([s.record_in for s in p.shots[1:]]) + p.settings.anticipation
+    half = round(a.downbeats[16] * FPS)
+    in_bar = [int(c) for c in cuts if int(c) not in downs]
+    # loud: cuts inside the bar too, about two beats apart; quiet: bar lines only
+    assert counts[8:].mean() >= 2.5 and counts[:8].mean() <= 1.0, counts.tolist()
+    assert len(in_bar) >= 8 and all(c > half for c in in_bar)
+    # a fallback grid (no beat found at all) keeps to its bar lines
+    q = musync.plan(_low_confidence_song(fallback=True), clips, fps=FPS, seed=0)
+    fc = np.array([s.record_in for s in q.shots[1:]]) + q.settings.anticipation
+    assert all(int(c) in downs for c in fc)

@@ -51,6 +51,10 @@ __all__ = ["plan", "replan", "make_settings", "STYLES", "ASPECTS", "WEIGHTS", "o
 
 #: What a re-plan may change: "phrase" (the phrases touching a change) or "all".
 SCOPES = ("phrase", "all")
+#: The fastest pace (beats) on a low-confidence grid when the style cuts on beats: cuts on bar
+#: lines, and on the strong beats of the song's loud passages
+#: (:data:`musync.planner.candidates.LOUD_BEATS`).
+LOW_CONF_INTENSE = 2.0
 
 
 def _resolve_settings(settings, style, overrides) -> PlanSettings:
@@ -119,15 +123,19 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     # -- stage 0: the music ----------------------------------------------------------------
     eff = settings
     low_conf = analysis.fallback or analysis.confidence < 0.3
+    # an uncertain grid still has beats to cut on where the song is loud; a fallback grid has none
+    loud_beats = low_conf and settings.cut_on == "beats" and not analysis.fallback
     if low_conf:
         warn.append("the beat grid has low confidence: pacing by phrases and loudness, cuts on bar lines")
         eff = dataclasses.replace(settings, cut_on="downbeats", calm_beats=max(settings.calm_beats, 16.0),
-                                  intense_beats=max(settings.intense_beats, 4.0))
+                                  intense_beats=max(settings.intense_beats, LOW_CONF_INTENSE
+                                                    if loud_beats else 4.0))
     grid = music_grid(analysis, fps, duration_frames, half_beats=eff.half_beats)
 
     # -- stage 1-2: where to cut -----------------------------------------------------------
     spans = [(s.record_in, s.record_out) for s in fixed]
-    cands = cut_candidates(grid, analysis, eff, spans, low_confidence=low_conf)
+    cands = cut_candidates(grid, analysis, eff, spans, low_confidence=low_conf,
+                           loud_beats=loud_beats)
     if prefer:
         bonus = {e for s in prefer for e in (s.record_in, s.record_out)}
         score = cands.score.copy()

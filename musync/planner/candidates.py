@@ -26,7 +26,7 @@ from ..types import Analysis, PlanSettings
 from .music import MusicGrid, energy_at
 from .pace import drive_at
 
-__all__ = ["Candidates", "cut_candidates", "ACCENT_BASE", "WEAK_PENALTY", "FORCED_SCORE"]
+__all__ = ["Candidates", "cut_candidates", "ACCENT_BASE", "WEAK_PENALTY", "FORCED_SCORE", "LOUD_BEATS"]
 
 #: Accent a cut must beat to be worth anything.
 ACCENT_BASE = 0.75
@@ -37,6 +37,9 @@ FORCED_SCORE = 3.0
 #: How much more a cut is worth where the music is louder than usual (per unit of the song's
 #: relative loudness above its mean): the cut rate follows the loudness from bar to bar.
 DENSITY = 4.0
+#: On a low-confidence grid, strong beats are cut points where the drive (the song-relative
+#: loudness, :func:`musync.planner.pace.drive_at`) is at least this (``loud_beats``).
+LOUD_BEATS = 0.6
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +71,7 @@ class Candidates:
 
 
 def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, locks=(), *,
-                   low_confidence: bool = False) -> Candidates:
+                   low_confidence: bool = False, loud_beats: bool = False) -> Candidates:
     """Candidate cut frames and their worth.
 
     Beats become candidates (downbeats only with ``cut_on == "downbeats"`` or a low-confidence
@@ -77,7 +80,10 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     (a lock edge always stays). ``locks`` are ``(record_in, record_out)`` pairs: both edges are
     forced and nothing inside a lock is a candidate. With ``low_confidence`` (no trustworthy
     beat), the worth is where the energy moves rather than the grid's accents (plus the
-    loudness term in full).
+    loudness term in full). ``loud_beats`` (a low-confidence grid under a style that cuts on
+    beats) also keeps the strong beats (onset in the song's top half) where the song is in the
+    loud part of its own range (the drive at least :data:`LOUD_BEATS`): where the music is loud
+    an editor cuts inside the bar even when the grid is uncertain, on the hits it can hear.
     """
     fps = grid.fps
     n_end = grid.duration_frames
@@ -112,9 +118,10 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
         dens[(grid.beat_frames >= p.build_start) & (grid.beat_frames <= p.frame)] = 0.0
     for k, f in enumerate(grid.beat_frames):
         down = bool(grid.is_down[k])
-        if downs_only and not down and int(f) not in phrase_starts:
-            continue
         strong = bool(grid.strong[k])
+        if downs_only and not down and int(f) not in phrase_starts and not (
+                loud_beats and strong and er[k] >= LOUD_BEATS):
+            continue
         s = float(grid.accent[k]) - ACCENT_BASE - (0.0 if strong else WEAK_PENALTY)
         s = 0.3 * s + 4.0 * float(de[k]) + float(dens[k]) if low_confidence else s + float(dens[k])
         kind = "phrase" if int(f) in phrase_starts else "downbeat" if down else (

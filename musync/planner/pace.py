@@ -9,8 +9,9 @@ Public:
 - :func:`hero_seconds` -- the held hero shot on a payoff.
 - :func:`section_factor` -- the climax section faster, outros slower.
 - :func:`drive_at` -- what the pace follows: the song-relative loudness.
-- :func:`build_ramp`, :func:`build_ends`, :func:`soft_ceiling` -- the build's shape, where each
-  build ends, target lengths bent toward the longest shot.
+- :func:`build_ramp`, :func:`build_swing`, :func:`build_ends`, :func:`soft_ceiling` -- the
+  build's shape, the loudness swing it keeps inside its parts, where each build ends, target
+  lengths bent toward the longest shot.
 - :data:`PHRASE_PATTERNS` -- the phrase patterns.
 
 The pace is built from parts, each a function here (a new pacing rule is one more function):
@@ -33,8 +34,8 @@ from ..types import Analysis, PlanSettings
 from .music import MusicGrid
 
 __all__ = ["target_lengths", "cut_rate", "phrase_shape", "build_pace", "in_build", "section_factor",
-           "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp", "build_ends",
-           "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO", "HERO_TIMES", "SOFT_FROM"]
+           "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp", "build_ends", "build_swing",
+           "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO", "BUILD_SWING", "HERO_TIMES", "SOFT_FROM"]
 
 #: Patterns of shot lengths inside a phrase: multipliers of the energy pace over the phrase's
 #: quarters (bars of a 4-bar phrase). Each is normalised so a phrase keeps its number of shots,
@@ -59,6 +60,9 @@ HERO_TIMES = 3.0
 BUILD_RATIO = 2.5
 #: The fastest pace a build ends on: this many times the style's intense pace (at least a beat).
 BUILD_TO = 0.6
+#: How much of the song's own pace swing (louder bars faster, quieter bars slower) a build keeps
+#: inside each of its parts (:func:`build_swing`; 0: the ramp alone, 1: all of it).
+BUILD_SWING = 0.6
 
 
 def _normalised(pattern) -> np.ndarray:
@@ -179,10 +183,31 @@ def build_pace(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
     payoffs blend the ramp with the plain pace by their strength.
     """
     out = pace.copy()
+    floor = _build_end(grid, settings)
     for p, m, x, start, end, p0 in _builds(grid, settings, frames, pace):
-        ramp = build_ramp(x, start, end)
+        ramp = np.maximum(build_ramp(x, start, end) * build_swing(x, pace[m]), floor)
         own = ramp if start > p0 * (1 + 1e-9) else np.minimum(pace[m], ramp)
         out[m] = pace[m] ** (1.0 - p.strength) * own ** p.strength
+    return out
+
+
+def build_swing(x: np.ndarray, pace: np.ndarray) -> np.ndarray:
+    """How the song's own pace moves around its mean inside each part of a build (the held first
+    half, the third quarter, the last quarter; see :func:`build_ramp`):
+    ``(pace / geometric mean of the pace over the part) ** BUILD_SWING``.
+
+    The ramp sets each part's pace; this multiplier keeps the louder bars of a part faster than
+    its quieter ones (a build over a texture that comes and goes still breathes with it), while
+    each part keeps its mean, so the acceleration from part to part is still the ramp's."""
+    x = np.asarray(x, dtype=np.float64)
+    pace = np.asarray(pace, dtype=np.float64)
+    out = np.ones(x.size)
+    part = np.digitize(x, [0.5, 0.75])
+    for k in range(3):
+        m = part == k
+        if np.count_nonzero(m) >= 2:
+            lp = np.log(np.maximum(pace[m], 1e-9))
+            out[m] = np.exp(BUILD_SWING * (lp - lp.mean()))
     return out
 
 
