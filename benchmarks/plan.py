@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/plan.py [--markdown] [--songs N] [--baseline REV | --no-baseline]
                               [--data DIR] [--out DIR] [--no-real] [--no-speed] [--repeats N]
+                              [--pace-song STEM ...]
 
 Every measure is computed here from the plan (its shots, in frames) and the Analysis the plan was
 made from (lengths are in *its* beats), independently of ``musync.planner.metrics``; loudness
@@ -26,7 +27,12 @@ comes from the audio itself (RMS in dB), not from the analysis' energy curve.
    locked shot, and unlocked shots shorter than the shortest shot.
 5. **Pictures.** A contact sheet (one frame per shot, with its time, length and section) of one
    real song's plan and a pace plot (shot length over time with the energy curve, musync and
-   the baseline), written as PNGs into ``--out`` (default ``benchmarks/out``).
+   the baseline; also of every ``--pace-song``), written as PNGs into ``--out`` (default
+   ``benchmarks/out``).
+   Beside the table of measures, a table of the loudness windows: how many two-bar windows the
+   loudness correlation has, the spread of their levels (dB), the correlation at seeds 0-4
+   (mean and lowest) and without the windows of the arc (the two bars before the climax and the
+   two after it).
 6. **Speed** (warm ``musync.plan`` on a ready Analysis and clips, best of ``--repeats``): a
    3-minute song with 50 clips (target <= 50 ms) and a 60-minute mix with 2,000 clips (target
    <= 1 s), plus the time of each stage.
@@ -72,6 +78,8 @@ FORMS = (
     (("intro", 8), ("verse", 8), ("chorus", 16), ("bridge", 8), ("chorus", 16), ("outro", 8)),
 )
 FORM_NAMES = ("pop", "short", "no-intro", "ballad", "long-chorus")
+#: Seeds the loudness correlation is also measured at (its table only).
+RHO_SEEDS = (0, 1, 2, 3, 4)
 
 #: (key, label, target text, test)
 TARGETS = (
@@ -176,16 +184,30 @@ def measures(shots: list[dict], fps: Fraction, a: Analysis, loud=None) -> dict:
     out["strong"] = float(near(cuts, strong).mean()) if cuts.size else 1.0
     # cuts per 2 bars against loudness (RMS dB of the audio)
     out["loud_rho"] = 0.0
+    out["loud_n"], out["loud_span"], out["rho_off_arc"] = 0, 0.0, None
     if loud is not None and downs.size >= 7:
         lt, ldb = loud
         edges = downs[::2]
-        counts, louds = [], []
+        counts, louds, arc = [], [], []
+        c = int(to_frames([a.climax], fps)[0]) if a.climax > 0 else None
+        bar2 = 2.0 * float(np.median(np.diff(downs)))
         for e0, e1 in zip(edges[:-1], edges[1:]):
             counts.append(int(np.sum((cuts >= e0) & (cuts < e1))))
             m = (lt >= e0 / f) & (lt < e1 / f)
             louds.append(float(np.mean(ldb[m])) if np.any(m) else -100.0)
+            arc.append(c is not None and e1 > c - bar2 and e0 < c + bar2)
         r = spearmanr(counts, louds).statistic
         out["loud_rho"] = float(r) if np.isfinite(r) else 0.0
+        # how much the windows can say: their number, the spread of their levels, and the
+        # correlation without the windows of the arc (the last two bars before the climax and
+        # the two after it: the build and the held payoff shot go against the loudness there)
+        lv = np.array(louds)
+        out["loud_n"] = len(louds)
+        out["loud_span"] = float(np.ptp(lv[lv > -100.0])) if np.any(lv > -100.0) else 0.0
+        keep = ~np.array(arc)
+        if c is not None and keep.sum() >= 4:
+            r2 = spearmanr(np.array(counts)[keep], lv[keep]).statistic
+            out["rho_off_arc"] = float(r2) if np.isfinite(r2) else 0.0
     return out
 
 
@@ -322,6 +344,27 @@ def measure_table(title, rows_ours, rows_base, names, md) -> str:
     out.append(format_table(["measure", "target", "musync: songs meeting", "musync mean",
                              "baseline: songs meeting"], srow, title=title + ": targets", markdown=md))
     return "\n".join(out)
+
+
+def loudness_table(title, names, rows, seed_rhos, md) -> str:
+    """Per song: the windows the loudness correlation is computed over, and how it varies with
+    the plan's seed."""
+    heads = ["song", "2-bar windows", "level span (dB)", "rho loud (seed 0)",
+             f"rho loud, seeds 0-{len(seed_rhos[0]) - 1 if seed_rhos else 0}: mean", "min",
+             "rho without the climax +-2 bars"]
+    out = []
+    for name, m, rs in zip(names, rows, seed_rhos):
+        out.append([name, fmt(m["loud_n"]), fmt(m["loud_span"], 1), fmt(m["loud_rho"], 2),
+                    fmt(float(np.mean(rs)), 2), fmt(float(np.min(rs)), 2),
+                    "n/a" if m["rho_off_arc"] is None else fmt(m["rho_off_arc"], 2)])
+    return format_table(heads, out, title=title, markdown=md)
+
+
+def seed_rhos(a, clips, fps, loud, seeds=RHO_SEEDS) -> list:
+    """The loudness correlation of the plans of ``seeds`` (the seed picks the phrase patterns'
+    rotation and breaks ties: how much of a song's correlation is the seed's)."""
+    return [measures([s.to_dict() for s in musync.plan(a, clips, seed=k, fps=fps).shots], fps, a, loud)["loud_rho"]
+            for k in seeds]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -646,6 +689,8 @@ def main(argv=None) -> int:
                     help="the shared data folder (audio/, video/) [default: ../shared/data or $MUSYNC_DATA]")
     ap.add_argument("--out", default=str(repo_root() / "benchmarks" / "out"), help="folder for the PNGs")
     ap.add_argument("--sheet-song", default="beatgame_great_mission", help="song (stem) of the contact sheet")
+    ap.add_argument("--pace-song", action="append", default=[],
+                    help="also draw the pace plot of this song (stem, repeatable)")
     ap.add_argument("--repeats", type=int, default=5, help="timed calls per speed case (best of)")
     ap.add_argument("--no-real", action="store_true", help="skip the real songs")
     ap.add_argument("--no-speed", action="store_true", help="skip the speed tables")
@@ -667,14 +712,17 @@ def main(argv=None) -> int:
     print()
     try:
         print("Synthetic set ...", file=sys.stderr, flush=True)
-        names, ours, theirs = [], [], []
+        names, ours, theirs, rhos = [], [], [], []
         for name, a, clips, loud in synthetic_songs(args.songs):
             p = musync.plan(a, clips, seed=0, fps=fps)
             ours.append(measures([s.to_dict() for s in p.shots], fps, a, loud))
             theirs.append(measures(base.run([{"analysis": a, "clips": clips, "fps": str(fps)}])[0]["shots"],
                                    fps, a, loud) if base else None)
+            rhos.append(seed_rhos(a, clips, fps, loud))
             names.append(f"{name} ({a.tempo:.0f} BPM found)")
         print(measure_table("Synthetic set", ours, theirs, names, md))
+        print()
+        print(loudness_table("Synthetic set: the loudness windows", names, ours, rhos, md))
         print()
         data = Path(args.data)
         if not args.no_real and (data / "audio").is_dir() and (data / "video").is_dir():
@@ -683,27 +731,32 @@ def main(argv=None) -> int:
 
             clips = scan_clips([data / "video"], progress="none")
             real = list(real_songs(data))
-            names, ours, theirs = [], [], []
+            names, ours, theirs, rhos = [], [], [], []
             out_dir = Path(args.out)
             out_dir.mkdir(parents=True, exist_ok=True)
             for name, a, loud in real:
                 p = musync.plan(a, clips, seed=0, fps=fps)
                 ours.append(measures([s.to_dict() for s in p.shots], fps, a, loud))
+                rhos.append(seed_rhos(a, clips, fps, loud))
                 bp = base.run([{"analysis": a, "clips": list(clips), "fps": str(fps)}])[0] if base else None
                 theirs.append(measures(bp["shots"], fps, a, loud) if bp else None)
                 names.append(f"{name} ({a.duration:.0f} s, {a.tempo:.0f} BPM)")
-                if args.sheet_song in name:
-                    stem = args.sheet_song
+                for stem in [args.sheet_song] + args.pace_song:
+                    if stem not in name:
+                        continue
                     plans = {"musync": [s.to_dict() for s in p.shots]}
                     if bp:
                         plans[f"baseline ({args.baseline})"] = bp["shots"]
                     pace_plot(out_dir / f"pace_{stem}.png", f"{name}: shot lengths, energy and loudness", a, plans, fps)
-                    contact_sheet(out_dir / f"sheet_{stem}.png", f"{name}: one frame per shot "
-                                  "(shot, time, length, section)", p)
-                    print(f"  wrote {out_dir / f'pace_{stem}.png'} and {out_dir / f'sheet_{stem}.png'}",
-                          file=sys.stderr)
+                    print(f"  wrote {out_dir / f'pace_{stem}.png'}", file=sys.stderr)
+                    if stem == args.sheet_song:
+                        contact_sheet(out_dir / f"sheet_{stem}.png", f"{name}: one frame per shot "
+                                      "(shot, time, length, section)", p)
+                        print(f"  wrote {out_dir / f'sheet_{stem}.png'}", file=sys.stderr)
             print(measure_table(f"Real songs ({len(clips)} real clips, {len(clips.skipped)} skipped)",
                                 ours, theirs, names, md))
+            print()
+            print(loudness_table("Real songs: the loudness windows", names, ours, rhos, md))
             print()
             print("Stability ...", file=sys.stderr, flush=True)
             print(stability_table(real, clips, fps, md, base))
