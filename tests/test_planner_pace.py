@@ -310,7 +310,37 @@ def test_low_confidence_plan_cuts_faster_where_loud():
     # loud: cuts inside the bar too, about two beats apart; quiet: bar lines only
     assert counts[8:].mean() >= 2.5 and counts[:8].mean() <= 1.0, counts.tolist()
     assert len(in_bar) >= 8 and all(c > half for c in in_bar)
+    # never a one-beat flash on a grid that may be wrong, even where every beat is a strong
+    # onset: two beats (15 frames each) at least, less a frame for a wavering tempo
+    hits = np.where(np.arange(128) % 4 == 0, 1.0, np.where(np.arange(128) < 64, 0.3, 0.95))
+    flat = _low_confidence_song(strength=hits)
+    r = musync.plan(flat, clips, fps=FPS, seed=0)
+    assert min(s.length for s in r.shots[:-1]) >= 29, sorted(s.length for s in r.shots)[:5]
+    assert np.mean(_cuts_per_block(r, flat)[8:]) >= 2.5
     # a fallback grid (no beat found at all) keeps to its bar lines
     q = musync.plan(_low_confidence_song(fallback=True), clips, fps=FPS, seed=0)
     fc = np.array([s.record_in for s in q.shots[1:]]) + q.settings.anticipation
     assert all(int(c) in downs for c in fc)
+
+
+def test_low_confidence_build_accelerates_on_strong_beats():
+    # a quiet song (no loud passage) on an uncertain grid, its climax on bar 24: the build's
+    # accelerating half (bars 20-23) may cut on the strong middle beats, the rest of the song
+    # keeps to its bar lines
+    from musync.planner.candidates import cut_candidates
+    from musync.planner.music import music_grid
+
+    a = grid_analysis(bpm=120.0, bars=32, confidence=0.1, climax_bar=24, loudness=np.full(32, -30.0))
+    s = musync.make_settings("energy", fps=FPS)
+    grid = music_grid(a, s.fps, int(round(a.duration * FPS)))
+    downs = set(np.round(a.downbeats * FPS).astype(int).tolist())
+    c = cut_candidates(grid, a, s, low_confidence=True, loud_beats=True)
+    inside = [int(f) for f in c.frames[1:-1] if int(f) not in downs]
+    lo, hi = round(a.downbeats[20] * FPS), round(a.downbeats[24] * FPS)
+    assert len(inside) == 4 and all(lo < f < hi for f in inside), inside
+    p = musync.plan(a, synthetic_clip_infos(24, seed=5, min_dur=8.0, max_dur=12.0), fps=FPS, seed=0)
+    cuts = np.array([x.record_in for x in p.shots[1:]]) + p.settings.anticipation
+    last2 = np.sum((cuts >= round(a.downbeats[22] * FPS)) & (cuts < hi)) / 2.0
+    first4 = np.sum((cuts >= round(a.downbeats[16] * FPS)) & (cuts < round(a.downbeats[20] * FPS))) / 4.0
+    # the build's last two bars cut more than once a bar, 1.5x its first half at least
+    assert last2 > 1.0 and last2 >= 1.5 * first4, (last2, first4)

@@ -55,6 +55,9 @@ SCOPES = ("phrase", "all")
 #: lines, and on the strong beats of the song's loud passages
 #: (:data:`musync.planner.candidates.LOUD_BEATS`).
 LOW_CONF_INTENSE = 2.0
+#: The shortest shot (beats, a little under two for a wavering tempo) where such a grid cuts
+#: inside the bar.
+LOW_CONF_SHORTEST = 1.9
 
 
 def _resolve_settings(settings, style, overrides) -> PlanSettings:
@@ -126,10 +129,18 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     # an uncertain grid still has beats to cut on where the song is loud; a fallback grid has none
     loud_beats = low_conf and settings.cut_on == "beats" and not analysis.fallback
     if low_conf:
-        warn.append("the beat grid has low confidence: pacing by phrases and loudness, cuts on bar lines")
-        eff = dataclasses.replace(settings, cut_on="downbeats", calm_beats=max(settings.calm_beats, 16.0),
+        warn.append("the beat grid has low confidence: pacing by phrases and loudness, cuts on bar lines"
+                    + (" (and on the strong beats of loud passages, two beats apart at least)" if loud_beats else ""))
+        # cut_on stays "beats" with loud_beats (the candidates keep to bar lines elsewhere; the
+        # builds may end on strong beats)
+        eff = dataclasses.replace(settings, cut_on=settings.cut_on if loud_beats else "downbeats",
+                                  calm_beats=max(settings.calm_beats, 16.0),
                                   intense_beats=max(settings.intense_beats, LOW_CONF_INTENSE
                                                     if loud_beats else 4.0))
+        if loud_beats and analysis.tempo > 0:
+            # no one-beat flashes on a grid that may be wrong
+            shortest = LOW_CONF_SHORTEST * 60.0 / analysis.tempo
+            eff = dataclasses.replace(eff, min_shot=min(max(eff.min_shot, shortest), eff.max_shot))
     grid = music_grid(analysis, fps, duration_frames, half_beats=eff.half_beats)
 
     # -- stage 1-2: where to cut -----------------------------------------------------------

@@ -82,8 +82,9 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     beat), the worth is where the energy moves rather than the grid's accents (plus the
     loudness term in full). ``loud_beats`` (a low-confidence grid under a style that cuts on
     beats) also keeps the strong beats (onset in the song's top half) where the song is in the
-    loud part of its own range (the drive at least :data:`LOUD_BEATS`): where the music is loud
-    an editor cuts inside the bar even when the grid is uncertain, on the hits it can hear.
+    loud part of its own range (the drive at least :data:`LOUD_BEATS`) and over the accelerating
+    half of every build: where the music is loud, and into a payoff, an editor cuts inside the
+    bar even when the grid is uncertain, on the hits it can hear.
     """
     fps = grid.fps
     n_end = grid.duration_frames
@@ -114,13 +115,17 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     # only where louder than usual: the pace already slows the quiet passages, and cuts there
     # must not become so costly that the DP drops the phrase's pattern
     dens = DENSITY * np.maximum(er - usual, 0.0)
+    # the accelerating half of every build (where a grid that cuts on bar lines may run out of
+    # cut points before the build's pace does)
+    ramp = np.zeros(grid.beat_frames.size, dtype=bool)
     for p in grid.payoffs:   # over a build the pace decides
         dens[(grid.beat_frames >= p.build_start) & (grid.beat_frames <= p.frame)] = 0.0
+        ramp |= (2 * grid.beat_frames >= p.build_start + p.frame) & (grid.beat_frames < p.frame)
     for k, f in enumerate(grid.beat_frames):
         down = bool(grid.is_down[k])
         strong = bool(grid.strong[k])
         if downs_only and not down and int(f) not in phrase_starts and not (
-                loud_beats and strong and er[k] >= LOUD_BEATS):
+                loud_beats and strong and (er[k] >= LOUD_BEATS or ramp[k])):
             continue
         s = float(grid.accent[k]) - ACCENT_BASE - (0.0 if strong else WEAK_PENALTY)
         s = 0.3 * s + 4.0 * float(de[k]) + float(dens[k]) if low_confidence else s + float(dens[k])
