@@ -31,8 +31,8 @@ comes from the audio itself (RMS in dB), not from the analysis' energy curve.
    ``benchmarks/out``).
    Beside the table of measures, a table of the loudness windows: how many two-bar windows the
    loudness correlation has, the spread of their levels (dB), the correlation at seeds 0-4
-   (mean and lowest) and without the windows of the arc (the two bars before the climax and the
-   two after it).
+   (mean and lowest, musync and the baseline) and without the windows of the arc (the two bars
+   before the climax and the two after it).
 6. **Speed** (warm ``musync.plan`` on a ready Analysis and clips, best of ``--repeats``): a
    3-minute song with 50 clips (target <= 50 ms) and a 60-minute mix with 2,000 clips (target
    <= 1 s), plus the time of each stage.
@@ -231,7 +231,7 @@ for job in jobs:
         old = load_plan(job["replan"], validate=False)
         p = musync.replan(old, a, clips)
     else:
-        p = musync.plan(a, clips, seed=0, fps=job["fps"])
+        p = musync.plan(a, clips, seed=job.get("seed", 0), fps=job["fps"])
     open(job["out"], "w").write(plan_to_json(p))
 """
 
@@ -247,8 +247,8 @@ for job in jobs:
         self.n = 0
 
     def run(self, jobs: list[dict]) -> list[dict]:
-        """jobs: {"analysis": Analysis, "clips": ScanResult, "fps": str, ["replan": plan dict]} ->
-        plan dicts."""
+        """jobs: {"analysis": Analysis, "clips": ScanResult, "fps": str, ["seed": int],
+        ["replan": plan dict]} -> plan dicts."""
         d = Path(self.tmp.name)
         spec = []
         for job in jobs:
@@ -257,7 +257,7 @@ for job in jobs:
             (d / f"a{k}.json").write_text(json.dumps(job["analysis"].to_dict()))
             (d / f"c{k}.json").write_text(json.dumps(ScanResult(job["clips"]).to_dict()))
             j = {"analysis": str(d / f"a{k}.json"), "clips": str(d / f"c{k}.json"), "fps": job["fps"],
-                 "out": str(d / f"p{k}.json")}
+                 "out": str(d / f"p{k}.json"), "seed": int(job.get("seed", 0))}
             if "replan" in job:
                 (d / f"r{k}.json").write_text(json.dumps(job["replan"]))
                 j["replan"] = str(d / f"r{k}.json")
@@ -346,17 +346,30 @@ def measure_table(title, rows_ours, rows_base, names, md) -> str:
     return "\n".join(out)
 
 
-def loudness_table(title, names, rows, seed_rhos, md) -> str:
+def loudness_table(title, names, rows, seed_rhos, md, base_rhos=None) -> str:
     """Per song: the windows the loudness correlation is computed over, and how it varies with
-    the plan's seed."""
+    the plan's seed (and the baseline's, when given)."""
+    k = len(RHO_SEEDS) - 1
     heads = ["song", "2-bar windows", "level span (dB)", "rho loud (seed 0)",
-             f"rho loud, seeds 0-{len(seed_rhos[0]) - 1 if seed_rhos else 0}: mean", "min",
-             "rho without the climax +-2 bars"]
+             f"rho loud, seeds 0-{k}: mean", "min", "rho without the climax +-2 bars"]
+    if base_rhos:
+        heads += [f"baseline, seeds 0-{k}: mean", "min"]
     out = []
-    for name, m, rs in zip(names, rows, seed_rhos):
-        out.append([name, fmt(m["loud_n"]), fmt(m["loud_span"], 1), fmt(m["loud_rho"], 2),
-                    fmt(float(np.mean(rs)), 2), fmt(float(np.min(rs)), 2),
-                    "n/a" if m["rho_off_arc"] is None else fmt(m["rho_off_arc"], 2)])
+    for i, (name, m, rs) in enumerate(zip(names, rows, seed_rhos)):
+        row = [name, fmt(m["loud_n"]), fmt(m["loud_span"], 1), fmt(m["loud_rho"], 2),
+               fmt(float(np.mean(rs)), 2), fmt(float(np.min(rs)), 2),
+               "n/a" if m["rho_off_arc"] is None else fmt(m["rho_off_arc"], 2)]
+        if base_rhos:
+            row += [fmt(float(np.mean(base_rhos[i])), 2), fmt(float(np.min(base_rhos[i])), 2)]
+        out.append(row)
+    if seed_rhos:
+        allr = np.array(seed_rhos)
+        row = [f"all songs: mean; plans >= 0.6 (of {allr.size})", "", "", "",
+               f"{allr.mean():.2f}", f"{int(np.sum(allr >= 0.6))}", ""]
+        if base_rhos:
+            b = np.array(base_rhos)
+            row += [f"{b.mean():.2f}", f"{int(np.sum(b >= 0.6))}"]
+        out.append(row)
     return format_table(heads, out, title=title, markdown=md)
 
 
@@ -365,6 +378,12 @@ def seed_rhos(a, clips, fps, loud, seeds=RHO_SEEDS) -> list:
     rotation and breaks ties: how much of a song's correlation is the seed's)."""
     return [measures([s.to_dict() for s in musync.plan(a, clips, seed=k, fps=fps).shots], fps, a, loud)["loud_rho"]
             for k in seeds]
+
+
+def base_seed_rhos(base, a, clips, fps, loud, seeds=RHO_SEEDS) -> list:
+    """:func:`seed_rhos` of the baseline planner (one subprocess for all the seeds)."""
+    got = base.run([{"analysis": a, "clips": list(clips), "fps": str(fps), "seed": k} for k in seeds])
+    return [measures(g["shots"], fps, a, loud)["loud_rho"] for g in got]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -712,17 +731,19 @@ def main(argv=None) -> int:
     print()
     try:
         print("Synthetic set ...", file=sys.stderr, flush=True)
-        names, ours, theirs, rhos = [], [], [], []
+        names, ours, theirs, rhos, brhos = [], [], [], [], []
         for name, a, clips, loud in synthetic_songs(args.songs):
             p = musync.plan(a, clips, seed=0, fps=fps)
             ours.append(measures([s.to_dict() for s in p.shots], fps, a, loud))
             theirs.append(measures(base.run([{"analysis": a, "clips": clips, "fps": str(fps)}])[0]["shots"],
                                    fps, a, loud) if base else None)
             rhos.append(seed_rhos(a, clips, fps, loud))
+            if base:
+                brhos.append(base_seed_rhos(base, a, clips, fps, loud))
             names.append(f"{name} ({a.tempo:.0f} BPM found)")
         print(measure_table("Synthetic set", ours, theirs, names, md))
         print()
-        print(loudness_table("Synthetic set: the loudness windows", names, ours, rhos, md))
+        print(loudness_table("Synthetic set: the loudness windows", names, ours, rhos, md, brhos))
         print()
         data = Path(args.data)
         if not args.no_real and (data / "audio").is_dir() and (data / "video").is_dir():
@@ -731,13 +752,15 @@ def main(argv=None) -> int:
 
             clips = scan_clips([data / "video"], progress="none")
             real = list(real_songs(data))
-            names, ours, theirs, rhos = [], [], [], []
+            names, ours, theirs, rhos, brhos = [], [], [], [], []
             out_dir = Path(args.out)
             out_dir.mkdir(parents=True, exist_ok=True)
             for name, a, loud in real:
                 p = musync.plan(a, clips, seed=0, fps=fps)
                 ours.append(measures([s.to_dict() for s in p.shots], fps, a, loud))
                 rhos.append(seed_rhos(a, clips, fps, loud))
+                if base:
+                    brhos.append(base_seed_rhos(base, a, clips, fps, loud))
                 bp = base.run([{"analysis": a, "clips": list(clips), "fps": str(fps)}])[0] if base else None
                 theirs.append(measures(bp["shots"], fps, a, loud) if bp else None)
                 names.append(f"{name} ({a.duration:.0f} s, {a.tempo:.0f} BPM)")
@@ -756,7 +779,7 @@ def main(argv=None) -> int:
             print(measure_table(f"Real songs ({len(clips)} real clips, {len(clips.skipped)} skipped)",
                                 ours, theirs, names, md))
             print()
-            print(loudness_table("Real songs: the loudness windows", names, ours, rhos, md))
+            print(loudness_table("Real songs: the loudness windows", names, ours, rhos, md, brhos))
             print()
             print("Stability ...", file=sys.stderr, flush=True)
             print(stability_table(real, clips, fps, md, base))
