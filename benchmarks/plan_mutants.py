@@ -33,11 +33,11 @@ M = [
  ("loudness curve not averaged", "musync/analysis/energy.py", "    return np.where(counts > 0, sums / np.maximum(counts, 1), near)", "    return near"),
  ("assignment look-ahead off", "musync/planner/_kernels.py", "            if only >= 0:", "            if only >= 0 and False:"),
  ("build ignores the loudness inside its parts", "musync/planner/pace.py", "BUILD_SWING = 0.6\n", "BUILD_SWING = 0.0\n"),
- ("low-confidence grid: no beats in loud passages", "musync/planner/candidates.py", "(er[k] >= LOUD_BEATS or ramp[k])", "(er[k] >= 9.0 or ramp[k])"),
- ("low-confidence grid: no beats in builds", "musync/planner/candidates.py", "(er[k] >= LOUD_BEATS or ramp[k])", "(er[k] >= LOUD_BEATS or False)"),
- ("low-confidence grid: a bar at the fastest", "musync/planner/__init__.py", "LOW_CONF_INTENSE = 2.0\n", "LOW_CONF_INTENSE = 4.0\n"),
- ("low-confidence grid: one-beat flashes", "musync/planner/__init__.py", "LOW_CONF_SHORTEST = 1.9\n", "LOW_CONF_SHORTEST = 0.0\n"),
- ("low-confidence grid: builds end on bar lines", "musync/planner/__init__.py", "cut_on=settings.cut_on if loud_beats else \"downbeats\",", "cut_on=\"downbeats\","),
+ ("uncertain grid: no beats in loud passages", "musync/planner/candidates.py", "(er[k] >= LOUD_BEATS or ramp[k])", "(er[k] >= 9.0 or ramp[k])"),
+ ("uncertain grid: no beats in builds", "musync/planner/candidates.py", "(er[k] >= LOUD_BEATS or ramp[k])", "(er[k] >= LOUD_BEATS or False)"),
+ ("uncertain grid: a bar at the fastest", "musync/planner/__init__.py", "LOW_CONF_INTENSE = 2.0\n", "LOW_CONF_INTENSE = 4.0\n"),
+ ("uncertain grid: one-beat flashes", "musync/planner/__init__.py", "LOW_CONF_SHORTEST = 1.9\n", "LOW_CONF_SHORTEST = 0.0\n"),
+ ("uncertain grid: builds end on bar lines", "musync/planner/__init__.py", "cut_on=settings.cut_on if loud_beats else \"downbeats\",", "cut_on=\"downbeats\","),
 ]
 only = sys.argv[1:]
 missed = 0
