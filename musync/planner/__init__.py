@@ -130,7 +130,8 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     loud_beats = low_conf and settings.cut_on == "beats" and not analysis.fallback
     if low_conf:
         warn.append("the beat grid has low confidence: pacing by phrases and loudness, cuts on bar lines"
-                    + (" (and on the strong beats of loud passages, two beats apart at least)" if loud_beats else ""))
+                    + (" (and on the strong beats of loud passages, two beats apart at least)"
+                       if loud_beats else ""))
         # cut_on stays "beats" with loud_beats (the candidates keep to bar lines elsewhere; the
         # builds may end on strong beats)
         eff = dataclasses.replace(settings, cut_on=settings.cut_on if loud_beats else "downbeats",

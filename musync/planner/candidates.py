@@ -26,7 +26,8 @@ from ..types import Analysis, PlanSettings
 from .music import MusicGrid, energy_at
 from .pace import drive_at
 
-__all__ = ["Candidates", "cut_candidates", "ACCENT_BASE", "WEAK_PENALTY", "FORCED_SCORE", "LOUD_BEATS"]
+__all__ = ["Candidates", "cut_candidates", "ACCENT_BASE", "WEAK_PENALTY", "FORCED_SCORE",
+           "LOUD_BEATS"]
 
 #: Accent a cut must beat to be worth anything.
 ACCENT_BASE = 0.75

@@ -34,8 +34,9 @@ from ..types import Analysis, PlanSettings
 from .music import MusicGrid
 
 __all__ = ["target_lengths", "cut_rate", "phrase_shape", "build_pace", "in_build", "section_factor",
-           "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp", "build_ends", "build_swing",
-           "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO", "BUILD_SWING", "HERO_TIMES", "SOFT_FROM"]
+           "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp", "build_ends",
+           "build_swing", "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO", "BUILD_SWING",
+           "HERO_TIMES", "SOFT_FROM"]
 
 #: Patterns of shot lengths inside a phrase: multipliers of the energy pace over the phrase's
 #: quarters (bars of a 4-bar phrase). Each is normalised so a phrase keeps its number of shots,
