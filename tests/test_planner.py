@@ -19,7 +19,8 @@ from musync.testing import make_song, synthetic_clip_infos
 from musync.types import Analysis, AudioInfo, Section
 
 
-def random_analysis(seed: int, *, duration: float, tempo: float, bpb: int, fallback: bool = False) -> Analysis:
+def random_analysis(seed: int, *, duration: float, tempo: float, bpb: int, fallback: bool = False,
+                    confidence: float = 0.9) -> Analysis:
     rng = np.random.default_rng(seed)
     period = 60.0 / tempo
     start = rng.uniform(0, period)
@@ -48,7 +49,7 @@ def random_analysis(seed: int, *, duration: float, tempo: float, bpb: int, fallb
     return Analysis(audio=AudioInfo("/song.wav", "x" * 64, duration, 44100, 2), duration=duration, tempo=tempo,
                     beats=beats, beat_strength=rng.uniform(0, 1, beats.size), downbeats=downs, beats_per_bar=bpb,
                     sections=secs, energy_times=e_times, energy=energy, climax=climax,
-                    confidence=0.0 if fallback else 0.9, fallback=fallback)
+                    confidence=0.0 if fallback else confidence, fallback=fallback)
 
 
 FPS = [Fraction(24), Fraction(25), Fraction(30), Fraction(30000, 1001), Fraction(24000, 1001)]
@@ -58,9 +59,11 @@ FPS = [Fraction(24), Fraction(25), Fraction(30), Fraction(30000, 1001), Fraction
 @given(seed=st.integers(0, 10_000), duration=st.floats(6.0, 150.0), tempo=st.floats(60.0, 180.0),
        bpb=st.sampled_from([3, 4]), n_clips=st.integers(1, 25), min_dur=st.floats(0.6, 6.0),
        fps=st.sampled_from(FPS), style=st.sampled_from(sorted(musync.STYLES)), anticipation=st.integers(0, 3),
-       order=st.sampled_from(["auto", "source"]), fallback=st.booleans())
-def test_plan_invariants(seed, duration, tempo, bpb, n_clips, min_dur, fps, style, anticipation, order, fallback):
-    a = random_analysis(seed, duration=duration, tempo=tempo, bpb=bpb, fallback=fallback)
+       order=st.sampled_from(["auto", "source"]), grid=st.sampled_from(["sure", "uncertain", "fallback"]))
+def test_plan_invariants(seed, duration, tempo, bpb, n_clips, min_dur, fps, style, anticipation, order, grid):
+    # an uncertain grid (confidence < 0.3) cuts on bar lines and on the strong beats of loud bars
+    a = random_analysis(seed, duration=duration, tempo=tempo, bpb=bpb, fallback=grid == "fallback",
+                        confidence=0.1 if grid == "uncertain" else 0.9)
     clips = synthetic_clip_infos(n_clips, seed=seed, min_dur=min_dur, max_dur=min_dur + 5.0)
     p = musync.plan(a, clips, style=style, seed=seed, fps=fps, anticipation=anticipation, order=order)
     validate_plan(p)  # tiling, equal ranges, usable windows
