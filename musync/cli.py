@@ -107,7 +107,7 @@ def _write_json(obj, out: str | None, overwrite: bool) -> None:
 
 def _print_analysis_summary(a) -> None:
     click.echo(f"{Path(a.audio.path).name}: {a.duration:.2f} s, {a.tempo:.2f} BPM, "
-               f"{a.beats_per_bar}/4, {len(a.beats)} beats, {len(a.downbeats)} bars, "
+               f"{a.metre}, {len(a.beats)} beats, {len(a.downbeats)} bars, "
                f"confidence {a.confidence:.2f}")
     click.echo("sections: " + "  ".join(
         f"{s.label}[{s.kind}] {s.start:.1f}-{s.end:.1f}s e={s.energy:.2f}" for s in a.sections))
@@ -123,8 +123,8 @@ def _print_analysis_summary(a) -> None:
 @click.option("--json", "json_out", metavar="OUT", help="Write the analysis as JSON ('-' for stdout).")
 @click.option("--plot", "plot_out", metavar="OUT.png", help="Write a PNG of waveform, grid, sections, energy.")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the analysis cache.")
-@click.option("--beats-per-bar", type=click.Choice(["auto", "3", "4"]), default="auto", show_default=True,
-              help="Force the metre instead of estimating it.")
+@click.option("--beats-per-bar", type=click.Choice(["auto", "2", "3", "4"]), default="auto", show_default=True,
+              help="Force the beats per bar instead of estimating them (2: a 6/8 or 2/4 bar).")
 @click.option("--tempo-octave", type=_TableChoice(_table("analysis", "TEMPO_OCTAVES")), default=None,
               help="Use twice or half the tempo musync hears (the other metrical level).")
 @click.option("--tempo", "tempo_bpm", type=click.FloatRange(20, 360), default=None, metavar="BPM",

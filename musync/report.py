@@ -59,7 +59,7 @@ def plot_analysis(analysis: Analysis, path, *, y: np.ndarray | None = None, sr: 
         ax1.set_ylim(-1, 1)
         ax1.set_ylabel("waveform")
         title = (f"{Path(analysis.audio.path).name}: {analysis.tempo:.1f} BPM, "
-                 f"{analysis.beats_per_bar} beats/bar, confidence {analysis.confidence:.2f}")
+                 f"{analysis.metre}, confidence {analysis.confidence:.2f}")
         if analysis.fallback:
             title += " (FALLBACK GRID)"
         ax1.set_title(title, fontsize=10, pad=16)

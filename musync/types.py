@@ -124,7 +124,7 @@ class Analysis(_ArrayEq):
     beats : ndarray (n,)     beat times
     beat_strength : ndarray (n,) in [0, 1]
     downbeats : ndarray (m,) times of the first beat of each bar (a subset of ``beats``)
-    beats_per_bar : int      3 or 4
+    beats_per_bar : int      2, 3 or 4 (2 only in a compound metre: 6/8)
     sections : tuple of Section, tiling ``[0, duration]``
     energy_times, energy : ndarray (k,)  energy curve in [0, 1] at about 10 Hz
     climax : float           the moment the song peaks (a downbeat)
@@ -144,6 +144,9 @@ class Analysis(_ArrayEq):
                              the RMS level (dBFS) at ``energy_times``, averaged over each sample's
                              tenth of a second; empty when not measured (the planner then paces
                              by the energy curve alone)
+    beat_division : int      2 when each beat divides in two (simple metre: 2/4, 3/4, 4/4), 3
+                             when it divides in three (compound: 6/8, 9/8, 12/8, and triplet
+                             swing); see :attr:`metre`
     """
 
     audio: AudioInfo
@@ -165,8 +168,13 @@ class Analysis(_ArrayEq):
     offbeat_strength: np.ndarray = field(default_factory=lambda: np.zeros(0))
     tempo_alternatives: tuple = ()
     loudness: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    beat_division: int = 2
 
     def __post_init__(self):
+        if self.beat_division not in (2, 3):
+            from .errors import ParameterError
+
+            raise ParameterError(f"beat_division must be 2 or 3, not {self.beat_division!r}")
         for name in ("beats", "beat_strength", "downbeats", "energy_times", "energy",
                      "offbeat_strength", "loudness"):
             object.__setattr__(self, name, _arr(getattr(self, name)))
@@ -178,6 +186,14 @@ class Analysis(_ArrayEq):
     @property
     def sr(self) -> int:
         return self.audio.sample_rate
+
+    @property
+    def metre(self) -> str:
+        """The time signature: ``"4/4"``, ``"3/4"`` (beats divided in two) or ``"6/8"``,
+        ``"9/8"``, ``"12/8"`` (beats divided in three)."""
+        if self.beat_division == 3:
+            return f"{3 * int(self.beats_per_bar)}/8"
+        return f"{int(self.beats_per_bar)}/4"
 
     def section_at(self, t: float) -> Section | None:
         for s in self.sections:
@@ -194,6 +210,7 @@ class Analysis(_ArrayEq):
             "tempo_alternatives": [{"bpm": _r(t["bpm"], 3), "score": _r(t["score"], 4)}
                                    for t in self.tempo_alternatives],
             "beats_per_bar": int(self.beats_per_bar),
+            "beat_division": int(self.beat_division),
             "beats": _rl(self.beats),
             "beat_strength": _rl(self.beat_strength, 4),
             "downbeats": _rl(self.downbeats),
@@ -238,6 +255,7 @@ class Analysis(_ArrayEq):
             offbeat_strength=d.get("offbeat_strength", []),
             tempo_alternatives=tuple(d.get("tempo_alternatives", ())),
             loudness=d.get("loudness", []),
+            beat_division=int(d.get("beat_division", 2)),
         )
 
 

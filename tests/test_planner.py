@@ -57,7 +57,7 @@ FPS = [Fraction(24), Fraction(25), Fraction(30), Fraction(30000, 1001), Fraction
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), duration=st.floats(6.0, 150.0), tempo=st.floats(60.0, 180.0),
-       bpb=st.sampled_from([3, 4]), n_clips=st.integers(1, 25), min_dur=st.floats(0.6, 6.0),
+       bpb=st.sampled_from([2, 3, 4]), n_clips=st.integers(1, 25), min_dur=st.floats(0.6, 6.0),
        fps=st.sampled_from(FPS), style=st.sampled_from(sorted(musync.STYLES)), anticipation=st.integers(0, 3),
        order=st.sampled_from(["auto", "source"]), grid=st.sampled_from(["sure", "uncertain", "fallback"]))
 def test_plan_invariants(seed, duration, tempo, bpb, n_clips, min_dur, fps, style, anticipation, order, grid):

@@ -55,7 +55,7 @@ MIN_PEAKINESS = 3.0
 FALLBACK_BPM = 120.0
 
 _SR = 22050
-_ALGO = 17  # bump when results change, to invalidate caches
+_ALGO = 18  # bump when results change, to invalidate caches
 
 
 def _active_range(feat, duration: float) -> tuple[float, float]:
@@ -86,8 +86,8 @@ _OCTAVES = {None: 1.0, **TEMPO_OCTAVES}
 
 
 def _check_overrides(beats_per_bar, tempo, tempo_octave, downbeat) -> None:
-    if beats_per_bar not in (None, 3, 4):
-        raise ParameterError(f"beats_per_bar must be 3, 4 or None (auto), not {beats_per_bar!r}")
+    if beats_per_bar not in (None, 2, 3, 4):
+        raise ParameterError(f"beats_per_bar must be 2, 3, 4 or None (auto), not {beats_per_bar!r}")
     if tempo_octave not in _OCTAVES:
         raise ParameterError(f"tempo_octave must be 'x2', 'half' or None, not {tempo_octave!r}")
     if tempo is not None and tempo_octave is not None:
@@ -168,6 +168,7 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
                             f"{FALLBACK_BPM:g} BPM grid; cut by phrases and energy instead")
     alternatives: tuple = ()
     level_conf = 0.0
+    division = 2
     if fallback:
         bpb = beats_per_bar or 4
         beats, strength, downbeats = _fallback_grid(duration, bpb)
@@ -180,8 +181,9 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
             if shifted is not beats:
                 strength = np.zeros(shifted.size) if shifted.size != beats.size else strength
                 beats = shifted
+        division = bt.division
         downbeats, bpb, down_conf, _, metre_conf = estimate_downbeats(feat, beats, beats_per_bar=beats_per_bar,
-                                                          downbeat=downbeat)
+                                                                      downbeat=downbeat, division=division)
         alternatives = tuple({"bpm": round(float(b), 3), "score": round(float(p), 4)}
                              for b, p in bt.alternatives[:2])
         level_conf = 1.0 if (tempo is not None or tempo_octave is not None) else bt.level_confidence
@@ -205,7 +207,8 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
                               "tempo_stability": float(agreement), "tempo_level": float(level_conf),
                               "metre": float(metre_conf)},
                  fallback=fallback, warnings=tuple(warnings), params=params,
-                 tempo_alternatives=alternatives, loudness=loudness_curve(feat, e_times))
+                 tempo_alternatives=alternatives, loudness=loudness_curve(feat, e_times),
+                 beat_division=int(division))
     # store exactly what the JSON form holds, so save/load round-trips to an equal object
     return Analysis.from_dict(json.loads(json.dumps(a.to_dict())))
 
@@ -224,8 +227,8 @@ def analyze(path, sr: int | None = None, *, beats_per_bar: int | None = None,
         or ``(n, channels)`` (channels are averaged), with ``sr``.
     sr : int, optional
         Sample rate of ``y``; only (and always) with a signal.
-    beats_per_bar : 3, 4 or None
-        Force the metre; None estimates it.
+    beats_per_bar : 2, 3, 4 or None
+        Force the beats per bar; None estimates it (2 only for beats divided in three: 6/8).
     use_cache : bool
         Reuse and store results keyed by the file's content and these options.
     tempo : float or None

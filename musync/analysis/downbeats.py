@@ -3,8 +3,10 @@
 Public: :func:`downbeat_salience`, :func:`estimate_downbeats`, :func:`music_start`.
 
 A downbeat is where the harmony tends to change, the bass and kick tend to hit, and the
-loudness tends to rise. Each beat gets a salience from those cues; the metre (3 or 4) is the
-period whose best phase separates salient from ordinary beats most clearly, and a Viterbi pass
+loudness tends to rise. Each beat gets a salience from those cues; the metre (3 or 4, and 2 where
+the beats are divided in three: 6/8, by the harmonic rhythm, :func:`compound_bar`) is the period
+whose best phase separates salient from ordinary beats most clearly (:func:`choose_metre`), and a
+Viterbi pass
 (numba) over bar positions follows the phase through the song, so a pickup (anacrusis) or a
 dropped beat does not shift every later bar. Nothing assumes the first beat is a downbeat; the
 beat on which the music starts only breaks a near-tie (:data:`START_PRIOR`).
@@ -18,7 +20,28 @@ from scipy.ndimage import uniform_filter1d
 from .beats import max_near, robust_z
 from .features import Features
 
-__all__ = ["downbeat_salience", "estimate_downbeats", "music_start"]
+__all__ = ["downbeat_salience", "estimate_downbeats", "music_start", "choose_metre", "compound_bar"]
+
+#: Choose 3 beats a bar over 4 only when 3 separates the bars this much more clearly (most
+#: popular music is in 4).
+TRIPLE_RATIO = 1.25
+#: A compound metre (beats divided in three: dotted quarters) has two beats a bar (6/8) or four
+#: (12/8, also the shuffle and triplet swing of a "4/4"); the kick and snare alternate every beat
+#: in both, so the harmonic rhythm decides (:func:`compound_bar`): two when the chords change on
+#: the third beat of a four-beat bar at least :data:`HALF_BAR_CHANGE` as much (above the change at
+#: the other beats) as on its first. Measured on synthetic songs: 0.34-0.35 for 6/8 with a chord
+#: per bar; -0.12 to 0.07 for 12/8 and swing with a chord per bar of four.
+HALF_BAR_CHANGE = 0.2
+#: The chords tell only where they change at the bar line by at least this much (1 - cosine of
+#: the chroma of consecutive beats above its mean at the other beats; 0.17-0.30 on synthetic
+#: songs); otherwise two beats a bar needs a salience that separates bars of two this much more
+#: clearly than bars of four (a cue that alternates every beat and nothing else gives 1.5).
+HARMONY_CLEAR = 0.03
+COMPOUND_DUPLE_RATIO = 1.3
+#: Shortest bar of two beats (s): a two-beat bar faster than this (beats above 120 BPM) is half a
+#: bar of a fast swing or shuffle, not a 6/8 bar (bars of popular music last about 1-4 s: 4/4 at
+#: 60-240 BPM).
+MIN_DUPLE_BAR = 1.0
 
 #: A piece usually begins on a downbeat: a song's first note, an intro's first chord, and the
 #: first beat of most generated songs and of audio trimmed to a chart. Where the music starts
@@ -123,21 +146,72 @@ def _phase_contrast(d: np.ndarray, m: int) -> tuple[float, int]:
     return float(best), arg
 
 
+def choose_metre(contrasts: dict[int, float]) -> int:
+    """3 or 4 beats a bar from the bar contrast of each (:func:`_phase_contrast`): 3 where it
+    beats 4 by :data:`TRIPLE_RATIO`, else 4. A single candidate is returned as it is."""
+    if len(contrasts) == 1:
+        return next(iter(contrasts))
+    return 3 if contrasts[3] > TRIPLE_RATIO * contrasts[4] else 4
+
+
+def _chord_change(feat: Features, beats: np.ndarray) -> np.ndarray:
+    """1 - cosine similarity of the chroma of each beat span and the one before (0 for the
+    first beat)."""
+    fr = np.round(feat.coarse_frame(beats)).astype(np.int64)
+    ncol = feat.chroma.shape[1]
+    bounds = np.concatenate([fr, [min(ncol, fr[-1] + max(1, int(np.median(np.diff(fr)))))]])
+    seg = _segment_means(feat.chroma, bounds)
+    seg = seg / np.maximum(np.linalg.norm(seg, axis=0, keepdims=True), 1e-9)
+    h = np.zeros(beats.size)
+    h[1:] = 1.0 - np.sum(seg[:, 1:] * seg[:, :-1], axis=0)
+    return h
+
+
+def compound_bar(feat: Features, beats: np.ndarray, d: np.ndarray) -> tuple[int, float]:
+    """2 (6/8) or 4 (12/8) beats a bar for beats divided in three, ``d`` their downbeat salience.
+
+    The bars of four are phased where ``d`` separates them best; then the mean chord change
+    (:func:`_chord_change`) at each of the four positions: two beats a bar when the change at the
+    third reaches :data:`HALF_BAR_CHANGE` of the change at the first (both above the mean at the
+    second and fourth), provided the chords change clearly at the first
+    (:data:`HARMONY_CLEAR`); without chord changes, when ``d`` separates bars of two
+    :data:`COMPOUND_DUPLE_RATIO` times better than bars of four. Four when two-beat bars would be
+    shorter than :data:`MIN_DUPLE_BAR`.
+
+    Returns ``(beats_per_bar, confidence)``, the confidence in [0, 1] from how far the deciding
+    ratio is from its threshold (0 when too few beats or too fast to decide).
+    """
+    if beats.size < 16 or 2.0 * float(np.median(np.diff(beats))) < MIN_DUPLE_BAR:
+        return 4, 0.0
+    c4, p = _phase_contrast(d, 4)
+    h = _chord_change(feat, beats)
+    idx = (np.arange(beats.size) - p) % 4
+    f = np.array([h[1:][idx[1:] == k].mean() for k in range(4)])
+    other = 0.5 * (f[1] + f[3])
+    if f[0] - other >= HARMONY_CLEAR:
+        ratio, thr = (f[2] - other) / (f[0] - other), HALF_BAR_CHANGE
+    else:
+        ratio, thr = _phase_contrast(d, 2)[0] / max(c4, 1e-9), COMPOUND_DUPLE_RATIO
+    return (2 if ratio >= thr else 4), float(np.tanh(2.0 * abs(ratio - thr) / max(abs(thr), 1e-9)))
+
+
 def estimate_downbeats(feat: Features, beats: np.ndarray, *, beats_per_bar: int | None = None,
-                       switch_penalty: float = 16.0,
-                       downbeat: float | None = None) -> tuple[np.ndarray, int, float, np.ndarray, float]:
+                       switch_penalty: float = 16.0, downbeat: float | None = None,
+                       division: int = 2) -> tuple[np.ndarray, int, float, np.ndarray, float]:
     """Find downbeats among ``beats``.
 
     Parameters
     ----------
     feat : Features of the song
     beats : ndarray (n,) beat times in seconds
-    beats_per_bar : force 3 or 4; None estimates it
+    beats_per_bar : force 2, 3 or 4; None estimates it
     switch_penalty : cost (salience units) of a bar-phase jump in the Viterbi pass: about two bars
         of clear evidence (a song rarely changes its bar phase; at 8 a breakdown whose accents move
         was enough to shift every later bar of a real track)
     downbeat : a time (s) the user knows is a downbeat: bars are counted from the beat nearest
         to it, with no phase jumps
+    division : 2 or 3, how each beat is divided (:func:`.beats.beat_division`); with 3 a bar may
+        also have two beats (6/8)
 
     Returns
     -------
@@ -155,8 +229,10 @@ def estimate_downbeats(feat: Features, beats: np.ndarray, *, beats_per_bar: int 
     d = downbeat_salience(feat, beats)
     cands = (beats_per_bar,) if beats_per_bar else (3, 4)
     contrasts = {m: _phase_contrast(d, m)[0] for m in cands}
-    # most popular music is in 4: choose 3 only when it separates bars clearly better
-    m = cands[0] if len(cands) == 1 else (3 if contrasts[3] > 1.25 * contrasts[4] else 4)
+    m = choose_metre(contrasts)
+    compound_conf = None
+    if division == 3 and m == 4 and not beats_per_bar:
+        m, compound_conf = compound_bar(feat, beats, d)
     loglik = np.zeros((n, m))
     loglik[:, 0] = d
     loglik[:, 1:] = -d[:, None] / (m - 1)
@@ -171,9 +247,13 @@ def estimate_downbeats(feat: Features, beats: np.ndarray, *, beats_per_bar: int 
 
         pos = _bar_viterbi(np.ascontiguousarray(loglik), -float(switch_penalty))
     down = beats[pos == 0]
-    c = contrasts[m]
-    others = [v for k, v in contrasts.items() if k != m]
+    # a 6/8 bar was chosen as half of a bar of four: the contrasts judge that bar against 3
+    key = 4 if m == 2 and not beats_per_bar else m
+    c = contrasts[key]
+    others = [v for k, v in contrasts.items() if k != key]
     margin = c - max(others) if others else c
     conf = float(np.clip(0.5 * np.tanh(c / 2.0) + 0.5 * np.tanh(max(margin, 0.0)), 0.0, 1.0))
     metre_conf = 1.0 if not others else float(np.clip(np.tanh(max(margin, 0.0) / max(abs(c), 1e-9) * 2.0), 0.0, 1.0))
+    if compound_conf is not None:  # 3 against 4 as above, then 2 against 4 by the harmonic rhythm
+        metre_conf = min(metre_conf, compound_conf)
     return down, m, conf, pos, metre_conf

@@ -79,7 +79,7 @@ def song_payload(session: ReviewSession, *, bins: int = 3000) -> dict:
            "duration": p.duration_frames / float(fps), "waveform": [], "energy": {"times": [], "values": []}}
     a = session.analysis
     if a is not None:
-        out.update(tempo=round(a.tempo, 2), beats_per_bar=a.beats_per_bar,
+        out.update(tempo=round(a.tempo, 2), beats_per_bar=a.beats_per_bar, metre=a.metre,
                    beats=_thin(a.beats, 100000), downbeats=_thin(a.downbeats, 100000),
                    sections=[s.to_dict() for s in a.sections], climax=a.climax,
                    energy={"times": _thin(a.energy_times, 4000), "values": _thin(a.energy, 4000)},
@@ -87,7 +87,7 @@ def song_payload(session: ReviewSession, *, bins: int = 3000) -> dict:
     else:
         m = p.markers
         f = float(fps)
-        out.update(tempo=None, beats_per_bar=None, beats=[b / f for b in m.get("beats", [])],
+        out.update(tempo=None, beats_per_bar=None, metre=None, beats=[b / f for b in m.get("beats", [])],
                    downbeats=[b / f for b in m.get("downbeats", [])],
                    sections=[{"start": s["frame"] / f, "end": s["end"] / f, "label": s.get("label", ""),
                               "kind": s.get("kind", ""), "energy": None} for s in m.get("sections", [])],

@@ -608,7 +608,8 @@
     const locked = p.shots.filter((s) => s.locked).length;
     const bits = [];
     if (song.tempo) bits.push(song.tempo.toFixed(1) + " BPM");
-    if (song.beats_per_bar) bits.push(song.beats_per_bar + "/4");
+    if (song.metre) bits.push(song.metre);
+    else if (song.beats_per_bar) bits.push(song.beats_per_bar + "/4");
     bits.push(fmtTime(song.duration).replace(/\.\d\d$/, ""));
     bits.push(p.shots.length + " shots");
     bits.push(locked + " locked");
