@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["click_track", "make_song", "SyntheticSong", "write_wav", "SECTION_STYLES",
+__all__ = ["click_track", "make_song", "compound_song", "SyntheticSong", "write_wav", "SECTION_STYLES",
            "synthetic_clip_infos", "make_clip_files", "write_video", "make_test_pattern",
            "TEST_PATTERNS", "make_footage", "FootageTruth", "make_text_card", "text_lines",
            "make_flat_clip", "derive_clip", "DERIVATIONS"]
@@ -270,6 +270,61 @@ def make_song(*, bpm: float = 120.0, beats_per_bar: int = 4, form=None, pickup: 
     return SyntheticSong(y=y.astype(np.float32), sr=sr, beats=beats, downbeats=downbeats,
                          beats_per_bar=beats_per_bar, sections=tuple(sections),
                          section_energy=energy, climax=float(climax), params=params)
+
+
+#: The chords of :func:`compound_song`, strummed in turn (Hz of the four strings).
+_STRUM_CHORDS = ((196.0, 246.9, 293.7, 392.0), (220.0, 261.6, 329.6, 440.0), (174.6, 220.0, 261.6, 349.2),
+                 (196.0, 261.6, 329.6, 392.0))
+
+
+def compound_song(*, bpm: float = 80.0, beats_per_bar: int = 2, duration: float = 30.0, sr: int = 22050,
+                  seed: int = 0, humanize: float = 0.0, chord_beats: int | None = None) -> SyntheticSong:
+    """A song in compound metre: a strummed chord on every eighth note (the first of each three
+    louder), the kick on the odd dotted-quarter beats and the snare on the even ones.
+
+    Parameters
+    ----------
+    bpm : dotted quarters per minute (the beat; the eighths run three times as fast)
+    beats_per_bar : 2 for 6/8 (kick on 1, snare on the fourth eighth), 4 for a 12/8 shuffle (kick
+        on 1 and 3, snare on 2 and 4), 3 for 9/8
+    chord_beats : the chord changes every this many beats (default: once a bar); 0 keeps one chord
+    humanize : standard deviation (s) of the timing error of each eighth
+
+    Returns
+    -------
+    SyntheticSong (one section) whose ``beats`` are the dotted quarters.
+    """
+    rng = np.random.default_rng(seed)
+    chord_beats = beats_per_bar if chord_beats is None else int(chord_beats)
+    n = int(duration * sr)
+    y = np.zeros(n)
+    t = np.arange(int(0.25 * sr)) / sr
+    kick = np.sin(2 * np.pi * (50 + 60 * np.exp(-t / 0.03)) * t) * np.exp(-t / 0.12)
+    snare = rng.standard_normal(t.size) * np.exp(-t / 0.05) * 0.6
+    strums = [sum(np.sin(2 * np.pi * f * k * t) / k for f in chord for k in (1, 2, 3)) * np.exp(-t / 0.08) * 0.075
+              for chord in _STRUM_CHORDS]
+    k, at = 0, 0.5
+    beats = []
+    while at < duration - 0.3:
+        beat = k // 3
+        on_beat = k % 3 == 0
+        if on_beat:
+            beats.append(at)
+        chord = strums[(beat // chord_beats) % len(strums)] if chord_beats else strums[0]
+        jitter = float(rng.normal(0.0, humanize)) if humanize > 0 else 0.0
+        for sound, gain in ((chord, 1.0 if on_beat else 0.6), (kick, float(on_beat and beat % 2 == 0)),
+                            (snare, float(on_beat and beat % 2 == 1))):
+            if gain:
+                _add(y, sound, at + jitter, sr, gain)
+        k += 1
+        at += 20.0 / bpm
+    beats = np.asarray(beats)
+    y = 0.5 * y / (np.max(np.abs(y)) or 1.0)
+    params = dict(bpm=bpm, beats_per_bar=beats_per_bar, duration=duration, seed=seed, humanize=humanize,
+                  chord_beats=chord_beats)
+    return SyntheticSong(y=y.astype(np.float32), sr=sr, beats=beats, downbeats=beats[::beats_per_bar],
+                         beats_per_bar=beats_per_bar, sections=((0.0, y.size / sr, "A", "verse"),),
+                         section_energy=(1.0,), climax=float(beats[0]), params=params)
 
 
 def _pluck(f: float, dur: float, sr: int) -> np.ndarray:

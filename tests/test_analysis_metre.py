@@ -10,13 +10,10 @@ import pytest
 
 from musync.analysis import analyze_signal, beats, downbeats, load_analysis, save_analysis
 from musync.errors import ParameterError
-from musync.testing import make_song
+from musync.testing import compound_song, make_song
 
 SR = 22050
 FORM = [("verse", 8), ("chorus", 8)]
-#: Four strummed chords, one after the other.
-CHORDS = ((196.0, 246.9, 293.7, 392.0), (220.0, 261.6, 329.6, 440.0), (174.6, 220.0, 261.6, 349.2),
-          (196.0, 261.6, 329.6, 392.0))
 
 
 def f_measure(ref, est, tol=0.07):
@@ -25,39 +22,10 @@ def f_measure(ref, est, tol=0.07):
     return float(mir_eval.beat.f_measure(np.asarray(ref, float), np.asarray(est, float), tol))
 
 
-def _compound(bpm, beats_per_bar=2, *, dur=30.0, sr=SR, seed=0, humanize=0.0, chord_beats=None):
-    """A strummed chord on every eighth (the first of each three louder), the kick on the odd
-    dotted-quarter beats and the snare on the even ones: 6/8 with ``beats_per_bar`` 2 (kick on 1,
-    snare on the fourth eighth), a 12/8 shuffle with 4 (kick on 1 and 3, snare on 2 and 4).
-    ``bpm`` counts dotted quarters; the chord changes every ``chord_beats`` of them (default: once
-    a bar). Returns ``(y, sr, beats, downbeats)``."""
-    rng = np.random.default_rng(seed)
-    chord_beats = chord_beats or beats_per_bar
-    n = int(dur * sr)
-    y = np.zeros(n)
-    t = np.arange(int(0.25 * sr)) / sr
-    kick = np.sin(2 * np.pi * (50 + 60 * np.exp(-t / 0.03)) * t) * np.exp(-t / 0.12)
-    snare = rng.standard_normal(t.size) * np.exp(-t / 0.05) * 0.6
-    strums = [sum(np.sin(2 * np.pi * f * k * t) / k for f in chord for k in (1, 2, 3)) * np.exp(-t / 0.08) * 0.075
-              for chord in CHORDS]
-    k, at = 0, 0.5
-    beat_times, downs = [], []
-    while at < dur - 0.3:
-        beat = k // 3
-        on_beat = k % 3 == 0
-        if on_beat:
-            beat_times.append(at)
-            if beat % beats_per_bar == 0:
-                downs.append(at)
-        hits = ((strums[(beat // chord_beats) % len(strums)], 1.0 if on_beat else 0.6),
-                (kick, float(on_beat and beat % 2 == 0)), (snare, float(on_beat and beat % 2 == 1)))
-        i0 = int((at + (rng.normal(0.0, humanize) if humanize else 0.0)) * sr)
-        for sound, gain in hits:
-            if gain:
-                y[i0:i0 + sound.size] += gain * sound[: n - i0]
-        k += 1
-        at += 20.0 / bpm
-    return (0.5 * y / np.abs(y).max()).astype(np.float32), sr, np.array(beat_times), np.array(downs)
+def _compound(bpm, beats_per_bar=2, *, dur=30.0, seed=0, humanize=0.0, chord_beats=None):
+    s = compound_song(bpm=bpm, beats_per_bar=beats_per_bar, duration=dur, seed=seed, humanize=humanize,
+                      chord_beats=chord_beats)
+    return s.y, s.sr, s.beats, s.downbeats
 
 
 @pytest.mark.parametrize("bpm", [60, 80, 100])
@@ -73,15 +41,30 @@ def test_six_eight_is_two_dotted_quarters_a_bar(bpm):
     assert any(abs(alt["bpm"] - bpm * k) < 0.04 * bpm * k for alt in a.tempo_alternatives for k in (1.5, 3))
 
 
-@pytest.mark.parametrize("bpm,mult,rule", [(80, 1.5, "TERNARY_GROUPING"), (60, 3.0, "COMPOUND_PAIRING")])
-def test_each_compound_level_rule_is_needed(bpm, mult, rule, monkeypatch):
+@pytest.mark.parametrize("bpm,mult", [(80, 1.5), (60, 3.0)])
+def test_without_the_grouping_in_threes_six_eight_is_tracked_on_eighths(bpm, mult, monkeypatch):
     """Without the grouping of the eighths in threes the 6/8 is tracked on every other eighth
     (the 3:2 error) at 80 and on every eighth at 60."""
     y, sr, *_ = _compound(bpm, humanize=0.005, seed=bpm)
-    monkeypatch.setattr(beats, rule, np.inf)
+    monkeypatch.setattr(beats, "TERNARY_GROUPING", np.inf)
     a = analyze_signal(y, sr)
     assert abs(a.tempo - mult * bpm) <= 0.04 * mult * bpm, a.tempo
     assert a.metre != "6/8"
+
+
+@pytest.mark.parametrize("bpm,seed,acoustic,rule", [(195, 1, False, "GROUP_ACCENT"),
+                                                    (210, 2, True, "COMPOUND_PAIRING")])
+def test_fast_waltz_bars_are_not_dotted_quarters(bpm, seed, acoustic, rule, monkeypatch):
+    """A fast waltz's bars are groups of three quarters, as a 6/8 beat is of three eighths; they
+    do not pair up, or the quarters inside them are as loud as the first (the snare's "pah pah").
+    Each of the two rules alone keeps one of these waltzes in 3/4 at the level it was tracked at
+    before compound metre existed (half the written tempo: a separate, older error)."""
+    s = make_song(bpm=bpm, beats_per_bar=3, hats=0, acoustic=acoustic, form=FORM, humanize=0.01, seed=seed)
+    a = analyze_signal(s.y, SR)
+    assert a.metre == "3/4" and abs(a.tempo - bpm / 2) <= 0.04 * bpm / 2
+    monkeypatch.setattr(beats, rule, -np.inf)
+    b = analyze_signal(s.y, SR)
+    assert abs(b.tempo - bpm / 3) <= 0.04 * bpm / 3   # one beat a bar: the bars taken for beats
 
 
 def test_six_eight_bar_needs_the_harmonic_rhythm(monkeypatch):
@@ -158,13 +141,21 @@ def test_beat_division_thirds_against_halves():
     assert beats.beat_division(triplets, frames)[0] == 3
     assert beats.beat_division(swing, frames)[0] == 3
     assert beats.beat_division(eighths + pulses(period, period / 3, 0.2), frames)[0] == 2  # halves win
+    # dense sixteenths over a weak half: the quarters keep it binary
+    sixteenths = bare + pulses(period / 4, period / 4, 0.8) - pulses(period, period / 2, 0.8)
+    sixteenths += pulses(period, period / 3, 0.5) + pulses(period, 2 * period / 3, 0.5)
+    assert beats.beat_division(sixteenths, frames)[0] == 2
 
 
 def test_tatum_grouping_threes_against_twos():
-    six = np.tile([2.0, 0.0, 0.0, 1.0, 0.0, 0.0], 8)       # 6/8 eighths: kick, -, -, snare, -, -
+    six = np.tile([3.0, 0.2, 0.2, 1.5, 0.2, 0.2], 8)       # 6/8 eighths: kick, -, -, snare, -, -
     four = np.tile([2.0, 0.0, 1.0, 0.0], 12)               # 4/4 eighths: beats on every other one
     tresillo = np.tile([1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0], 6)  # 3+3+2 over a 4/4 bar
-    assert beats.tatum_grouping(six)[0] > 0.8 and beats.tatum_grouping(six)[1] > 0.2
+    tern, pair, accent = beats.tatum_grouping(six)
+    assert tern > 0.8 and pair > 0.25 and accent > 1.5
+    waltz = np.tile([2.0, 1.5, 1.5], 16)                  # oom-pah-pah: every group alike, inner beats loud
+    w_tern, w_pair, w_accent = beats.tatum_grouping(waltz)
+    assert w_tern > 0.4 and w_pair < pair - 0.25 and w_accent < accent / 3
     assert beats.tatum_grouping(four)[0] < 0.0
     assert beats.tatum_grouping(tresillo)[0] == -np.inf
     assert beats.tatum_grouping(six[:12])[0] == -np.inf   # too short to tell
@@ -192,16 +183,12 @@ def test_forced_two_beats_and_json_round_trip(tmp_path):
 
 
 def test_cli_and_planner_take_a_two_beat_bar(tmp_path, capsys):
-    import soundfile as sf
-
     import musync
     from musync.cli import main
     from musync.planfile import validate_plan
     from musync.testing import synthetic_clip_infos
 
-    y, sr, *_ = _compound(80, humanize=0.005, seed=80, dur=24.0)
-    p = tmp_path / "six_eight.wav"
-    sf.write(p, y, sr)
+    p = compound_song(bpm=80, humanize=0.005, seed=80, duration=24.0).write(tmp_path / "six_eight.wav")
     assert main(["analyze", str(p), "--no-cache"]) == 0
     assert "6/8" in capsys.readouterr().out
     assert main(["analyze", str(p), "--no-cache", "--beats-per-bar", "2", "--json", "-"]) == 0

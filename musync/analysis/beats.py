@@ -76,20 +76,24 @@ BRIDGE_SUPPORT = 0.25
 #: dotted quarter). :func:`tatum_grouping` measures how much more the accents of the eighths
 #: recur every three (and six) than every two (and four) eighths; at or above
 #: :data:`TERNARY_GROUPING` the eighths are grouped in threes. Measured on synthetic 6/8 and
-#: 12/8 at 50-100 BPM dotted quarters: 0.7-1.3 at the eighths; on 4/4 and 3/4 songs with
-#: eighths or sixteenths between the beats: -0.6 to -0.2 (the beats recur every two eighths).
+#: 12/8 at 50-100 BPM dotted quarters: 0.9-1.1; on 4/4 and 3/4 songs with eighths or sixteenths
+#: between the beats: -0.9 to -0.26 (the beats recur every two eighths).
 TERNARY_GROUPING = 0.4
-#: Where the tracked beats are themselves the eighths (nothing sounds between them), a group of
-#: three may be a bar of 3/4 as well as a dotted-quarter beat: it is a beat only when the groups
-#: pair up (kick and snare alternate, the accents recur every six eighths clearly more than every
-#: three: by this much in correlation units; 0.3-0.7 on synthetic 6/8, about 0 for a waltz
-#: whose bars all sound alike).
-COMPOUND_PAIRING = 0.2
+#: A group of three tatums is a dotted-quarter beat, not a bar of 3/4 heard at the quarter
+#: notes, only when the groups pair up (kick and snare alternate: the accents recur every six
+#: tatums more than every three by at least :data:`COMPOUND_PAIRING` in correlation units) and
+#: the group's first tatum stands far above the two inside it (:data:`GROUP_ACCENT`, z units:
+#: the eighths inside a dotted quarter are light). Measured on synthetic songs: 6/8 and 12/8
+#: pairing 0.34-0.59 and accent 2.2-3.3; fast waltzes (150-240 BPM, drums or plucked) pairing
+#: -0.48 to 0.37 and accent 0.6-2.9, never both above the thresholds.
+COMPOUND_PAIRING = 0.3
+GROUP_ACCENT = 1.5
 #: A beat is divided in three (:func:`beat_division`) when the onsets at its thirds stand at
 #: least this far above the weakest in-between position (as a share of the beat's own height)
-#: and at least twice as far as the onsets at its half. Measured: 0.36-0.58 at the thirds of
-#: synthetic 6/8, 12/8 and triplet-swung beats (half 0.00-0.04); 0.00-0.06 for straight eighths
-#: or sixteenths (half 0.3-0.8).
+#: and at least twice as far as the onsets at its half and at its quarters. Measured: 0.36-0.58
+#: at the thirds of synthetic 6/8, 12/8 and triplet-swung beats (half and quarters 0.00-0.07);
+#: 0.00-0.06 for straight eighths or sixteenths (half 0.3-0.8). On dense real mixes every
+#: position is loud and the weakest may be the half itself: the quarters then keep it binary.
 TERNARY_DIVISION = 0.15
 
 
@@ -283,33 +287,37 @@ def _lag_corr(x: np.ndarray, lag: int) -> float:
     return float(np.dot(x[:-lag], x[lag:])) / v * x.size / (x.size - lag)
 
 
-def tatum_grouping(accents: np.ndarray) -> tuple[float, float]:
+def tatum_grouping(accents: np.ndarray) -> tuple[float, float, float]:
     """How the tatums (e.g. eighth notes) of ``accents`` (:func:`tatum_accents`) group.
 
-    Returns ``(ternary, pairing)``: ``ternary`` is the mean autocorrelation of the accents at 3
-    and 6 tatums minus the mean at 2 and 4 (positive when the accents recur every three tatums,
-    as the dotted quarters of 6/8 do; negative when they recur every two, as the quarters of 4/4
-    and 3/4 do), or ``-inf`` when the accents recur more strongly every eight tatums than every
-    six (a 3+3+2 pattern over a 4/4 bar is not compound metre) or there are fewer than 24
-    tatums; ``pairing`` is the autocorrelation at 6 minus that at 3 (the groups of three
-    alternate, e.g. kick on the first and snare on the second).
+    Returns ``(ternary, pairing, accent)``: ``ternary`` is the mean autocorrelation of the
+    accents at 3 and 6 tatums minus the mean at 2 and 4 (positive when the accents recur every
+    three tatums, as the dotted quarters of 6/8 do; negative when they recur every two, as the
+    quarters of 4/4 and 3/4 do), or ``-inf`` when the accents recur more strongly every eight
+    tatums than every six (a 3+3+2 pattern over a 4/4 bar is not compound metre) or there are
+    fewer than 24 tatums; ``pairing`` is the autocorrelation at 6 minus that at 3 (the groups of
+    three alternate, e.g. kick on the first and snare on the second); ``accent`` is the mean
+    accent at the strongest of the three positions in a group minus the mean at the other two.
     """
-    if np.size(accents) < 24:
-        return -np.inf, 0.0
-    r = {k: _lag_corr(accents, k) for k in (2, 3, 4, 6, 8)}
-    if r[6] < r[8]:
-        return -np.inf, r[6] - r[3]
-    return 0.5 * (r[3] + r[6]) - 0.5 * (r[2] + r[4]), r[6] - r[3]
+    x = np.asarray(accents, dtype=np.float64)
+    if x.size < 24:
+        return -np.inf, 0.0, 0.0
+    r = {k: _lag_corr(x, k) for k in (2, 3, 4, 6, 8)}
+    m = np.array([x[p::3].mean() for p in range(3)])
+    accent = float(m.max() - (m.sum() - m.max()) / 2.0)
+    tern = -np.inf if r[6] < r[8] else 0.5 * (r[3] + r[6]) - 0.5 * (r[2] + r[4])
+    return tern, r[6] - r[3], accent
 
 
 def beat_division(o: np.ndarray, beat_frames: np.ndarray) -> tuple[int, float]:
     """Whether each beat is divided in two or in three.
 
-    The onset strength at the thirds of every beat interval and at its half (each the largest
-    value within a sixteenth of a beat, as in :func:`subdivision_contrast`), above the weakest
-    in-between position, as a share of the beat's own height above it. Returns ``(3, thirds)``
-    when the thirds reach :data:`TERNARY_DIVISION` and twice the half (6/8, 12/8, triplet
-    swing), else ``(2, thirds)`` (straight subdivisions, or nothing between the beats).
+    The onset strength at the thirds of every beat interval, at its half and at its quarters
+    (each the largest value within a sixteenth of a beat, as in :func:`subdivision_contrast`),
+    above the weakest in-between position, as a share of the beat's own height above it. Returns
+    ``(3, thirds)`` when the thirds reach :data:`TERNARY_DIVISION` and twice the half and twice
+    the quarters (6/8, 12/8, triplet swing), else ``(2, thirds)`` (straight subdivisions, or
+    nothing between the beats).
     """
     f = np.asarray(beat_frames, dtype=np.float64)
     if f.size < 8:
@@ -325,8 +333,8 @@ def beat_division(o: np.ndarray, beat_frames: np.ndarray) -> tuple[int, float]:
     if beat - floor <= 1e-9:
         return 2, 0.0
     thirds = (0.5 * (t1 + t2) - floor) / (beat - floor)
-    halves = (half - floor) / (beat - floor)
-    return (3 if thirds >= TERNARY_DIVISION and thirds >= 2.0 * halves else 2), float(thirds)
+    binary = (max(half, 0.5 * (q1 + q3)) - floor) / (beat - floor)
+    return (3 if thirds >= TERNARY_DIVISION and thirds >= 2.0 * binary else 2), float(thirds)
 
 
 def robust_z(x: np.ndarray) -> np.ndarray:
@@ -685,23 +693,21 @@ def _compound_level(levels: list[tuple[float, float]], o: np.ndarray, local: np.
     """``levels`` with the dotted-quarter level of a compound metre put first where the best level
     is not it. Two ways a 6/8 is misread: beats on every other eighth (a 3:2 error: the beats
     are divided in two and their halves group in threes, :func:`tatum_grouping`), or beats on
-    every eighth (nothing sounds between them and they group in threes that pair up,
-    :data:`COMPOUND_PAIRING`). The dotted quarter is 1.5 or 3 times the beat period; it gains
-    the grouping evidence over the old best level, which stays among the alternatives."""
+    every eighth (nothing sounds between them and they group in threes). Either way the groups
+    must pair up and carry their accent on the first tatum (:data:`COMPOUND_PAIRING`,
+    :data:`GROUP_ACCENT`), or they may be the bars of a fast waltz. The dotted quarter is 1.5 or
+    3 times the beat period; it gains the grouping evidence over the old best level, which stays
+    among the alternatives."""
     if not levels:
         return levels
     top, score = levels[0]
     frames = _dp_beats(local, fps * 60.0 / top, tightness)
     if frames.size < 16:
         return levels
-    if subdivision_contrast(o, frames) < TATUM_CONTRAST:
-        tern, pair = tatum_grouping(tatum_accents(o, frames, 1, fps))
-        mult = 3.0 if pair >= COMPOUND_PAIRING else 0.0
-    else:
-        tern, _ = tatum_grouping(tatum_accents(o, frames, 2, fps))
-        mult = 1.5
-    new = top / mult if mult else 0.0
-    if tern < TERNARY_GROUPING or new < MIN_BPM:
+    per_beat = 1 if subdivision_contrast(o, frames) < TATUM_CONTRAST else 2
+    tern, pair, accent = tatum_grouping(tatum_accents(o, frames, per_beat, fps))
+    new = top / (3.0 if per_beat == 1 else 1.5)
+    if tern < TERNARY_GROUPING or pair < COMPOUND_PAIRING or accent < GROUP_ACCENT or new < MIN_BPM:
         return levels
     rest = [(b, v) for b, v in levels if abs(np.log2(b / new)) >= 0.05]
     return [(new, score + float(tern))] + rest
