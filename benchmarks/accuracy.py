@@ -286,7 +286,8 @@ def run_real(folder: Path, refs: Path, peers: list[str], *, use_peer_cache: bool
         cpu = time.process_time() - c0
         m = _scores(ref, ref_down, a.tempo, a.beats, a.downbeats)
         alts = getattr(a, "tempo_alternatives", ()) or ()
-        m.update({"bpb": a.beats_per_bar, "fallback": a.fallback, "cpu": cpu, "minutes": a.duration / 60.0,
+        m.update({"bpb": a.beats_per_bar, "metre": getattr(a, "metre", None), "fallback": a.fallback, "cpu": cpu,
+                  "minutes": a.duration / 60.0,
                   "cpu_min": cpu / (a.duration / 60.0),
                   "alt": alts[0]["bpm"] if alts else None})
         res["musync"].append(m)
@@ -316,7 +317,7 @@ def run_unannotated(folder: Path) -> list[dict]:
         y, _ = load_audio(audio, sr=22050)
         lt, _ = librosa_beats(y, 22050)
         rows.append({"name": audio.name, "duration": a.duration, "tempo": a.tempo,
-                     "bpb": a.beats_per_bar, "fallback": a.fallback, "confidence": a.confidence,
+                     "bpb": getattr(a, "metre", a.beats_per_bar), "fallback": a.fallback, "confidence": a.confidence,
                      "down_conf": a.confidences.get("downbeats"), "n_sections": len(a.sections),
                      "librosa_tempo": lt})
         print(f"  {audio.name}: {a.tempo:.1f} BPM", file=sys.stderr, flush=True)
@@ -405,7 +406,7 @@ def real_table(res: dict, markdown: bool, title: str) -> str:
     for i, (name, dur) in enumerate(res["names"]):
         for j, t in enumerate(trackers):
             m = res[t][i]
-            extra = f"{m['bpb']}/4" if m.get("bpb") else ""
+            extra = (m.get("metre") or f"{m['bpb']}/4") if m.get("bpb") else ""
             if m.get("fallback"):
                 extra += " FALLBACK"
             rows.append([name if j == 0 else "", f"{dur:.0f}" if j == 0 else "",
@@ -424,7 +425,7 @@ def unannotated_table(rows: list[dict], markdown: bool) -> str:
     body = [[r["name"], f"{r['duration']:.0f}", fmt(r["tempo"], 1), str(r["bpb"]), fmt(r["fallback"]),
              fmt(r["confidence"], 2), fmt(r["down_conf"], 2), str(r["n_sections"]),
              fmt(r["librosa_tempo"], 1)] for r in rows]
-    head = ["song", "s", "BPM", "bpb", "fallback", "confidence", "downbeat conf", "sections",
+    head = ["song", "s", "BPM", "metre", "fallback", "confidence", "downbeat conf", "sections",
             "librosa BPM"]
     return format_table(head, body, markdown=markdown, title="(c) cc (no references): what musync reports")
 

@@ -668,8 +668,8 @@ def _bridged(o: np.ndarray, pos: np.ndarray, height: np.ndarray, radius: int) ->
     return new_pos, new_h
 
 
-def _backbeat_halving(levels: list[tuple[float, float]], feat: Features, o: np.ndarray, local: np.ndarray,
-                      fps: float, tightness: float) -> list[tuple[float, float]]:
+def _backbeat_halving(levels: list[tuple[float, float]], feat: Features, o: np.ndarray,
+                      beats_at) -> list[tuple[float, float]]:
     """``levels`` with the half of the best level raised by the backbeat-eighths evidence (see
     :data:`BACKBEAT_WEIGHT`). Best first."""
     if len(levels) < 2:
@@ -678,7 +678,7 @@ def _backbeat_halving(levels: list[tuple[float, float]], feat: Features, o: np.n
     half = [j for j, (b, _) in enumerate(levels) if abs(np.log2(b / (top / 2.0))) < 0.04]
     if not half:
         return levels
-    frames = _dp_beats(local, fps * 60.0 / top, tightness)
+    frames = beats_at(top)
     tatum = max(0.0, 1.0 - subdivision_contrast(o, frames) / TATUM_CONTRAST)
     if tatum <= 0.0:
         return levels
@@ -688,8 +688,8 @@ def _backbeat_halving(levels: list[tuple[float, float]], feat: Features, o: np.n
     return sorted(out, key=lambda t: -t[1])
 
 
-def _compound_level(levels: list[tuple[float, float]], o: np.ndarray, local: np.ndarray, fps: float,
-                    tightness: float) -> list[tuple[float, float]]:
+def _compound_level(levels: list[tuple[float, float]], o: np.ndarray, frames: np.ndarray,
+                    fps: float) -> list[tuple[float, float]]:
     """``levels`` with the dotted-quarter level of a compound metre put first where the best level
     is not it. Two ways a 6/8 is misread: beats on every other eighth (a 3:2 error: the beats
     are divided in two and their halves group in threes, :func:`tatum_grouping`), or beats on
@@ -697,11 +697,10 @@ def _compound_level(levels: list[tuple[float, float]], o: np.ndarray, local: np.
     must pair up and carry their accent on the first tatum (:data:`COMPOUND_PAIRING`,
     :data:`GROUP_ACCENT`), or they may be the bars of a fast waltz. The dotted quarter is 1.5 or
     3 times the beat period; it gains the grouping evidence over the old best level, which stays
-    among the alternatives."""
+    among the alternatives. ``frames`` are the beats tracked at the best level."""
     if not levels:
         return levels
     top, score = levels[0]
-    frames = _dp_beats(local, fps * 60.0 / top, tightness)
     if frames.size < 16:
         return levels
     per_beat = 1 if subdivision_contrast(o, frames) < TATUM_CONTRAST else 2
@@ -741,9 +740,13 @@ def track_beats(feat: Features, *, tightness: float = 100.0, prior_bpm: float = 
     if tempo is not None and not MIN_BPM / 2 <= float(tempo) <= MAX_BPM * 1.5:
         raise ParameterError(f"tempo must be between {MIN_BPM / 2:g} and {MAX_BPM * 1.5:g} BPM, not {tempo!r}")
 
-    def run(bpm):
-        period = fps * 60.0 / bpm
-        return _dp_beats(local, period, tightness), period
+    tracked: dict[float, tuple[np.ndarray, float]] = {}
+
+    def run(bpm):  # beat frames and period at ``bpm``; each tempo tracked once
+        if bpm not in tracked:
+            period = fps * 60.0 / bpm
+            tracked[bpm] = (_dp_beats(local, period, tightness), period)
+        return tracked[bpm]
 
     radius = max(1, int(round(0.012 * fps)))
     alternatives: tuple = ()
@@ -752,9 +755,13 @@ def track_beats(feat: Features, *, tightness: float = 100.0, prior_bpm: float = 
         bpm = float(tempo)
     else:
         levels = metrical_levels(_summed_ac(feat.oenv_body, fps), fps, tempo0)
-        levels = _backbeat_halving(levels, feat, o, local, fps, tightness)
-        levels = _compound_level(levels, o, local, fps, tightness)
+        levels = _backbeat_halving(levels, feat, o, lambda b: run(b)[0])
         bpm = refine_tempo(feat.oenv, fps, levels[0][0] if levels else tempo0)
+        if levels:
+            compound = _compound_level(levels, o, run(bpm)[0], fps)
+            if compound[0][0] != levels[0][0]:
+                levels = compound
+                bpm = refine_tempo(feat.oenv, fps, levels[0][0])
         if levels:
             sc = np.array([v for _, v in levels])
             prob = np.exp(sc - sc.max())
