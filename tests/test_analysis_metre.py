@@ -11,6 +11,7 @@ import pytest
 from musync.analysis import analyze_signal, beats, downbeats, load_analysis, save_analysis
 from musync.errors import ParameterError
 from musync.testing import compound_song, make_song
+from planner_util import grid_analysis
 
 SR = 22050
 FORM = [("verse", 8), ("chorus", 8)]
@@ -197,3 +198,18 @@ def test_cli_and_planner_take_a_two_beat_bar(tmp_path, capsys):
     plan = musync.plan(a, synthetic_clip_infos(12, seed=1), seed=1)
     validate_plan(plan)
     assert plan.metrics["cuts_on_beat"] >= 0.9
+
+
+@pytest.mark.parametrize("bpb,middle", [(2, 1), (3, None), (4, 2)])
+def test_planner_weighs_the_backbeat_of_a_two_beat_bar(bpb, middle):
+    """The middle beat of a 6/8 bar (the snare) weighs like beat 3 of a 4/4 bar; a 3/4 bar has none."""
+    from musync.planner.music import beat_accents
+
+    a = grid_analysis(bpm=80, bars=8, bpb=bpb, strength=np.full(8 * bpb, 0.5))
+    n = a.beats.size
+    is_down = np.arange(n) % bpb == 0
+    accent, _, _ = beat_accents(a, np.arange(n), is_down, np.zeros(n))
+    pos = np.arange(n) % bpb
+    assert np.all(accent[is_down] == 1.0)
+    for k in range(1, bpb):
+        assert np.allclose(accent[pos == k], 0.4 if k == middle else 0.15)

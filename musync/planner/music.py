@@ -228,7 +228,7 @@ def beat_accents(analysis: Analysis, beat_frames: np.ndarray, is_down: np.ndarra
     """The musical weight of a cut on every beat.
 
     ``accent = position + 0.8 * onset rank + 1.2 * rise``: position 1.0 on a downbeat, 0.4 on the
-    middle beat of a 4/4 bar (the backbeat), 0.15 elsewhere; the onset rank is the beat's onset
+    middle beat of a 4/4 or 6/8 bar (the backbeat), 0.15 elsewhere; the onset rank is the beat's onset
     strength ranked within the song (kick, snare and crash hits rank high); ``energy_rise`` in
     [0, 1] marks drops and entries. A beat is *strong* when it is a downbeat, its onset is in the
     song's top half, or the energy jumps there.
@@ -244,7 +244,7 @@ def beat_accents(analysis: Analysis, beat_frames: np.ndarray, is_down: np.ndarra
     idx = np.arange(n)
     last = np.maximum.accumulate(np.where(is_down, idx, -1)) if n else idx
     pos_in_bar = np.where(last >= 0, idx - last, -1)
-    pos = np.where(is_down, 1.0, np.where((bpb == 4) & (pos_in_bar == 2), 0.4, 0.15))
+    pos = np.where(is_down, 1.0, np.where((bpb % 2 == 0) & (pos_in_bar == bpb // 2), 0.4, 0.15))
     accent = pos + 0.8 * rank + 1.2 * energy_rise
     strong = is_down | (rank >= 0.5) | (energy_rise >= 0.5)
     return accent, strong, rank
