@@ -34,10 +34,8 @@ TRIPLE_RATIO = 1.25
 HALF_BAR_CHANGE = 0.2
 #: The chords tell only where they change at the bar line by at least this much (1 - cosine of
 #: the chroma of consecutive beats above its mean at the other beats; 0.17-0.30 on synthetic
-#: songs); otherwise two beats a bar needs a salience that separates bars of two this much more
-#: clearly than bars of four (a cue that alternates every beat and nothing else gives 1.5).
+#: songs); where they do not, the bar stays at four beats (12/8), the common case.
 HARMONY_CLEAR = 0.03
-COMPOUND_DUPLE_RATIO = 1.3
 #: Shortest bar of two beats (s): a two-beat bar faster than this (beats above 120 BPM) is half a
 #: bar of a fast swing or shuffle, not a 6/8 bar (bars of popular music last about 1-4 s: 4/4 at
 #: 60-240 BPM).
@@ -174,25 +172,24 @@ def compound_bar(feat: Features, beats: np.ndarray, d: np.ndarray) -> tuple[int,
     (:func:`_chord_change`) at each of the four positions: two beats a bar when the change at the
     third reaches :data:`HALF_BAR_CHANGE` of the change at the first (both above the mean at the
     second and fourth), provided the chords change clearly at the first
-    (:data:`HARMONY_CLEAR`); without chord changes, when ``d`` separates bars of two
-    :data:`COMPOUND_DUPLE_RATIO` times better than bars of four. Four when two-beat bars would be
-    shorter than :data:`MIN_DUPLE_BAR`.
+    (:data:`HARMONY_CLEAR`). Four without chord changes, and where two-beat bars would be shorter
+    than :data:`MIN_DUPLE_BAR`.
 
-    Returns ``(beats_per_bar, confidence)``, the confidence in [0, 1] from how far the deciding
-    ratio is from its threshold (0 when too few beats or too fast to decide).
+    Returns ``(beats_per_bar, confidence)``, the confidence in [0, 1] from how far the ratio is
+    from its threshold (0 when too few beats, too fast or no chord changes to decide).
     """
     if beats.size < 16 or 2.0 * float(np.median(np.diff(beats))) < MIN_DUPLE_BAR:
         return 4, 0.0
-    c4, p = _phase_contrast(d, 4)
+    _, p = _phase_contrast(d, 4)
     h = _chord_change(feat, beats)
     idx = (np.arange(beats.size) - p) % 4
     f = np.array([h[1:][idx[1:] == k].mean() for k in range(4)])
     other = 0.5 * (f[1] + f[3])
-    if f[0] - other >= HARMONY_CLEAR:
-        ratio, thr = (f[2] - other) / (f[0] - other), HALF_BAR_CHANGE
-    else:
-        ratio, thr = _phase_contrast(d, 2)[0] / max(c4, 1e-9), COMPOUND_DUPLE_RATIO
-    return (2 if ratio >= thr else 4), float(np.tanh(2.0 * abs(ratio - thr) / max(abs(thr), 1e-9)))
+    if f[0] - other < HARMONY_CLEAR:
+        return 4, 0.0
+    ratio = (f[2] - other) / (f[0] - other)
+    conf = float(np.tanh(2.0 * abs(ratio - HALF_BAR_CHANGE) / max(abs(HALF_BAR_CHANGE), 1e-9)))
+    return (2 if ratio >= HALF_BAR_CHANGE else 4), conf
 
 
 def estimate_downbeats(feat: Features, beats: np.ndarray, *, beats_per_bar: int | None = None,
