@@ -1,15 +1,15 @@
 """Downbeats and metre.
 
-Public: :func:`downbeat_salience`, :func:`estimate_downbeats`, :func:`music_start`.
+Public: :func:`downbeat_salience`, :func:`estimate_downbeats`, :func:`music_start`,
+:func:`choose_metre`, :func:`compound_bar`.
 
 A downbeat is where the harmony tends to change, the bass and kick tend to hit, and the
-loudness tends to rise. Each beat gets a salience from those cues; the metre (3 or 4, and 2 where
-the beats are divided in three: 6/8, by the harmonic rhythm, :func:`compound_bar`) is the period
-whose best phase separates salient from ordinary beats most clearly (:func:`choose_metre`), and a
-Viterbi pass
-(numba) over bar positions follows the phase through the song, so a pickup (anacrusis) or a
-dropped beat does not shift every later bar. Nothing assumes the first beat is a downbeat; the
-beat on which the music starts only breaks a near-tie (:data:`START_PRIOR`).
+loudness tends to rise. Each beat gets a salience from those cues; the metre (3 or 4) is the
+period whose best phase separates salient from ordinary beats most clearly (:func:`choose_metre`;
+where the beats are divided in three, 2 or 4 by the harmonic rhythm: :func:`compound_bar`), and a
+Viterbi pass (numba) over bar positions follows the phase through the song, so a pickup
+(anacrusis) or a dropped beat does not shift every later bar. Nothing assumes the first beat is a
+downbeat; the beat on which the music starts only breaks a near-tie (:data:`START_PRIOR`).
 """
 
 from __future__ import annotations
