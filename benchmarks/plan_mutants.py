@@ -37,6 +37,10 @@ M = [
  ("uncertain grid: no beats in builds", "musync/planner/candidates.py", "(er[k] >= LOUD_BEATS or ramp[k])", "(er[k] >= LOUD_BEATS or False)"),
  ("uncertain grid: a bar at the fastest", "musync/planner/__init__.py", "LOW_CONF_INTENSE = 2.0\n", "LOW_CONF_INTENSE = 4.0\n"),
  ("uncertain grid: one-beat flashes", "musync/planner/__init__.py", "LOW_CONF_SHORTEST = 1.9\n", "LOW_CONF_SHORTEST = 0.0\n"),
+ ("climax hero not held against its lead-in", "musync/planner/__init__.py", "heroes=_heroes(grid, cands, eff))", "heroes=())"),
+ ("hero held at 1x its lead-in", "musync/planner/cuts.py", "HERO_CONTRAST = 2.0\n", "HERO_CONTRAST = 1.0\n"),
+ ("hero held against 3 shots, not 4", "musync/planner/cuts.py", "HERO_LEAD = 4\n", "HERO_LEAD = 3\n"),
+ ("build targets do not look ahead", "musync/planner/pace.py", "    if ahead:\n        sec = ahead_in_builds", "    if False:\n        sec = ahead_in_builds"),
  ("uncertain grid: builds end on bar lines", "musync/planner/__init__.py", "cut_on=settings.cut_on if loud_beats else \"downbeats\",", "cut_on=\"downbeats\","),
 ]
 only = sys.argv[1:]

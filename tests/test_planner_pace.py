@@ -344,3 +344,127 @@ def test_low_confidence_build_accelerates_on_strong_beats():
     first4 = np.sum((cuts >= round(a.downbeats[16] * FPS)) & (cuts < round(a.downbeats[20] * FPS))) / 4.0
     # the build's last two bars cut more than once a bar, 1.5x its first half at least
     assert last2 > 1.0 and last2 >= 1.5 * first4, (last2, first4)
+
+
+def _beat_candidates(n, *, forced=(), score=None):
+    from musync.planner.candidates import Candidates
+
+    frames = np.arange(0, 15 * n, 15, dtype=np.int64)
+    f = np.zeros(n, dtype=bool)
+    f[[0, -1]] = True
+    f[list(forced)] = True
+    sc = np.zeros(n) if score is None else np.asarray(score, dtype=np.float64)
+    return Candidates(frames=frames, score=sc, forced=f, kind=("beat",) * n,
+                      beat_pos=np.arange(n, dtype=np.float64), strong=np.ones(n, dtype=bool),
+                      fixed_prev=np.full(n, -1, dtype=np.int64))
+
+
+def test_hero_need_is_twice_the_median_of_the_four_shots_before():
+    from musync.planner.cuts import hero_need
+
+    frames = np.array([0, 40, 70, 100, 110, 130, 200], dtype=np.int64)
+    idx = np.arange(frames.size)
+    # the four shots before cut 5: 30, 30, 10, 20 -> median 25
+    assert hero_need(frames, idx, 5) == 50
+    # fewer shots before it: the median of those there are (40 -> 80; 40, 30 -> 70)
+    assert hero_need(frames, idx, 1) == 80 and hero_need(frames, idx, 2) == 70
+    assert hero_need(frames, idx, 0) == 0
+    # rounded up to a whole frame: shots 7 and 8 -> 2 x 7.5 = 15
+    assert hero_need(np.array([0, 7, 15, 40]), np.arange(4), 2) == 15
+
+
+def test_a_hero_is_held_against_the_shots_leading_into_it():
+    # beats every 15 frames; the hero on beat 48 (forced) asks for a bar, the four-beat shots
+    # before it are as long, and every beat after it is worth a cut: the DP alone trades the
+    # hero for cuts; held, it lasts twice the median of its four predecessors, ending on the
+    # first beat that far on
+    from musync.planner.cuts import make_cuts
+
+    n, h = 97, 48
+    score = np.where(np.arange(n) > h, 2.5, 0.0)
+    c = _beat_candidates(n, forced=[h], score=score)
+    s = musync.make_settings("energy", fps=FPS, anticipation=0)
+    target = np.where(np.arange(n) < h, 60.0, 15.0)
+    target[h] = 60.0
+
+    def hero(cuts):
+        f = cuts.frames.tolist()
+        k = f.index(15 * h)
+        lead = np.median(np.diff(f[k - 4:k + 1]))
+        return f[k + 1] - f[k], lead
+
+    free, _ = make_cuts(c, target, s)
+    length, lead = hero(free)
+    assert length < 2 * lead, (length, lead)
+    held, _ = make_cuts(c, target, s, heroes=[h])
+    length, lead = hero(held)
+    assert 2 * lead <= length < 2 * lead + 15, (length, lead)
+    # the rest of the plan still cuts where the DP wants: on every worthy beat after the hero
+    after = np.diff(held.frames[held.frames >= 15 * h + length])
+    assert np.median(after) == 15
+    # a forced cut inside the span the hero needs ends it there (never moved, never dropped)
+    c2 = _beat_candidates(n, forced=[h, h + 5], score=score)
+    f2 = make_cuts(c2, target, s, heroes=[h])[0].frames.tolist()
+    assert f2[f2.index(15 * h) + 1] == 15 * (h + 5)
+
+
+def test_plan_holds_the_climax_hero_against_its_lead_in():
+    # an uncertain grid, quiet until the climax on bar 24 and loud after it: the loud beats after
+    # the climax are worth cuts, which shortened the hero below twice the build's last shots
+    a = grid_analysis(bpm=120.0, bars=32, climax_bar=24, confidence=0.1,
+                      loudness=np.r_[np.full(24, -26.0), np.full(8, -8.0)])
+    clips = synthetic_clip_infos(24, seed=5, min_dur=8.0, max_dur=12.0)
+    c = round(a.climax * FPS)
+    for seed in (0, 1, 2):
+        p = musync.plan(a, clips, fps=FPS, seed=seed)
+        rin = [s.record_in + (p.settings.anticipation if k else 0) for k, s in enumerate(p.shots)]
+        k = rin.index(c)
+        lens = [s.length for s in p.shots]
+        assert lens[k] >= 2 * np.median(lens[k - 4:k]), (seed, lens[k - 4:k + 1])
+
+
+def test_a_shot_starting_in_a_build_looks_ahead_to_its_faster_pace():
+    from types import SimpleNamespace
+
+    from musync.planner.pace import ahead_in_builds
+
+    grid = SimpleNamespace(fps=FPS, payoffs=(SimpleNamespace(build_start=0, frame=150),))
+    s = musync.make_settings("energy", fps=FPS)
+    frames = np.array([0, 30, 60, 90, 120, 150, 180], dtype=np.int64)
+    sec = np.array([4.0, 4.0, 1.0, 1.0, 1.0, 3.0, 3.0])
+    got = ahead_in_builds(grid, s, frames, sec)
+    # from frame 0: a quarter of a shot by 30, half by 60, the other half at the 1-s pace (15
+    # frames): 75 frames; from 30: a quarter by 60, then 22.5 frames: 52.5 frames
+    assert got[0] == pytest.approx(2.5) and got[1] == pytest.approx(52.5 / FPS)
+    # already at the faster pace, or past the payoff: unchanged
+    assert np.array_equal(got[2:], sec[2:])
+    # a slower pace ahead never lengthens a shot; a count that does not reach one before the
+    # payoff keeps the shot's own length
+    slow = ahead_in_builds(grid, s, frames, np.array([1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0]))
+    assert np.array_equal(slow, [1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0])
+    short = SimpleNamespace(fps=FPS, payoffs=(SimpleNamespace(build_start=0, frame=60),))
+    assert np.array_equal(ahead_in_builds(short, s, frames, sec)[:2], [4.0, 4.0])
+
+
+def test_build_targets_look_ahead_over_the_acceleration():
+    from musync.planner.music import music_grid
+    from musync.planner.pace import target_lengths
+
+    a = grid_analysis(bpm=120.0, bars=32, climax_bar=24, loudness=np.full(32, -20.0))
+    s = musync.make_settings("energy", fps=FPS)
+    grid = music_grid(a, s.fps, int(round(a.duration * FPS)))
+    beats = np.round(a.beats * FPS).astype(np.int64)
+    now = target_lengths(grid, a, s, beats, shape=False, hero=False, ahead=False)
+    ahead = target_lengths(grid, a, s, beats, shape=False, hero=False)
+    # an independent count: from each beat, add up (beat gap / length) until one shot is used up
+    j0 = 4 * 20   # the downbeat where the build starts to accelerate (its half-way point)
+    used, k = 0.0, j0
+    while used + (beats[k + 1] - beats[k]) / now[k] < 1.0:
+        used += (beats[k + 1] - beats[k]) / now[k]
+        k += 1
+    want = beats[k] + (1.0 - used) * now[k] - beats[j0]
+    assert ahead[j0] == pytest.approx(want, abs=1e-6)
+    assert ahead[j0] < 0.9 * now[j0]
+    # outside the builds nothing changes
+    out = (beats < grid.payoffs[0].build_start) | (beats >= grid.payoffs[0].frame)
+    assert np.array_equal(ahead[out], now[out])

@@ -163,7 +163,7 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     max_unit = max(u.length for u in units)
     cuts, added = make_cuts(cands, target, eff, lock_edges=lock_edges, longest_unit=max_unit,
                             beat_frames=grid.beat_frames, rate=cut_rate(grid, analysis, eff, cands.frames, cands.fixed_prev),
-                            window=2.0 * grid.bar_seconds * f)
+                            window=2.0 * grid.bar_seconds * f, heroes=_heroes(grid, cands, eff))
     if added:
         warn.append(f"clips are short: the longest usable span is {max_unit / f:.2f} s, so "
                     f"{added} extra cut(s) were added to long shots")
@@ -194,6 +194,14 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
 
     # -- stage 6: markers, metrics, diagnostics --------------------------------------------
     return _assemble(analysis, settings, grid, shots, clip_list, skipped_all, warn, assignment)
+
+
+def _heroes(grid, cands, settings) -> list[int]:
+    """The candidates a payoff's hero shot starts on (none without the arc)."""
+    if not settings.climax_build:
+        return []
+    pay = {p.frame for p in grid.payoffs if p.kind == "climax"}
+    return [j for j, fr in enumerate(cands.frames) if int(fr) in pay]
 
 
 def _sight(units, clip_list, groups, settings):

@@ -12,6 +12,9 @@ Public:
 - :func:`follow_rate` -- the cut DP held to a cut rate: run again with cuts worth more where
   the plan cuts less often than the pace asks (over windows of two bars) and less where more.
 - :func:`window_counts` -- cuts wanted and cuts made over a window around every candidate.
+- :func:`hold_heroes` -- the cut DP again where a payoff's hero shot came out no longer than the
+  shots leading into it: the candidates inside the hero's span are dropped, so it holds
+  :data:`HERO_CONTRAST` times the median of its :data:`HERO_LEAD` predecessors.
 - :func:`anticipate` -- move cuts a number of frames early (never the start, the end or a lock
   edge).
 - :data:`LAMBDA`, :data:`RUN_COST`, :data:`SHORT_COST` -- the DP's weights.
@@ -42,7 +45,7 @@ from .candidates import Candidates
 
 __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split_long",
            "follow_rate", "window_counts", "LAMBDA", "RUN_COST", "SHORT_COST", "RATE_ROUNDS",
-           "RATE_GAIN", "min_max_frames"]
+           "RATE_GAIN", "min_max_frames", "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
 
 #: Weight of the length penalty.
 LAMBDA = 4.0
@@ -59,6 +62,11 @@ RATE_ROUNDS = 2
 RATE_GAIN = 0.3
 #: The largest worth the rate may add to or take from a cut.
 RATE_LIMIT = 3.0
+#: A hero shot on a payoff lasts at least this many times the median of the shots before it
+#: (a hold reads against what leads into it, whatever its own target).
+HERO_CONTRAST = 2.0
+#: How many shots before a hero it is held against.
+HERO_LEAD = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,6 +203,78 @@ def follow_rate(cands: Candidates, target: np.ndarray, settings: PlanSettings, r
     return best
 
 
+def hero_need(frames: np.ndarray, idx: np.ndarray, k: int) -> int:
+    """The shortest hero (frames) the shot starting at cut ``idx[k]`` must hold:
+    ``HERO_CONTRAST`` x the median length of the (up to) ``HERO_LEAD`` shots before it, rounded
+    up to a whole frame (0 when it has no shot before it)."""
+    if k <= 0:
+        return 0
+    lead = np.diff(frames[idx[max(0, k - HERO_LEAD):k + 1]])
+    return int(np.ceil(HERO_CONTRAST * float(np.median(lead)) - 1e-9))
+
+
+def _hero_drops(cands: Candidates, idx: np.ndarray, heroes, max_len: int) -> np.ndarray:
+    """Candidates to drop so that every chosen hero in ``heroes`` (candidate indices) lasts
+    :func:`hero_need` frames at least: those strictly inside ``[hero, end)``, where ``end`` is the
+    first candidate that far on, or the furthest one before the next forced cut (or lock) and
+    within ``max_len``."""
+    frames = cands.frames
+    drop = np.zeros(len(cands), dtype=bool)
+    where = {int(i): k for k, i in enumerate(idx)}
+    for h in heroes:
+        k = where.get(int(h))
+        if k is None or k + 1 >= len(idx):
+            continue
+        need = hero_need(frames, idx, k)
+        if frames[idx[k + 1]] - frames[h] >= need:
+            continue
+        end = int(h)
+        for j in range(int(h) + 1, len(cands)):
+            if frames[j] - frames[h] > max_len:
+                break
+            end = j
+            if cands.forced[j] or cands.fixed_prev[j] >= 0 or frames[j] - frames[h] >= need:
+                break
+        drop[int(h) + 1:end] = True
+    return drop & ~cands.forced & (cands.fixed_prev < 0)
+
+
+def _subset(cands: Candidates, keep: np.ndarray) -> Candidates:
+    """The candidates where ``keep`` is true (lock links renumbered)."""
+    new = np.cumsum(keep) - 1
+    fp = np.where(cands.fixed_prev >= 0, new[np.maximum(cands.fixed_prev, 0)], -1)
+    return Candidates(frames=cands.frames[keep], score=cands.score[keep], forced=cands.forced[keep],
+                      kind=tuple(k for k, m in zip(cands.kind, keep) if m), beat_pos=cands.beat_pos[keep],
+                      strong=cands.strong[keep], fixed_prev=fp[keep])
+
+
+def hold_heroes(cands: Candidates, idx: np.ndarray, heroes, choose, settings: PlanSettings,
+                rounds: int = 2) -> np.ndarray:
+    """The cuts ``idx`` (candidate indices) with every hero shot held against the shots leading
+    into it: at least :func:`hero_need` (:data:`HERO_CONTRAST` x the median of its
+    :data:`HERO_LEAD` predecessors), as far as the next forced cut and the longest shot allow.
+
+    ``heroes`` are the candidates a hero shot starts on; ``choose(cands, keep)`` runs the cut DP
+    on the candidates where ``keep`` is true and returns indices into them. A hero that came out
+    too short (cut worth after the payoff trading its length for more cuts, or a lead-in whose
+    shots are as long as the hero's own target) gets the candidates inside its span dropped and
+    the DP runs again (``rounds`` times at most: the shots before it may move too). Returns
+    candidate indices into ``cands``."""
+    heroes = [int(h) for h in heroes]
+    if not heroes:
+        return idx
+    _, max_len = min_max_frames(settings)
+    drop = np.zeros(len(cands), dtype=bool)
+    for _ in range(rounds):
+        more = _hero_drops(cands, idx, heroes, max_len) & ~drop
+        if not np.any(more):
+            break
+        drop |= more
+        keep = ~drop
+        idx = np.flatnonzero(keep)[choose(_subset(cands, keep), keep)]
+    return idx
+
+
 def anticipate(frames: list[int], n_frames: int, keep: set) -> list[int]:
     """Cut ``n_frames`` early: every cut except the first, the last and those in ``keep``
     (lock edges) moves back by exactly ``n_frames``, but never onto or before the cut before
@@ -227,14 +307,19 @@ def split_long(cuts: list[int], max_len: int, beat_frames: np.ndarray) -> tuple[
 def make_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
               lock_edges=frozenset(), longest_unit: int | None = None,
               beat_frames: np.ndarray | None = None, rate: np.ndarray | None = None,
-              window: float = 0.0) -> tuple[Cuts, int]:
+              window: float = 0.0, heroes=()) -> tuple[Cuts, int]:
     """The cuts: the DP's choice (held to ``rate`` over windows of ``window`` frames when given,
-    :func:`follow_rate`), moved ``settings.anticipation`` frames early, then split where no clip
+    :func:`follow_rate`), the hero shots on ``heroes`` (candidate indices) held
+    (:func:`hold_heroes`), moved ``settings.anticipation`` frames early, then split where no clip
     is long enough (``longest_unit`` frames). Returns ``(cuts, n_split)``."""
-    if rate is None:
-        idx = choose_cuts(cands, target, settings)
-    else:
-        idx = follow_rate(cands, target, settings, rate, window)
+
+    def choose(c, keep):
+        if rate is None:
+            return choose_cuts(c, target[keep], settings)
+        return follow_rate(c, target[keep], settings, rate[keep], window)
+
+    idx = choose(cands, np.ones(len(cands), dtype=bool))
+    idx = hold_heroes(cands, idx, heroes, choose, settings)
     frames = [int(cands.frames[i]) for i in idx]
     kind = {int(cands.frames[i]): cands.kind[i] for i in idx}
     tgt = {int(cands.frames[i]): float(target[i]) for i in idx}

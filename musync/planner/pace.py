@@ -36,7 +36,7 @@ from .music import MusicGrid
 __all__ = ["target_lengths", "cut_rate", "phrase_shape", "build_pace", "in_build", "section_factor",
            "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp", "build_ends",
            "build_swing", "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO", "BUILD_SWING",
-           "HERO_TIMES", "SOFT_FROM"]
+           "HERO_TIMES", "SOFT_FROM", "ahead_in_builds"]
 
 #: Patterns of shot lengths inside a phrase: multipliers of the energy pace over the phrase's
 #: quarters (bars of a 4-bar phrase). Each is normalised so a phrase keeps its number of shots,
@@ -243,15 +243,48 @@ def section_factor(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
     return out
 
 
+def ahead_in_builds(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
+                    sec: np.ndarray) -> np.ndarray:
+    """Lengths (s) of shots starting inside a build, looking ahead: a shot starting at
+    ``frames[j]`` lasts until the pace's cut count from there reaches one (``sec`` read as a
+    step function over ``frames``, its rate ``1 / sec``), never longer than ``sec[j]``.
+
+    The pace at a shot's start alone lets a shot that starts where a build begins to accelerate
+    run on at the held pace across the whole acceleration (the build's last bars then hold one
+    long shot instead of speeding up); looking ahead, it ends where the faster pace says. A shot
+    whose count does not reach one before the payoff keeps ``sec[j]``."""
+    out = np.asarray(sec, dtype=np.float64).copy()
+    if not settings.climax_build or frames.size < 2:
+        return out
+    fps = float(grid.fps)
+    f = np.asarray(frames, dtype=np.float64)
+    dt = np.diff(f)
+    cum = np.concatenate([[0.0], np.cumsum(dt / np.maximum(out[:-1] * fps, 1e-9))])
+    for p in grid.payoffs:
+        js = np.flatnonzero((frames >= p.build_start) & (frames < p.frame))
+        end = int(np.searchsorted(frames, p.frame, side="left"))
+        for j in js:
+            k = int(np.searchsorted(cum, cum[j] + 1.0, side="left"))   # first candidate past one cut
+            if k > end or k >= f.size:
+                continue
+            # inside the step from k - 1 to k: the rest of the count at that step's rate
+            rest = cum[j] + 1.0 - cum[k - 1]
+            got = (f[k - 1] + rest * out[k - 1] * fps - f[j]) / fps
+            out[j] = min(out[j], got)
+    return out
+
+
 def target_lengths(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
-                   frames: np.ndarray, *, shape: bool = True, hero: bool = True) -> np.ndarray:
+                   frames: np.ndarray, *, shape: bool = True, hero: bool = True,
+                   ahead: bool = True) -> np.ndarray:
     """Ideal length in frames of a shot starting at each of ``frames``.
 
     ``energy pace (beats) x phrase shape x section factor``, replaced by the build's pace over
     every payoff's build, times the local beat period; a hero shot (:func:`hero_seconds`) on
     every payoff; bent toward ``max_shot`` above half of it (:func:`soft_ceiling`) and clamped
     to ``[min_shot, max_shot]``. ``shape=False`` leaves out the phrase
-    patterns, ``hero=False`` the hero shots (the plain pace, e.g. for the cut rate).
+    patterns, ``hero=False`` the hero shots (the plain pace, e.g. for the cut rate), ``ahead=False``
+    the look-ahead inside builds (:func:`ahead_in_builds`; the pace at each frame itself).
     """
     fps = float(grid.fps)
     frames = np.asarray(frames, dtype=np.int64)
@@ -269,6 +302,8 @@ def target_lengths(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
     else:
         period = np.full(t.shape, 0.5)
     sec = beats * period
+    if ahead:
+        sec = ahead_in_builds(grid, settings, frames, sec)
     if settings.climax_build and hero:
         pay = {p.frame for p in grid.payoffs}
         for j, f in enumerate(frames):
@@ -298,10 +333,10 @@ def cut_rate(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
     (``fixed_prev``, see :class:`~musync.planner.candidates.Candidates`: a lock has no candidate
     inside it, so it must not count as cuts the pace is missing)."""
     frames = np.asarray(frames, dtype=np.int64)
-    plain = target_lengths(grid, analysis, settings, frames, shape=False, hero=False)
+    plain = target_lengths(grid, analysis, settings, frames, shape=False, hero=False, ahead=False)
     rate = 1.0 / plain
     if settings.climax_build:
-        held = target_lengths(grid, analysis, settings, frames, shape=False)
+        held = target_lengths(grid, analysis, settings, frames, shape=False, ahead=False)
         for j in np.flatnonzero(held > plain * (1 + 1e-9)):
             rate[(frames >= frames[j]) & (frames < frames[j] + held[j])] = 1.0 / held[j]
     if fixed_prev is not None:
