@@ -241,6 +241,16 @@ def metrical_levels(ac: np.ndarray, fps: float, tempo: float) -> list[tuple[floa
     return sorted(out, key=lambda t: -t[1])
 
 
+def _onsets_between(o: np.ndarray, beat_frames: np.ndarray, fractions) -> list[float]:
+    """The mean onset strength at each of ``fractions`` of the way through every beat interval
+    (each the largest value within a sixteenth of a beat, so that played notes a little off the
+    grid still count)."""
+    f = np.asarray(beat_frames, dtype=np.float64)
+    d = np.diff(f)
+    radius = max(1, int(round(float(np.median(d)) / 16.0)))
+    return [float(max_near(o, f[:-1] + q * d, radius).mean()) for q in fractions]
+
+
 def subdivision_contrast(o: np.ndarray, beat_frames: np.ndarray) -> float:
     """How clearly the stretch between two beats is subdivided, in [0, 1] (about).
 
@@ -251,17 +261,9 @@ def subdivision_contrast(o: np.ndarray, beat_frames: np.ndarray) -> float:
     sounds between the beats (the beats are the fastest pulse, the tatum), about 0.3-0.6 for
     beats divided into eighths, sixteenths or triplets.
     """
-    f = np.asarray(beat_frames, dtype=np.float64)
-    if f.size < 8:
+    if np.size(beat_frames) < 8:
         return 1.0
-    d = np.diff(f)
-    radius = max(1, int(round(float(np.median(d)) / 16.0)))
-
-    def at(frac):
-        return float(max_near(o, f[:-1] + frac * d, radius).mean())
-
-    beat = at(0.0)
-    mids = [at(q) for q in (0.25, 0.5, 0.75, 1.0 / 3.0, 2.0 / 3.0)]
+    beat, *mids = _onsets_between(o, beat_frames, (0.0, 0.25, 0.5, 0.75, 1.0 / 3.0, 2.0 / 3.0))
     floor = min(mids)
     if beat - floor <= 1e-9:
         return 1.0
@@ -313,22 +315,15 @@ def beat_division(o: np.ndarray, beat_frames: np.ndarray) -> tuple[int, float]:
     """Whether each beat is divided in two or in three.
 
     The onset strength at the thirds of every beat interval, at its half and at its quarters
-    (each the largest value within a sixteenth of a beat, as in :func:`subdivision_contrast`),
-    above the weakest in-between position, as a share of the beat's own height above it. Returns
+    (:func:`_onsets_between`), above the weakest in-between position, as a share of the beat's
+    own height above it. Returns
     ``(3, thirds)`` when the thirds reach :data:`TERNARY_DIVISION` and twice the half and twice
     the quarters (6/8, 12/8, triplet swing), else ``(2, thirds)`` (straight subdivisions, or
     nothing between the beats).
     """
-    f = np.asarray(beat_frames, dtype=np.float64)
-    if f.size < 8:
+    if np.size(beat_frames) < 8:
         return 2, 0.0
-    d = np.diff(f)
-    radius = max(1, int(round(float(np.median(d)) / 16.0)))
-
-    def at(q):
-        return float(max_near(o, f[:-1] + q * d, radius).mean())
-
-    beat, half, t1, t2, q1, q3 = (at(q) for q in (0.0, 0.5, 1.0 / 3.0, 2.0 / 3.0, 0.25, 0.75))
+    beat, half, t1, t2, q1, q3 = _onsets_between(o, beat_frames, (0.0, 0.5, 1.0 / 3.0, 2.0 / 3.0, 0.25, 0.75))
     floor = min(half, t1, t2, q1, q3)
     if beat - floor <= 1e-9:
         return 2, 0.0
@@ -653,18 +648,24 @@ def _bridged(o: np.ndarray, pos: np.ndarray, height: np.ndarray, radius: int) ->
     """``(pos, height)`` of the tracked beats after :func:`bridge_departures`, the grid points put
     in moved to their onset peaks; a departure is bridged only where the grid's positions keep
     :data:`BRIDGE_SUPPORT` of the departed beats' onset strength."""
+    accepted = []  # the grid points of every bridged departure at their onset peaks, in order
+
     def supported(departed, fill):
         if fill.size == 0:
             return False
-        _, on_grid = _peak_near(o, np.round(fill).astype(np.int64), radius)
-        return bool(on_grid.mean() >= BRIDGE_SUPPORT * max(float(height[departed].mean()), 1e-9))
+        peaks = _peak_near(o, np.round(fill).astype(np.int64), radius)
+        if peaks[1].mean() < BRIDGE_SUPPORT * max(float(height[departed].mean()), 1e-9):
+            return False
+        accepted.append(peaks)
+        return True
 
     out, filled = bridge_departures(pos, supported)
     if not filled.any():
         return pos, height
     new_pos, new_h = out.copy(), np.empty(out.size)
     new_h[~filled] = height[np.isin(pos, out[~filled])]
-    new_pos[filled], new_h[filled] = _peak_near(o, np.round(out[filled]).astype(np.int64), radius)
+    new_pos[filled] = np.concatenate([p for p, _ in accepted])
+    new_h[filled] = np.concatenate([h for _, h in accepted])
     return new_pos, new_h
 
 

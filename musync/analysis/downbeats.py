@@ -61,6 +61,16 @@ def _segment_means(feat2d: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return (cs[:, b[1:]] - cs[:, b[:-1]]) / width
 
 
+def _beat_chroma(feat: Features, beats: np.ndarray) -> np.ndarray:
+    """The mean chroma of each beat span (the last as long as the median beat), unit length,
+    ``(12, n)``."""
+    fr = np.round(feat.coarse_frame(beats)).astype(np.int64)
+    ncol = feat.chroma.shape[1]
+    bounds = np.concatenate([fr, [min(ncol, fr[-1] + max(1, int(np.median(np.diff(fr)))))]])
+    seg = _segment_means(feat.chroma, bounds)
+    return seg / np.maximum(np.linalg.norm(seg, axis=0, keepdims=True), 1e-9)
+
+
 def downbeat_salience(feat: Features, beats: np.ndarray) -> np.ndarray:
     """How much each beat sounds like the first beat of a bar (z-score units, ``(n,)``).
 
@@ -72,10 +82,7 @@ def downbeat_salience(feat: Features, beats: np.ndarray) -> np.ndarray:
     if n < 3:
         return np.zeros(n)
     fr = np.round(feat.coarse_frame(beats)).astype(np.int64)
-    ncol = feat.chroma.shape[1]
-    bounds = np.concatenate([fr, [min(ncol, fr[-1] + max(1, int(np.median(np.diff(fr)))))]])
-    seg = _segment_means(feat.chroma, bounds)  # chroma of each beat span
-    seg = seg / np.maximum(np.linalg.norm(seg, axis=0, keepdims=True), 1e-9)
+    seg = _beat_chroma(feat, beats)
     # harmonic change entering beat i: two beats after vs two beats before
     after = seg + np.concatenate([seg[:, 1:], seg[:, -1:]], axis=1)
     before = np.concatenate([seg[:, :1], seg[:, :-1]], axis=1)
@@ -155,11 +162,7 @@ def choose_metre(contrasts: dict[int, float]) -> int:
 def _chord_change(feat: Features, beats: np.ndarray) -> np.ndarray:
     """1 - cosine similarity of the chroma of each beat span and the one before (0 for the
     first beat)."""
-    fr = np.round(feat.coarse_frame(beats)).astype(np.int64)
-    ncol = feat.chroma.shape[1]
-    bounds = np.concatenate([fr, [min(ncol, fr[-1] + max(1, int(np.median(np.diff(fr)))))]])
-    seg = _segment_means(feat.chroma, bounds)
-    seg = seg / np.maximum(np.linalg.norm(seg, axis=0, keepdims=True), 1e-9)
+    seg = _beat_chroma(feat, beats)
     h = np.zeros(beats.size)
     h[1:] = 1.0 - np.sum(seg[:, 1:] * seg[:, :-1], axis=0)
     return h
