@@ -140,6 +140,8 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
     warnings: list[str] = []
     loud = float(np.max(np.convolve(feat.rms_db, np.ones(43) / 43, mode="same"))) if feat.rms_db.size else -120.0
     fallback = False
+    forced = tempo is not None or tempo_octave is not None
+    guessed = False  # a short input kept with the tracker's best guess
     if loud < SILENCE_DB:
         fallback = True
         warnings.append(f"silent or nearly silent (loudest second {loud:.0f} dBFS): no beat to follow; "
@@ -153,11 +155,10 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
             bt = track_beats(feat, active=active, tempo=auto.tempo * _OCTAVES[tempo_octave])
             bt = replace(bt, alternatives=((auto.tempo, auto.level_confidence),) + auto.alternatives)
         clarity, agreement, signif = bt.clarity, bt.agreement, bt.significance
-        forced = tempo is not None or tempo_octave is not None
         no_pulse = signif < MIN_SIGNIFICANCE or (agreement < MIN_AGREEMENT and signif < CLEAR_SIGNIFICANCE)
         short = active[1] - active[0] < MIN_TEST_SECONDS
         if no_pulse and not forced and short and onset_peakiness(_active_part(feat, active)) >= MIN_PEAKINESS:
-            no_pulse = False
+            no_pulse, guessed = False, True
             warnings.append(f"only {active[1] - active[0]:.1f} s of sound: too short to tell a steady pulse "
                             f"from noise ({signif:.1f} noise deviations); the beats are the tracker's best "
                             f"guess, check them or give the tempo")
@@ -186,13 +187,13 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
                                                                       downbeat=downbeat, division=division)
         alternatives = tuple({"bpm": round(float(b), 3), "score": round(float(p), 4)}
                              for b, p in bt.alternatives[:2])
-        level_conf = 1.0 if (tempo is not None or tempo_octave is not None) else bt.level_confidence
+        level_conf = 1.0 if forced else bt.level_confidence
     e_times, e_vals = energy_curve(feat, duration)
     sections, sec_conf = find_sections(feat, downbeats, duration, e_times, e_vals)
     climax = find_climax(e_times, e_vals, sections, downbeats)
     beat_conf = 0.0 if fallback else float(
         np.clip((signif - MIN_SIGNIFICANCE) / 20.0, 0.0, 1.0) * np.clip((agreement - 0.2) / 0.6, 0.0, 1.0))
-    if not fallback and beat_conf < 0.5 and not (tempo is None and tempo_octave is None and short):
+    if not fallback and beat_conf < 0.5 and not guessed:  # a short input's guess says so already
         warnings.append(f"weak pulse (grid confidence {beat_conf:.2f}); check the beats before relying on them")
     params = {"sr": _SR, "beats_per_bar": beats_per_bar, "algorithm": _ALGO}
     for k, v in (("tempo", tempo), ("tempo_octave", tempo_octave), ("downbeat", downbeat)):
