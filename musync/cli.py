@@ -482,10 +482,8 @@ def export_cmd(plan_path: str, output: str, fmt, fcpxml_version, edl_source_rate
     else:
         for w in media_warnings(p, name, editor):
             warn(w)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # the media were checked above
-        _export(p, output, fmt, overwrite=overwrite, fcpxml_version=fcpxml_version,
-                edl_source_rate=edl_source_rate, allow_changed_media=True)
+    _export(p, output, fmt, overwrite=overwrite, fcpxml_version=fcpxml_version,
+            edl_source_rate=edl_source_rate, check_media=False)  # the media were checked above
     info(f"wrote {output} ({len(p.shots)} shots; {FORMATS[name].summary})")
 
 

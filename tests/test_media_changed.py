@@ -237,3 +237,19 @@ def test_export_refuses_a_plan_whose_song_is_unusable(media, capsys, tmp_path, s
     code, err = run(["export", str(media["plan"]), "-o", str(out)], capsys)
     assert code == 3 and says in err and Path(song).name in err
     assert not out.exists()
+
+
+def test_export_from_another_folder_of_a_plan_with_relative_paths(media, capsys, monkeypatch, tmp_path):
+    """Unchanged media, paths relative to the plan's folder, exported from elsewhere: written."""
+    root = media["root"]
+    d = json.loads(media["plan"].read_text())
+    for c in d["clips"]:
+        c["path"] = str(Path(c["path"]).relative_to(root))
+    for s in d["shots"]:
+        s["source"] = str(Path(s["source"]).relative_to(root))
+    d["audio"]["path"] = "song.wav"
+    media["plan"].write_text(json.dumps(d))
+    monkeypatch.chdir(tmp_path)
+    code, err = run(["export", str(media["plan"]), "-o", str(tmp_path / "e.otio")], capsys)
+    assert code == 0, err
+    assert (tmp_path / "e.otio").is_file()

@@ -42,7 +42,8 @@ __all__ = ["export", "import_timeline", "build_timeline", "timeline_to_plan", "r
 
 def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = False,
            name: str | None = None, collect=None, editor: str | None = None,
-           collect_codec: str = "h264", allow_changed_media: bool = False, **options) -> Path:
+           collect_codec: str = "h264", allow_changed_media: bool = False, base=None,
+           check_media: bool = True, **options) -> Path:
     """Write ``plan`` as a timeline an editor opens.
 
     Parameters
@@ -72,6 +73,12 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
     allow_changed_media : bool
         Export a plan whose song or clips changed since planning (replaced, truncated, edited:
         :mod:`musync.mediacheck`) with a warning instead of raising MediaChangedError.
+    base : str or Path, optional
+        The plan file's folder: relative media paths are looked for there, as render does
+        (default: the current folder).
+    check_media : bool
+        Check the song and the clips against the plan's fingerprints (:func:`check_plan_media`);
+        False for a caller that has just done so.
 
     Returns
     -------
@@ -105,7 +112,8 @@ def export(plan: Plan, path, format: str | None = None, *, overwrite: bool = Fal
                              f"{', '.join(sorted(known))}")
     kw = {k: v for k, v in options.items() if k in fmt.options and v is not None}
     validate_plan(plan)
-    check_plan_media(plan, allow_changed_media)
+    if check_media:
+        check_plan_media(plan, allow_changed_media, base=None if base is None else Path(base))
     if collect is not None:
         from .collect import collect_media
 
