@@ -122,15 +122,14 @@ def _per_two_bars(curve, bar_lines, cuts, f: float, *, samples: bool) -> float:
     ct, cv = (np.asarray(v, dtype=np.float64) for v in curve)
     if ct.size == 0:
         return 0.0
-    edges = bar_lines[::2]
-    counts, means = [], []
-    for a, z in zip(edges[:-1], edges[1:]):
-        counts.append(int(np.sum((cuts >= a) & (cuts < z))))
-        m = (ct >= a / f) & (ct < z / f) if samples else None
-        if samples and np.any(m):
-            means.append(float(np.mean(cv[m])))
-        else:
-            means.append(float(np.mean(np.interp(np.linspace(a / f, z / f, 9), ct, cv))))
+    edges = np.asarray(bar_lines[::2], dtype=np.float64)
+    counts = np.diff(np.searchsorted(np.sort(np.asarray(cuts)), edges))
+    means = np.interp(np.linspace(edges[:-1] / f, edges[1:] / f, 9, axis=1), ct, cv).mean(axis=1)
+    if samples:  # the mean of the samples inside each window, where it has any
+        at = np.searchsorted(ct, edges / f)
+        for w, (i, j) in enumerate(zip(at[:-1], at[1:])):
+            if j > i:
+                means[w] = float(np.mean(cv[i:j]))
     return spearman(counts, means)
 
 

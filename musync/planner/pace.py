@@ -5,13 +5,14 @@ Public:
 - :func:`target_lengths` -- the ideal length (frames) of a shot starting at each candidate.
 - :func:`cut_rate` -- the cuts per frame the plain pace asks for (what the cut DP is held to).
 - :func:`phrase_shape` -- the pattern of lengths inside each phrase.
-- :func:`build_pace` -- the accelerating pace over the build before every payoff.
+- :func:`build_pace` -- the accelerating pace over the build before every payoff, and where each
+  build ends.
 - :func:`hero_seconds` -- the held hero shot on a payoff.
 - :func:`section_factor` -- the climax section faster, outros slower.
 - :func:`drive_at` -- what the pace follows: the song-relative loudness.
-- :func:`build_ramp`, :func:`build_swing`, :func:`build_ends`, :func:`soft_ceiling` -- the
-  build's shape, the loudness swing it keeps inside its parts, where each build ends, target
-  lengths bent toward the longest shot.
+- :func:`build_ramp`, :func:`build_swing`, :func:`soft_ceiling` -- the
+  build's shape, the loudness swing it keeps inside its parts, target lengths bent toward the
+  longest shot.
 - :data:`PHRASE_PATTERNS` -- the phrase patterns.
 
 The pace is built from parts, each a function here (a new pacing rule is one more function):
@@ -34,7 +35,7 @@ from ..types import Analysis, PlanSettings
 from .music import MusicGrid
 
 __all__ = ["target_lengths", "cut_rate", "phrase_shape", "build_pace", "in_build", "section_factor",
-           "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp", "build_ends",
+           "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp",
            "build_swing", "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO", "BUILD_SWING",
            "HERO_TIMES", "SOFT_FROM", "ahead_in_builds"]
 
@@ -172,9 +173,10 @@ def _builds(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray, pace: n
 
 
 def build_pace(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
-               pace: np.ndarray) -> np.ndarray:
-    """The pace (beats) over each payoff's build: the cut rate over its last quarter is
-    :data:`BUILD_RATIO` times that over its first half (:func:`build_ramp`).
+               pace: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The pace (beats) over each payoff's build, and the pace each build ends on (by the
+    payoff's frame): the cut rate over a build's last quarter is :data:`BUILD_RATIO` times that
+    over its first half (:func:`build_ramp`).
 
     The ramp starts from the song's own pace over the build's first half and ends
     :data:`BUILD_RATIO` times faster, but never faster than :func:`_build_end`; where that floor
@@ -183,13 +185,14 @@ def build_pace(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
     pace already does (a crescendo keeps its own rise), except for that held start; weaker
     payoffs blend the ramp with the plain pace by their strength.
     """
-    out = pace.copy()
+    out, ends = pace.copy(), {}
     floor = _build_end(grid, settings)
     for p, m, x, start, end, p0 in _builds(grid, settings, frames, pace):
         ramp = np.maximum(build_ramp(x, start, end) * build_swing(x, pace[m]), floor)
         own = ramp if start > p0 * (1 + 1e-9) else np.minimum(pace[m], ramp)
         out[m] = pace[m] ** (1.0 - p.strength) * own ** p.strength
-    return out
+        ends[p.frame] = end
+    return out, ends
 
 
 def build_swing(x: np.ndarray, pace: np.ndarray) -> np.ndarray:
@@ -210,12 +213,6 @@ def build_swing(x: np.ndarray, pace: np.ndarray) -> np.ndarray:
             lp = np.log(np.maximum(pace[m], 1e-9))
             out[m] = np.exp(BUILD_SWING * (lp - lp.mean()))
     return out
-
-
-def build_ends(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
-               pace: np.ndarray) -> dict:
-    """The pace (beats) each payoff's build ends on, by the payoff's frame."""
-    return {p.frame: end for p, _m, _x, _s, end, _p0 in _builds(grid, settings, frames, pace)}
 
 
 def in_build(grid: MusicGrid, frames: np.ndarray) -> np.ndarray:
@@ -293,8 +290,7 @@ def target_lengths(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
     if shape:
         beats = np.where(in_build(grid, frames), beats,
                          beats * phrase_shape(grid, analysis, settings, frames))
-    ends = build_ends(grid, settings, frames, beats)
-    beats = build_pace(grid, settings, frames, beats)
+    beats, ends = build_pace(grid, settings, frames, beats)
     beats = beats * section_factor(grid, analysis, settings, frames)
     if grid.beat_frames.size >= 2:
         bt = grid.beat_frames / fps
