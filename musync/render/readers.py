@@ -283,7 +283,7 @@ class ClipReader:
                 self._cur = self._peek
                 if self._check is not None:
                     self._check.see(self.path, self._cur.frame, self._cur.t)
-                    if self._check is not None and self._check.done:
+                    if self._check.done:
                         self._check = None
             self._peek = self._next_frame()
 
