@@ -198,9 +198,8 @@ def test_a_clip_that_was_not_there_when_planning_is_not_checked(tmp_path):
     assert check_media(p) == []
 
 
-def test_export_from_another_folder_checks_relative_clip_paths(media, capsys, monkeypatch, tmp_path):
-    """A plan with paths relative to its folder, exported from elsewhere: the clips are found
-    beside the plan (as render finds them) and a changed one is still refused."""
+def _make_paths_relative(media) -> Path:
+    """Rewrite the plan's song and clip paths relative to its folder; return the folder."""
     root = media["root"]
     d = json.loads(media["plan"].read_text())
     for c in d["clips"]:
@@ -209,6 +208,13 @@ def test_export_from_another_folder_checks_relative_clip_paths(media, capsys, mo
         s["source"] = str(Path(s["source"]).relative_to(root))
     d["audio"]["path"] = "song.wav"
     media["plan"].write_text(json.dumps(d))
+    return root
+
+
+def test_export_from_another_folder_checks_relative_clip_paths(media, capsys, monkeypatch, tmp_path):
+    """A plan with paths relative to its folder, exported from elsewhere: the clips are found
+    beside the plan (as render finds them) and a changed one is still refused."""
+    root = _make_paths_relative(media)
     victim = root / Path(media["used"][0]).relative_to(root)
     victim.write_bytes(victim.read_bytes()[:-100])
     monkeypatch.chdir(tmp_path)
@@ -241,14 +247,7 @@ def test_export_refuses_a_plan_whose_song_is_unusable(media, capsys, tmp_path, s
 
 def test_export_from_another_folder_of_a_plan_with_relative_paths(media, capsys, monkeypatch, tmp_path):
     """Unchanged media, paths relative to the plan's folder, exported from elsewhere: written."""
-    root = media["root"]
-    d = json.loads(media["plan"].read_text())
-    for c in d["clips"]:
-        c["path"] = str(Path(c["path"]).relative_to(root))
-    for s in d["shots"]:
-        s["source"] = str(Path(s["source"]).relative_to(root))
-    d["audio"]["path"] = "song.wav"
-    media["plan"].write_text(json.dumps(d))
+    _make_paths_relative(media)
     monkeypatch.chdir(tmp_path)
     code, err = run(["export", str(media["plan"]), "-o", str(tmp_path / "e.otio")], capsys)
     assert code == 0, err
