@@ -41,6 +41,7 @@ M = [
  ("hero held at 1x its lead-in", "musync/planner/cuts.py", "HERO_CONTRAST = 2.0\n", "HERO_CONTRAST = 1.0\n"),
  ("hero held against 3 shots, not 4", "musync/planner/cuts.py", "HERO_LEAD = 4\n", "HERO_LEAD = 3\n"),
  ("build targets do not look ahead", "musync/planner/pace.py", "    if ahead:\n        sec = ahead_in_builds", "    if False:\n        sec = ahead_in_builds"),
+ ("hero lowers the cut rate of its window", "musync/planner/pace.py", "frames, shape=False, hero=False, ahead=False)\n    if fixed_prev", "frames, shape=False, ahead=False)\n    if fixed_prev"),
  ("uncertain grid: builds end on bar lines", "musync/planner/__init__.py", "cut_on=settings.cut_on if loud_beats else \"downbeats\",", "cut_on=\"downbeats\","),
 ]
 only = sys.argv[1:]

@@ -359,25 +359,31 @@ def _beat_candidates(n, *, forced=(), score=None):
                       fixed_prev=np.full(n, -1, dtype=np.int64))
 
 
-def test_hero_need_is_twice_the_median_of_the_four_shots_before():
+def test_hero_need_is_a_frame_more_than_twice_the_median_of_the_four_shots_before():
     from musync.planner.cuts import hero_need
 
     frames = np.array([0, 40, 70, 100, 110, 130, 200], dtype=np.int64)
     idx = np.arange(frames.size)
-    # the four shots before cut 5: 30, 30, 10, 20 -> median 25
-    assert hero_need(frames, idx, 5) == 50
-    # fewer shots before it: the median of those there are (40 -> 80; 40, 30 -> 70)
-    assert hero_need(frames, idx, 1) == 80 and hero_need(frames, idx, 2) == 70
+    # the four shots before cut 5: 30, 30, 10, 20 -> median 25 -> more than 50
+    assert hero_need(frames, idx, 5) == 51
+    # fewer shots before it: the median of those there are (40 -> 81; 40, 30 -> 71)
+    assert hero_need(frames, idx, 1) == 81 and hero_need(frames, idx, 2) == 71
     assert hero_need(frames, idx, 0) == 0
-    # rounded up to a whole frame: shots 7 and 8 -> 2 x 7.5 = 15
-    assert hero_need(np.array([0, 7, 15, 40]), np.arange(4), 2) == 15
+    # a half-frame median: shots 7 and 8 -> 2 x 7.5 = 15 -> 16
+    assert hero_need(np.array([0, 7, 15, 40]), np.arange(4), 2) == 16
+    # read in seconds, the hero is above twice the median at every frame rate
+    for fps in (24, 25, 30, 24000 / 1001, 30000 / 1001, 60):
+        for m in range(2, 200):
+            lead = np.array([0, m, 2 * m, 3 * m + 1, 4 * m + 2])
+            need = hero_need(np.r_[lead, lead[-1] + 1000], np.arange(6), 4)
+            assert need / fps >= 2 * np.median(np.diff(lead) / fps), (fps, m)
 
 
 def test_a_hero_is_held_against_the_shots_leading_into_it():
     # beats every 15 frames; the hero on beat 48 (forced) asks for a bar, the four-beat shots
     # before it are as long, and every beat after it is worth a cut: the DP alone trades the
-    # hero for cuts; held, it lasts twice the median of its four predecessors, ending on the
-    # first beat that far on
+    # hero for cuts; held, it lasts more than twice the median of its four predecessors, ending
+    # on the first beat past that
     from musync.planner.cuts import make_cuts
 
     n, h = 97, 48
@@ -398,7 +404,7 @@ def test_a_hero_is_held_against_the_shots_leading_into_it():
     assert length < 2 * lead, (length, lead)
     held, _ = make_cuts(c, target, s, heroes=[h])
     length, lead = hero(held)
-    assert 2 * lead <= length < 2 * lead + 15, (length, lead)
+    assert 2 * lead < length <= 2 * lead + 15, (length, lead)
     # the rest of the plan still cuts where the DP wants: on every worthy beat after the hero
     after = np.diff(held.frames[held.frames >= 15 * h + length])
     assert np.median(after) == 15
@@ -421,6 +427,38 @@ def test_plan_holds_the_climax_hero_against_its_lead_in():
         k = rin.index(c)
         lens = [s.length for s in p.shots]
         assert lens[k] >= 2 * np.median(lens[k - 4:k]), (seed, lens[k - 4:k + 1])
+
+
+def test_a_hero_does_not_take_cuts_from_the_window_it_opens():
+    # quiet until the climax on bar 24, loud after it: the hero held on the climax does not
+    # lower the cuts its window asks for, so the ones it leaves out come right after it (a hold,
+    # then a burst) instead of leaving the song's loudest bars with the fewest cuts
+    from musync.planner.music import music_grid
+    from musync.planner.pace import cut_rate, target_lengths
+
+    a = grid_analysis(bpm=120.0, bars=32, climax_bar=24,
+                      loudness=np.r_[np.full(24, -26.0), np.full(8, -8.0)])
+    s = musync.make_settings("energy", fps=FPS)
+    grid = music_grid(a, s.fps, int(round(a.duration * FPS)))
+    beats = np.round(a.beats * FPS).astype(np.int64)
+    c = round(a.climax * FPS)
+    # the rate is the plain pace's everywhere, over the hero's span too
+    plain = target_lengths(grid, a, s, beats, shape=False, hero=False, ahead=False)
+    held = target_lengths(grid, a, s, beats, shape=False, ahead=False)
+    assert held[beats == c][0] > 1.5 * plain[beats == c][0]
+    assert np.allclose(cut_rate(grid, a, s, beats), 1.0 / plain)
+    clips = synthetic_clip_infos(24, seed=5, min_dur=8.0, max_dur=12.0)
+    two_bars = 2 * 4 * 0.5 * FPS
+    for seed in range(4):
+        p = musync.plan(a, clips, fps=FPS, seed=seed)
+        rin = np.array([sh.record_in + (p.settings.anticipation if k else 0) for k, sh in enumerate(p.shots)])
+        k = int(np.flatnonzero(rin == c)[0])
+        lens = np.array([sh.length for sh in p.shots])
+        assert lens[k] >= 2 * np.median(lens[k - 4:k])                  # still held
+        # the four loud bars from the climax cut at least as often as the four quiet ones before
+        after = np.count_nonzero((rin >= c) & (rin < c + 2 * two_bars))
+        before = np.count_nonzero((rin >= c - 2 * two_bars) & (rin < c))
+        assert after >= before, (seed, after, before, lens[k - 4:k + 6])
 
 
 def test_a_shot_starting_in_a_build_looks_ahead_to_its_faster_pace():

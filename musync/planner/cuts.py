@@ -14,7 +14,7 @@ Public:
 - :func:`window_counts` -- cuts wanted and cuts made over a window around every candidate.
 - :func:`hold_heroes` -- the cut DP again where a payoff's hero shot came out no longer than the
   shots leading into it: the candidates inside the hero's span are dropped, so it holds
-  :data:`HERO_CONTRAST` times the median of its :data:`HERO_LEAD` predecessors.
+  more than :data:`HERO_CONTRAST` times the median of its :data:`HERO_LEAD` predecessors.
 - :func:`anticipate` -- move cuts a number of frames early (never the start, the end or a lock
   edge).
 - :data:`LAMBDA`, :data:`RUN_COST`, :data:`SHORT_COST` -- the DP's weights.
@@ -62,7 +62,7 @@ RATE_ROUNDS = 2
 RATE_GAIN = 0.3
 #: The largest worth the rate may add to or take from a cut.
 RATE_LIMIT = 3.0
-#: A hero shot on a payoff lasts at least this many times the median of the shots before it
+#: A hero shot on a payoff lasts more than this many times the median of the shots before it
 #: (a hold reads against what leads into it, whatever its own target).
 HERO_CONTRAST = 2.0
 #: How many shots before a hero it is held against.
@@ -204,13 +204,14 @@ def follow_rate(cands: Candidates, target: np.ndarray, settings: PlanSettings, r
 
 
 def hero_need(frames: np.ndarray, idx: np.ndarray, k: int) -> int:
-    """The shortest hero (frames) the shot starting at cut ``idx[k]`` must hold:
-    ``HERO_CONTRAST`` x the median length of the (up to) ``HERO_LEAD`` shots before it, rounded
-    up to a whole frame (0 when it has no shot before it)."""
+    """The shortest hero (frames) the shot starting at cut ``idx[k]`` must hold: a frame more
+    than ``HERO_CONTRAST`` x the median length of the (up to) ``HERO_LEAD`` shots before it (0
+    when it has no shot before it). The extra frame keeps the hero above the contrast when the
+    lengths are read in seconds: ``(2m / fps) / (m / fps)`` can come out a hair below 2."""
     if k <= 0:
         return 0
     lead = np.diff(frames[idx[max(0, k - HERO_LEAD):k + 1]])
-    return int(np.ceil(HERO_CONTRAST * float(np.median(lead)) - 1e-9))
+    return int(np.floor(HERO_CONTRAST * float(np.median(lead)) + 1e-9)) + 1
 
 
 def _hero_drops(cands: Candidates, idx: np.ndarray, heroes, max_len: int) -> np.ndarray:

@@ -325,16 +325,16 @@ def cut_rate(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
              frames: np.ndarray, fixed_prev: np.ndarray | None = None) -> np.ndarray:
     """Cuts per frame the pace asks for from each of ``frames`` to the next: the inverse of the
     plain pace (:func:`target_lengths` without phrase patterns, which only move cuts around
-    inside a phrase), one cut over the whole of every hero shot and of every locked shot
+    inside a phrase, and without hero shots), and one cut over the whole of every locked shot
     (``fixed_prev``, see :class:`~musync.planner.candidates.Candidates`: a lock has no candidate
-    inside it, so it must not count as cuts the pace is missing)."""
+    inside it, so it must not count as cuts the pace is missing).
+
+    A hero shot does not lower the count: the window it opens still asks for the cuts of its
+    pace, so the rate controller puts the ones the held shot leaves out right after it (the
+    payoff opens with a hold, then a burst) instead of leaving the song's loudest bars with the
+    fewest cuts."""
     frames = np.asarray(frames, dtype=np.int64)
-    plain = target_lengths(grid, analysis, settings, frames, shape=False, hero=False, ahead=False)
-    rate = 1.0 / plain
-    if settings.climax_build:
-        held = target_lengths(grid, analysis, settings, frames, shape=False, ahead=False)
-        for j in np.flatnonzero(held > plain * (1 + 1e-9)):
-            rate[(frames >= frames[j]) & (frames < frames[j] + held[j])] = 1.0 / held[j]
+    rate = 1.0 / target_lengths(grid, analysis, settings, frames, shape=False, hero=False, ahead=False)
     if fixed_prev is not None:
         for j in np.flatnonzero(np.asarray(fixed_prev) >= 0):
             i = int(fixed_prev[j])
