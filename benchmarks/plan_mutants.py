@@ -42,6 +42,7 @@ M = [
  ("hero held against 3 shots, not 4", "musync/planner/cuts.py", "HERO_LEAD = 4\n", "HERO_LEAD = 3\n"),
  ("build targets do not look ahead", "musync/planner/pace.py", "    if ahead:\n        sec = ahead_in_builds", "    if False:\n        sec = ahead_in_builds"),
  ("hero lowers the cut rate of its window", "musync/planner/pace.py", "frames, shape=False, hero=False, ahead=False)\n    if fixed_prev", "frames, shape=False, ahead=False)\n    if fixed_prev"),
+ ("phrase pattern stretched over the phrase", "musync/planner/pace.py", "    q = np.clip(bar, 0, bars - 1) % mult.shape[1]", "    q = np.clip(bar * 4 // np.maximum(bars, 1), 0, 3)"),
  ("uncertain grid: builds end on bar lines", "musync/planner/__init__.py", "cut_on=settings.cut_on if loud_beats else \"downbeats\",", "cut_on=\"downbeats\","),
 ]
 only = sys.argv[1:]

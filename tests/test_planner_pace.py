@@ -506,3 +506,31 @@ def test_build_targets_look_ahead_over_the_acceleration():
     # outside the builds nothing changes
     out = (beats < grid.payoffs[0].build_start) | (beats >= grid.payoffs[0].frame)
     assert np.array_equal(ahead[out], now[out])
+
+
+def test_a_phrase_pattern_is_laid_bar_by_bar():
+    # phrases of 4, 6 and 1 bars (30 frames a bar): bar i of a phrase takes entry i mod 4 of its
+    # pattern, so the 6-bar phrase plays its first two bars again instead of stretching four
+    # entries over 1.5 bars each; a one-bar phrase keeps the plain pace
+    from types import SimpleNamespace
+
+    from musync.planner.music import Phrase
+    from musync.planner.pace import PHRASE_PATTERNS, phrase_pattern_names, phrase_shape
+
+    phrases = (Phrase(0, 120, 4, 0, 0, True), Phrase(120, 300, 6, 0, 1, False),
+               Phrase(300, 330, 1, 0, 2, True))
+    grid = SimpleNamespace(phrases=phrases,
+                           phrase_at=lambda f: np.searchsorted([0, 120, 300], f, side="right") - 1)
+    a = grid_analysis(bpm=120.0, bars=12)
+    s = musync.make_settings("energy", fps=FPS, seed=0)
+    names = phrase_pattern_names(grid, a, 0)
+    frames = np.arange(0, 330, 5)
+    got = phrase_shape(grid, a, s, frames)
+    for f, g in zip(frames, got):
+        k = 0 if f < 120 else 1 if f < 300 else 2
+        if k == 2:
+            assert g == 1.0
+            continue
+        m = np.asarray(PHRASE_PATTERNS[names[k]], dtype=np.float64)
+        m = m * np.mean(1.0 / m)
+        assert g == pytest.approx(m[((f - phrases[k].start) // 30) % 4]), (f, names[k])

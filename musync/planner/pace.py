@@ -40,9 +40,10 @@ __all__ = ["target_lengths", "cut_rate", "phrase_shape", "build_pace", "in_build
            "HERO_TIMES", "SOFT_FROM", "ahead_in_builds"]
 
 #: Patterns of shot lengths inside a phrase: multipliers of the energy pace over the phrase's
-#: quarters (bars of a 4-bar phrase). Each is normalised so a phrase keeps its number of shots,
-#: and each half of a phrase keeps about the same number of shots as the other, so the cut rate
-#: per two bars still follows the energy while the lengths inside vary.
+#: bars (bar i takes entry i mod 4, so a 6-bar phrase plays the first two again). Each is
+#: normalised so four bars keep their number of shots, and each pair of bars keeps about the same
+#: number of shots as the next, so the cut rate per two bars still follows the energy while the
+#: lengths inside vary.
 PHRASE_PATTERNS = {
     "hold, burst; hold, burst": (2.0, 0.57, 2.0, 0.57),
     "burst, hold; burst, hold": (0.57, 2.0, 0.57, 2.0),
@@ -108,8 +109,8 @@ def phrase_pattern_names(grid: MusicGrid, analysis: Analysis, seed: int) -> list
 
 def phrase_shape(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
                  frames: np.ndarray) -> np.ndarray:
-    """Multiplier of the pace at ``frames`` from the pattern of the phrase they fall in
-    (phrases shorter than two bars keep the plain pace)."""
+    """Multiplier of the pace at ``frames`` from the pattern of the phrase they fall in, bar by
+    bar (:data:`PHRASE_PATTERNS`; phrases shorter than two bars keep the plain pace)."""
     names = phrase_pattern_names(grid, analysis, settings.seed)
     table = {name: _normalised(m) for name, m in PHRASE_PATTERNS.items()}
     frames = np.asarray(frames, dtype=np.int64)
@@ -118,8 +119,10 @@ def phrase_shape(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
     end = np.array([p.end for p in grid.phrases], dtype=np.float64)[idx]
     bars = np.array([p.bars for p in grid.phrases], dtype=np.int64)[idx]
     mult = np.array([table[n] for n in names])[idx]          # (n, 4)
-    q = np.clip(((frames - start) / np.maximum(end - start, 1.0) * mult.shape[1]).astype(np.int64),
-                0, mult.shape[1] - 1)
+    # bar i of a phrase takes entry i mod 4: a phrase longer than four bars starts its pattern
+    # again rather than stretching it, so a hold or a burst never outlasts a bar
+    bar = np.floor((frames - start) / np.maximum(end - start, 1.0) * bars).astype(np.int64)
+    q = np.clip(bar, 0, bars - 1) % mult.shape[1]
     out = mult[np.arange(frames.size), q]
     return np.where(bars >= 2, out, 1.0)
 
