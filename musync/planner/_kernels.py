@@ -230,8 +230,6 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
         if ident[u] + 1 > F:
             F = ident[u] + 1
     counts = np.zeros((W, F), dtype=np.int64)
-    maxc = np.zeros(W, dtype=np.int64)         # the most uses of one identity, per entry
-    new_maxc = np.zeros(W, dtype=np.int64)
     last_used = np.full((W, U), -1, dtype=np.int64)
     lastid = np.full((W, F), -(1 << 40), dtype=np.int64)
     lastu = np.full(W, -1, dtype=np.int64)      # the unit of the previous slot, per entry
@@ -359,12 +357,14 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
             parent[s, k] = w
             chosen[s, k] = u
             # element loops, not slice assignments: the same copy, far less for numba to compile
+            top = 0                            # the most uses of one identity in the entry
             for f in range(F):
                 new_counts[k, f] = counts[w, f]
                 new_lastid[k, f] = lastid[w, f]
+                if counts[w, f] > top:
+                    top = counts[w, f]
             new_counts[k, ident[u]] += 1
-            top = max(maxc[w], new_counts[k, ident[u]])
-            new_maxc[k] = top
+            top = max(top, new_counts[k, ident[u]])
             if slack > 0 and top > slack + 1:
                 # a source left out for a while (brightness, length) is not owed its turns:
                 # it never falls more than slack + 1 uses behind, so it comes back once, not
@@ -380,7 +380,6 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
             new_lastu[k] = u
             new_cost[k] = cand_cost[k]
         counts, new_counts = new_counts, counts
-        maxc, new_maxc = new_maxc, maxc
         last_used, new_last = new_last, last_used
         lastid, new_lastid = new_lastid, lastid
         lastu, new_lastu = new_lastu, lastu
