@@ -50,11 +50,10 @@ def quick_hash(path) -> str:
     return f"{HASH_SCHEME}:{h.hexdigest()}"
 
 
-def stamp_clips(plan_clips, clip_infos=()) -> tuple:
-    """The PlanClips with ``file_size``, ``frame_count`` and ``content_hash`` filled in from the
-    files on disk (and the scan's frame count); a clip whose file is not there keeps an empty
-    hash."""
-    frames = {c.path: int(getattr(c, "frame_count", 0) or 0) for c in clip_infos}
+def stamp_clips(plan_clips) -> tuple:
+    """The PlanClips with ``file_size`` and ``content_hash`` filled in from the files on disk
+    (``frame_count`` stays as the PlanClip carries it: :meth:`PlanClip.from_clip` takes the
+    scan's); a clip whose file is not there keeps an empty hash."""
     out = []
     for pc in plan_clips:
         try:
@@ -62,7 +61,7 @@ def stamp_clips(plan_clips, clip_infos=()) -> tuple:
         except OSError:
             size, digest = 0, ""
         out.append(dataclasses.replace(pc, file_size=size, content_hash=digest,
-                                       frame_count=frames.get(pc.path, pc.frame_count or 0)))
+                                       frame_count=pc.frame_count or 0))
     return tuple(out)
 
 

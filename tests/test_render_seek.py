@@ -48,7 +48,7 @@ def _plan(tmp_path, info, cuts) -> Plan:
     for i, (a, b) in enumerate(cuts):
         shots.append(Shot(i, info.path, a, b, rec, rec + b - a, reason="test"))
         rec += b - a
-    pc = stamp_clips([PlanClip.from_clip(info)], [info])
+    pc = stamp_clips([PlanClip.from_clip(info)])
     return Plan(AudioInfo(str(song), file_sha256(song), n / FPS, 48000, 1), FPS, n, (160, 90), "16:9",
                 PlanSettings(fps=FPS, size=(160, 90)), tuple(shots), clips=pc)
 

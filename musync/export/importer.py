@@ -107,7 +107,7 @@ def _scan_new_clip(path: str) -> PlanClip:
     from ..mediacheck import stamp_clips
 
     info = scan_clip(path)
-    return stamp_clips([PlanClip.from_clip(info)], [info])[0]
+    return stamp_clips([PlanClip.from_clip(info)])[0]
 
 
 def _slice(shot: Shot, lo: int, hi: int, **changes) -> Shot:

@@ -324,7 +324,7 @@ def _assemble(analysis, settings, grid, shots, clip_list, skipped_all, warn, ass
                                       anticipation=settings.anticipation)
     from ..mediacheck import stamp_clips
 
-    plan_clips = stamp_clips((PlanClip.from_clip(c) for c in clip_list), clip_list)
+    plan_clips = stamp_clips(PlanClip.from_clip(c) for c in clip_list)
     p = Plan(audio=analysis.audio, fps=fps, duration_frames=grid.duration_frames, size=settings.size,
              aspect=settings.aspect, settings=settings, shots=tuple(shots), markers=markers,
              metrics=metrics, clips=plan_clips,

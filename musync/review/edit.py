@@ -128,7 +128,7 @@ def swap_clip(plan: Plan, shot: int, source: str, *, source_in: int | None = Non
             raise ParameterError(f"{source}: not one of the plan's clips; add it to the review's clip list")
         from ..mediacheck import stamp_clips
 
-        library[source] = stamp_clips([PlanClip.from_clip(infos[source])], [infos[source]])[0]
+        library[source] = stamp_clips([PlanClip.from_clip(infos[source])])[0]
         plan_clips = sorted(plan_clips + [library[source]], key=lambda c: c.path)
     clip = library[source]
     a = _choose_in(plan, s, clip, infos.get(source), shot) if source_in is None else int(source_in)
