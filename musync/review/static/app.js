@@ -609,7 +609,6 @@
     const bits = [];
     if (song.tempo) bits.push(song.tempo.toFixed(1) + " BPM");
     if (song.metre) bits.push(song.metre);
-    else if (song.beats_per_bar) bits.push(song.beats_per_bar + "/4");
     bits.push(fmtTime(song.duration).replace(/\.\d\d$/, ""));
     bits.push(p.shots.length + " shots");
     bits.push(locked + " locked");
