@@ -625,8 +625,8 @@ def review_cmd(plan_path: str, clips, port: int, no_browser: bool, compare, vide
         warn(f"{rec} holds unsaved changes from an earlier review; open it with `musync review {rec}`")
     info("loading the plan, the song's analysis and the clips ...")
     session = ReviewSession.open(plan_path, list(clips), compare=list(compare), video=video,
-                                 use_cache=not no_cache, progress="none")
-    session.allow_changed_media = allow_changed_media
+                                 use_cache=not no_cache, progress="none",
+                                 allow_changed_media=allow_changed_media)
     for w in session.warnings:
         warn(w)
     serve(session, port=port, open_browser=not no_browser, echo=lambda m: click.echo(m, err=True))

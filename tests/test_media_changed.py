@@ -172,6 +172,18 @@ def test_library_replan_and_review_refuse_a_changed_clip(media, tmp_path):
         assert any(victim in w for w in s.replan().warnings)
     finally:
         s.close()
+    # the flag given to open() (the CLI's --allow-changed-media) reaches the session's re-plans
+    for allow in (False, True):
+        s = ReviewSession.open(media["plan"], analysis=analysis, clips=clips, allow_changed_media=allow)
+        try:
+            assert s.allow_changed_media is allow
+            if allow:
+                assert any(victim in w for w in s.replan().warnings)
+            else:
+                with pytest.raises(MediaChangedError):
+                    s.replan()
+        finally:
+            s.close()
 
 
 def test_an_old_plan_without_fingerprints_still_works(media, tmp_path, capsys):

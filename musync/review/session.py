@@ -130,11 +130,13 @@ class ReviewSession:
     # -- opening -------------------------------------------------------------------------------
     @classmethod
     def open(cls, path, extra_clips=(), *, compare=(), video=None, use_cache: bool = True,
-             progress=None, analysis: Analysis | None = None, clips=None) -> "ReviewSession":
+             progress=None, analysis: Analysis | None = None, clips=None,
+             allow_changed_media: bool = False) -> "ReviewSession":
         """Load the plan at ``path``, analyse its song and scan its clips (plus ``extra_clips``:
         files or folders) so that re-plans and swaps work. A missing song or clip folder is a
         warning, not an error: the review then shows what the plan carries.
-        ``compare`` is a list of other plan files to show beside it."""
+        ``compare`` is a list of other plan files to show beside it; ``allow_changed_media``
+        lets re-plans and draft renders use a song or clip changed since planning."""
         from .. import analyze, scan_clips
 
         plan = load_plan(path)
@@ -160,7 +162,8 @@ class ReviewSession:
                 else:
                     warnings += [f"skipped {s.path}: {s.reason}" for s in clips.skipped]
         others = [(Path(c).name, load_plan(c)) for c in compare]
-        return cls(path, plan, analysis=analysis, clips=clips, compare=others, video=video, warnings=warnings)
+        return cls(path, plan, analysis=analysis, clips=clips, compare=others, video=video, warnings=warnings,
+                   allow_changed_media=allow_changed_media)
 
     def _make_library(self, plan: Plan) -> list[str]:
         paths = {c.path for c in plan.clips}
