@@ -373,10 +373,13 @@ def loudness_table(title, names, rows, seed_rhos, md, base_rhos=None) -> str:
     return format_table(heads, out, title=title, markdown=md)
 
 
-def seed_rhos(a, clips, fps, loud, seeds=RHO_SEEDS) -> list:
+def seed_rhos(a, clips, fps, loud, seeds=RHO_SEEDS, done=None) -> list:
     """The loudness correlation of the plans of ``seeds`` (the seed picks the phrase patterns'
-    rotation and breaks ties: how much of a song's correlation is the seed's)."""
-    return [measures([s.to_dict() for s in musync.plan(a, clips, seed=k, fps=fps).shots], fps, a, loud)["loud_rho"]
+    rotation and breaks ties: how much of a song's correlation is the seed's). ``done``:
+    ``{seed: measures}`` of plans already made (not planned again)."""
+    done = done or {}
+    return [done[k]["loud_rho"] if k in done else
+            measures([s.to_dict() for s in musync.plan(a, clips, seed=k, fps=fps).shots], fps, a, loud)["loud_rho"]
             for k in seeds]
 
 
@@ -617,39 +620,45 @@ def best_of(fn, repeats: int) -> tuple[float, float]:
 
 
 def stage_times(a, clips, fps) -> dict:
-    """Seconds per stage of one plan (the stages called one by one as plan() calls them)."""
-    from musync.planner import make_settings
+    """Seconds per stage of one plan: the stages called one by one as ``musync.planner.plan()``
+    calls them (no locks; a grid of normal confidence), the cut DP held to the rate
+    (``follow_rate``, several DP runs) with its hero shots held (``hold_heroes``)."""
+    from musync.planner import _heroes, _sight, make_settings
     from musync.planner.assign import assign
     from musync.planner.candidates import cut_candidates
     from musync.planner.costs import make_costs
     from musync.planner.cuts import make_cuts
     from musync.planner.music import music_grid
-    from musync.planner.pace import target_lengths
+    from musync.planner.pace import cut_rate, target_lengths
     from musync.planner.slots import make_slots
     from musync.planner.units import source_units
 
     s = make_settings("energy", seed=0, fps=fps)
     n = int(to_frames([a.duration], fps)[0])
+    clip_list = sorted(clips, key=lambda c: c.path)
     out = {}
     t = time.perf_counter()
     grid = music_grid(a, fps, n, half_beats=s.half_beats)
     out["music"] = time.perf_counter() - t
     t = time.perf_counter()
-    cands = cut_candidates(grid, a, s)
+    cands = cut_candidates(grid, a, s, [])
     tg = target_lengths(grid, a, s, cands.frames)
+    rate = cut_rate(grid, a, s, cands.frames, cands.fixed_prev)
     out["candidates + pace"] = time.perf_counter() - t
-    units = source_units(sorted(clips, key=lambda c: c.path), fps)
+    units = source_units(clip_list, fps)
     t = time.perf_counter()
-    cuts, _ = make_cuts(cands, tg, s, longest_unit=max(u.length for u in units), beat_frames=grid.beat_frames)
-    out["cut DP"] = time.perf_counter() - t
+    cuts, _ = make_cuts(cands, tg, s, longest_unit=max(u.length for u in units), beat_frames=grid.beat_frames,
+                        rate=rate, window=2.0 * grid.bar_seconds * float(fps), heroes=_heroes(grid, cands, s))
+    out["cut DP (rate, heroes)"] = time.perf_counter() - t
     t = time.perf_counter()
-    slots = make_slots(cuts, grid, a)
+    slots = make_slots(cuts, grid, a, anticipation=s.anticipation)
     out["slots"] = time.perf_counter() - t
     t = time.perf_counter()
-    costs = make_costs(slots, units, s)
+    sight = _sight(units, clip_list, getattr(clips, "groups", None), s)
+    costs = make_costs(slots, units, s, sight=sight)
     out["costs"] = time.perf_counter() - t
     t = time.perf_counter()
-    assign(costs, slots, units, seed=0)
+    assign(costs, slots, units, order=s.order, seed=0, fps=float(fps))
     out["assignment"] = time.perf_counter() - t
     return out
 
@@ -737,7 +746,7 @@ def main(argv=None) -> int:
             ours.append(measures([s.to_dict() for s in p.shots], fps, a, loud))
             theirs.append(measures(base.run([{"analysis": a, "clips": clips, "fps": str(fps)}])[0]["shots"],
                                    fps, a, loud) if base else None)
-            rhos.append(seed_rhos(a, clips, fps, loud))
+            rhos.append(seed_rhos(a, clips, fps, loud, done={0: ours[-1]}))
             if base:
                 brhos.append(base_seed_rhos(base, a, clips, fps, loud))
             names.append(f"{name} ({a.tempo:.0f} BPM found)")
@@ -758,7 +767,7 @@ def main(argv=None) -> int:
             for name, a, loud in real:
                 p = musync.plan(a, clips, seed=0, fps=fps)
                 ours.append(measures([s.to_dict() for s in p.shots], fps, a, loud))
-                rhos.append(seed_rhos(a, clips, fps, loud))
+                rhos.append(seed_rhos(a, clips, fps, loud, done={0: ours[-1]}))
                 if base:
                     brhos.append(base_seed_rhos(base, a, clips, fps, loud))
                 bp = base.run([{"analysis": a, "clips": list(clips), "fps": str(fps)}])[0] if base else None
