@@ -452,8 +452,7 @@ def preview(source, output, *, size=None, aspect=None, fps=None, clicks: bool = 
                                       audio_filter=mix,
                                       extra_inputs=[click_path] if click_path else [])
                     _write_cards(enc, cards, settings, total, flash_frames, shown, prog)
-                    enc.finish()
-                    enc.check_written(total)
+                    enc.finish(total)
                 finally:
                     if enc is not None:
                         enc.kill()

@@ -573,6 +573,31 @@ def test_plan_clip_and_write_clip_are_frame_exact(media, tmp_path):
     assert len(onsets(decode_audio(out), 48000)) == 1
 
 
+def test_write_clip_fails_when_the_encoder_writes_short(media, tmp_path, monkeypatch):
+    """An encoder that drops frames (a filter keeping the first 5) is caught by compose's
+    finish, and nothing is left at the output path."""
+    from musync.errors import RenderError
+
+    fps = Fraction(30)
+    cuts = [(media["c25"], 0, 12)]
+    song = write_song(tmp_path / "song.wav", 12 / 30.0, clicks=[0.1])
+    plan = make_plan(song, coded(media), cuts, fps=fps, size=(160, 90))
+    orig_spawn = R.encoder.spawn
+
+    def spawn(cmd, **kw):
+        i = cmd.index("-c:v")
+        return orig_spawn(cmd[:i] + ["-vf", "select=lt(n\\,5)"] + cmd[i:], **kw)
+
+    monkeypatch.setattr(R.encoder, "spawn", spawn)
+    clip = R.plan_clip(plan)
+    try:
+        with pytest.raises(RenderError, match="the encoder wrote 5 frames, expected 12 frames"):
+            R.write_clip(clip, tmp_path / "short.mp4", fps=fps, audio=clip.song_path, preset="ultrafast")
+    finally:
+        clip.close()
+    assert not (tmp_path / "short.mp4").exists()
+
+
 # -- real footage ------------------------------------------------------------------------------
 
 def test_real_clips_render(shared_data, tmp_path):

@@ -124,8 +124,10 @@ class Encoder:
             raise RenderError(f"the encoder stopped: {self._error()}") from None
         self.frames += 1
 
-    def finish(self) -> None:
-        """Close the input and wait for the file to be complete (raises if ffmpeg failed)."""
+    def finish(self, frames: int | None = None) -> None:
+        """Close the input, wait for the file to be complete and check it (:meth:`check_written`:
+        ``frames`` frames, default the frames written); raises RenderError if ffmpeg failed or
+        wrote short."""
         try:
             self.proc.stdin.close()
         except (BrokenPipeError, OSError):
@@ -133,6 +135,7 @@ class Encoder:
         rc = self.proc.wait()
         if rc != 0:
             raise RenderError(f"encoding failed: {self._error()}")
+        self.check_written(self.frames if frames is None else frames)
 
     def check_written(self, frames: int) -> None:
         """Check the finished file holds a video stream of ``frames`` frames (read from the

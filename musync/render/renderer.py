@@ -39,10 +39,13 @@ def as_plan(plan) -> tuple[Plan, Path | None]:
     raise ParameterError(f"plan must be a Plan or the path of a plan file, not {type(plan).__name__}")
 
 
-def check_song(plan: Plan, base: Path | None, warn, *, allow_changed_media: bool = True) -> Path:
+def check_song(plan: Plan, base: Path | None, warn, *, allow_changed_media: bool = True,
+               clips: bool = False) -> Path:
     """The plan's song file, probed; ``warn`` hears if it differs in length. A song that is not
     the file the plan was made from (sha256) raises MediaChangedError unless
-    ``allow_changed_media`` (then ``warn`` hears it)."""
+    ``allow_changed_media`` (then ``warn`` hears it); with ``clips``, the same check covers
+    the clips of the plan's shots (and notes clips without fingerprints when ``base`` is
+    given)."""
     from ..media import probe_audio
 
     song = resolve_media(plan.audio.path, base)
@@ -56,8 +59,9 @@ def check_song(plan: Plan, base: Path | None, warn, *, allow_changed_media: bool
              "video keeps the whole song (re-plan if the song was edited)")
     from ..mediacheck import check_media
 
-    for note in check_media(plan, resolve=lambda p: resolve_media(p, base), sources=(),
-                            allow_changed=allow_changed_media):
+    for note in check_media(plan, resolve=lambda p: resolve_media(p, base),
+                            sources=None if clips else (), allow_changed=allow_changed_media,
+                            note_unstamped=clips and base is not None):
         warn(note)
     return song
 
@@ -78,8 +82,7 @@ def _encode(plan, readers, geoms, settings, song, suffix, tmp, prog) -> None:
                 pending = 0
         if enc.frames != plan.duration_frames:  # pragma: no cover
             raise RenderError(f"wrote {enc.frames} frames, expected {plan.duration_frames}")
-        enc.finish()
-        enc.check_written(plan.duration_frames)
+        enc.finish(plan.duration_frames)
         if pending:
             prog.advance(pending, item="done")
     finally:
@@ -262,12 +265,7 @@ def render(plan, output, *, mode: str = "draft", size=None, aspect=None, framing
         notes.append(msg)
         warnings.warn(msg, stacklevel=3)
 
-    song = check_song(plan, base, warn, allow_changed_media=allow_changed_media)
-    from ..mediacheck import check_media
-
-    for note in check_media(plan, resolve=lambda p: resolve_media(p, base), song=False,
-                            allow_changed=allow_changed_media, note_unstamped=base is not None):
-        warn(note)
+    song = check_song(plan, base, warn, allow_changed_media=allow_changed_media, clips=True)
     pool = ReaderPool()
     readers: dict[str, ClipReader] = {}
     geoms: dict[str, Geometry] = {}
