@@ -130,7 +130,7 @@ def warm() -> None:
                       np.zeros((1, 64), np.float32), np.zeros((1, 3)))
     lag_diffs(np.zeros((2, 2, 2), np.float32), 1, 1, 1, np.zeros((1, 1)))
     detail_stats(np.zeros((1, 8, 8, 3), np.uint8), np.zeros(1, np.int64),
-                 np.zeros((1, 4, 4), np.float32), 0, 1, np.zeros((1, 7, 8), np.float32),
+                 np.zeros((1, 4, 4), np.float32), 0, 1, np.zeros((1, 13, 8), np.float32),
                  np.zeros((1, 4, 8), np.float32), np.zeros((1, 4, 2, 2), np.uint8),
                  np.zeros((1, 3, 4, 4), np.float32))
     text_lines(np.zeros((1, 8), np.float32), np.zeros((1, 8), np.float32),
@@ -143,6 +143,13 @@ EDGE_STEP = 0.2
 STROKE_WIDTH = 4
 #: Side of the blocks of the block map, detail-frame pixels.
 BLOCK = 4
+#: A filled stroke: between a sharp step and the next sharp step of the opposite sign, at least
+#: FILL_MIN and at most 1/FILL_MAX_SHARE of the row's pixels, whose luma varies by at most
+#: FILL_RANGE (flat paint: lettering is drawn in one colour; leaves, grass and film grain are
+#: not flat between their edges).
+FILL_RANGE = 0.1
+FILL_MIN = 2
+FILL_MAX_SHARE = 8
 
 
 @njit(cache=True, nogil=True)
@@ -172,10 +179,13 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
     sel : int64 (m,)               which frames of the chunk to measure
     ys : float32 (off + k, h, w)   pooled luma of the chunk, with ``off`` earlier frames first
     cell : int                     side of a region-of-interest grid cell, pooled pixels
-    rows : float32 (m, 7, H)       per row: mean luma, luma range, sharp horizontal steps
+    rows : float32 (m, 13, H)      per row: mean luma, luma range, sharp horizontal steps
                                    (>= EDGE_STEP), first and last column with such a step (-1:
                                    none), mean absolute difference from the row above, colour
-                                   steps (a channel changing by >= EDGE_STEP)
+                                   steps (a channel changing by >= EDGE_STEP); then filled
+                                   strokes (see :data:`FILL_RANGE`), bright ones (a sharp rise,
+                                   a flat run, a sharp fall): count, sum and sum of squares of
+                                   their mean luma; then the same for dark ones
     cols : float32 (m, 4, W)       per column: mean luma, luma range, mean absolute difference
                                    from the column to the left, colour steps
     blocks : uint8 (m, 4, H//BLOCK, W//BLOCK)
@@ -209,6 +219,8 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
     gh = grid.shape[2]
     gw = grid.shape[3]
     cnt = np.zeros((gh, gw), dtype=np.int64)
+    fill = np.zeros(6)
+    fmax = max(FILL_MIN, W // FILL_MAX_SHARE)
     for s in range(sel.shape[0]):
         f = sel[s]
         # element loops, not slice assignments: the same resets, far less for numba to compile
@@ -239,6 +251,13 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
             rcol = 0
             last_pos = -100
             last_sign = 0
+            fsign = 0                 # filled-stroke tracker: 1 bright, -1 dark, 0 none
+            fstart = 0
+            flo = 2.0
+            fhi = -1.0
+            fsum = 0.0
+            for q in range(6):
+                fill[q] = 0.0
             for j in range(W):
                 r0 = np.int32(raw[f, i, j, 0])
                 g0 = np.int32(raw[f, i, j, 1])
@@ -259,6 +278,27 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
                 if j > 0:
                     d = v - cur[j - 1]
                     cdiff[j] += abs(d)
+                    sgn = 1 if d >= EDGE_STEP else (-1 if d <= -EDGE_STEP else 0)
+                    if sgn != 0:
+                        ln = j - fstart
+                        if (fsign == -sgn and FILL_MIN <= ln <= fmax
+                                and fhi - flo <= FILL_RANGE):
+                            q = 0 if fsign > 0 else 3
+                            mu = fsum / ln
+                            fill[q] += 1.0
+                            fill[q + 1] += mu
+                            fill[q + 2] += mu * mu
+                        fsign = sgn
+                        fstart = j
+                        flo = v
+                        fhi = v
+                        fsum = v
+                    elif fsign != 0:
+                        flo = min(flo, v)
+                        fhi = max(fhi, v)
+                        fsum += v
+                        if fhi - flo > FILL_RANGE or j - fstart > fmax:
+                            fsign = 0
                     if (abs(r0 - np.int32(raw[f, i, j - 1, 0])) >= cstep
                             or abs(g0 - np.int32(raw[f, i, j - 1, 1])) >= cstep
                             or abs(b0 - np.int32(raw[f, i, j - 1, 2])) >= cstep):
@@ -299,6 +339,8 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
             rows[s, 4, i] = last
             rows[s, 5, i] = rdiff / W if i > 0 else 0.0
             rows[s, 6, i] = rcol
+            for q in range(6):
+                rows[s, 7 + q, i] = fill[q]
             for j in range(W):
                 prev[j] = cur[j]
         for j in range(W):

@@ -17,7 +17,9 @@ Flag kinds (:data:`FLAG_KINDS`):
     their neighbour and cross at least three sharp colour steps, on saturated flat colour.
 ``text``
     title cards, slates, captions: lines of glyphs -- bands of rows dense in sharp steps, as wide
-    as a word or more, with rows almost free of sharp steps above and below them.
+    as a word or more, with rows almost free of sharp steps above and below them; and large
+    lettering over a picture (a title logo): a tall band of rows crossing many filled strokes
+    (a sharp step, a flat run, a sharp step back) that all share one paint colour.
 ``credits``
     rolling text: text frames whose lines move steadily up (or down) the frame.
 ``black``
@@ -64,6 +66,44 @@ _TEXT_SHARE = 0.03
 _TEXT_DENSITY = 0.22
 _TEXT_CONTRAST = 3.0
 _TEXT_MAX_HEIGHT = 0.16
+#: Large lettering over a picture (a title logo), from the rows' filled strokes (the detail
+#: kernel's runs of flat luma between a sharp step and a sharp step back, see
+#: ``_kernels.FILL_RANGE``). Letters are painted in one flat colour and cut sharply from what is
+#: behind them, so every row through a word crosses several such strokes (1-3 per letter) of the
+#: same luma; footage has few (leaves, grass, grain and film are not flat between their edges)
+#: and the ones it has differ in luma. A band of rows each crossing >= _LETTER_ROW strokes
+#: (one-row gaps closed), of one polarity (bright letters on darker ground or dark on lighter),
+#: is lettering when
+#: - it is _LETTER_MIN_HEIGHT to _LETTER_MAX_HEIGHT of the picture high: large letters (smaller
+#:   text is found by the row profile above; a band over most of the frame is a texture, e.g.
+#:   a fence), measured at the detail size where 10 % is ~11 rows, a cap height of ~2x the
+#:   widest stroke the kernel counts;
+#: - its rows cross >= _LETTER_STROKES strokes on average: a word of two or more letters;
+#: - the strokes' mean lumas spread by <= _LETTER_FILL_SD: one paint. Titles measured 0.04-0.08
+#:   (anti-aliasing and compression at the stroke ends), drawn or painted fills (a cartoon's
+#:   paper between its ink lines, sunlit leaves) 0.12 and up;
+#: - the three rows above and below it cross at most 1/_LETTER_CONTRAST as many: the lettering
+#:   stands out from the picture, it is not a uniformly busy texture;
+#: - the paint's luma is >= _LETTER_FOREGROUND away from the band's mean luma: the strokes are the
+#:   foreground, a minority of the band's pixels. The band's mean is (1 - f) x (paint - ground)
+#:   away from the paint for letters covering a share f of it: letters cut >= 0.4 from their
+#:   ground and covering at most half the band give >= 0.2 (titles measured 0.29-0.49). The
+#:   flat runs *between* thin dark marks (paper between a drawing's ink lines, the page between
+#:   small dark glyphs) are most of the band, and their luma sits near its mean (<= 0.14).
+_LETTER_ROW = 3
+_LETTER_MIN_HEIGHT = 0.1
+_LETTER_MAX_HEIGHT = 0.6
+_LETTER_STROKES = 4.0
+_LETTER_FILL_SD = 0.08
+_LETTER_CONTRAST = 2.0
+_LETTER_FOREGROUND = 0.2
+#: A fading title: next to a lettering frame, a frame whose rows in the same band still cross a
+#: filled stroke in >= _FADE_ROWS of them, with >= _FADE_CONTRAST times the strokes per row of
+#: the rest of the picture (footage away from lettering has about one stroke per ten rows, so
+#: the band stands out; a single frame of noise does not carry a run: it must touch a strong
+#: frame, and it ends at the first frame without the band).
+_FADE_ROWS = 0.35
+_FADE_CONTRAST = 4.0
 #: Flat frame: share of flat 4x4 blocks (luma range <= 6/255) and spread of the block means.
 _FLAT_BLOCKS = 0.95
 _FLAT_SPREAD = 0.03
@@ -162,6 +202,8 @@ class FrameContent:
     text: np.ndarray          # share of picture rows inside lines of text
     text_lines: np.ndarray    # number of text lines
     text_flat: np.ndarray     # flat share of the blocks outside the text lines
+    letters: np.ndarray       # share of picture rows inside bands of large lettering
+    letter_fill: np.ndarray   # luma of that lettering's paint (NaN: none)
     flat: np.ndarray          # share of flat 4x4 blocks
     spread: np.ndarray        # standard deviation of the block means (luma)
     luma: np.ndarray          # mean luma of the picture area
@@ -211,7 +253,8 @@ def frame_content(det, area: PictureArea, saturation: np.ndarray) -> FrameConten
     y0, y1, x0, x1 = area.y0, area.y1, area.x0, area.x1
     by0, by1 = -(-y0 // BLOCK), y1 // BLOCK
     bx0, bx1 = -(-x0 // BLOCK), x1 // BLOCK
-    out = FrameContent(*(np.zeros(m) for _ in range(8)), np.full(m, np.nan))
+    out = FrameContent(*(np.zeros(m) for _ in range(5)), np.full(m, np.nan),
+                       *(np.zeros(m) for _ in range(4)), np.full(m, np.nan))
     if m == 0 or y1 - y0 < 4 or x1 - x0 < 4 or by1 <= by0 or bx1 <= bx0:
         return out
     # bar boundaries add colour steps to every row/column crossing them
@@ -257,8 +300,61 @@ def frame_content(det, area: PictureArea, saturation: np.ndarray) -> FrameConten
     out.text = res[:, 0] / max(1, y1 - y0)
     out.text_lines = res[:, 1]
     out.text_flat = out.flat
+    out.letters, out.letter_fill = _lettering(rows[:, 7:13], rows[:, 0])
     out.shift = _vshifts(e.astype(np.float64), max(2, int(0.2 * (y1 - y0))))
     return out
+
+
+def _lettering(fill: np.ndarray, luma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Share of rows inside bands of large lettering and the lettering's luma, per frame.
+
+    ``fill`` is (m, 6, n): per row, bright filled strokes (count, luma sum, luma sum of squares),
+    then dark ones; ``luma`` (m, n) the rows' mean luma (see the ``_LETTER_*`` constants for the rule). A frame next to a lettering
+    frame whose band of rows still holds the lettering faintly (:data:`_FADE_ROWS`) counts too:
+    titles fade in and out, and a half-transparent letter is no longer flat paint."""
+    m, _, n = fill.shape
+    share = np.zeros(m)
+    paint = np.full(m, np.nan)
+    band = np.full((m, 3), -1, dtype=np.int64)          # polarity, first row, end row
+    lo, hi = max(3, int(_LETTER_MIN_HEIGHT * n)), int(_LETTER_MAX_HEIGHT * n)
+    for pol in (0, 3):
+        cnt = fill[:, pol].astype(np.float64)
+        ok = cnt >= _LETTER_ROW
+        ok[:, 1:-1] |= ok[:, :-2] & ok[:, 2:]
+        for s in np.flatnonzero(ok.sum(axis=1) >= lo):
+            for a, b in _runs(ok[s]):
+                if not lo <= b - a <= hi:
+                    continue
+                c = cnt[s, a:b]
+                tot = c.sum()
+                if tot < _LETTER_STROKES * (b - a):
+                    continue
+                mu = fill[s, pol + 1, a:b].sum() / tot
+                sd = np.sqrt(max(0.0, fill[s, pol + 2, a:b].sum() / tot - mu * mu))
+                around = np.concatenate([cnt[s, max(0, a - 3):a], cnt[s, b:b + 3]])
+                rim = float(around.mean()) if around.size else 0.0
+                fore = abs(mu - float(luma[s, a:b].mean()))
+                if (sd <= _LETTER_FILL_SD and fore >= _LETTER_FOREGROUND
+                        and tot / (b - a) >= _LETTER_CONTRAST * (rim + 0.5)):
+                    if (b - a) / n > share[s]:
+                        share[s], paint[s] = (b - a) / n, mu
+                        band[s] = (pol, a, b)
+    strong = share > 0
+    for step in (-1, 1):
+        for s in np.flatnonzero(strong):
+            pol, a, b = band[s]
+            k = s + step
+            while 0 <= k < m and share[k] == 0:
+                c = fill[k, pol]
+                rest = np.concatenate([c[:a], c[b:]])
+                inside = c[a:b]
+                if not ((inside >= 1).mean() >= _FADE_ROWS
+                        and inside.mean() >= _FADE_CONTRAST * (rest.mean() if rest.size else 0.0)
+                        and inside.mean() > 0):
+                    break
+                share[k], paint[k], band[k] = share[s], paint[s], band[s]
+                k += step
+    return share, paint
 
 
 def _lines(n: float) -> str:
@@ -372,7 +468,8 @@ def content_flags(sig, det, area: PictureArea, *, min_duration: float = 0.3, fc=
          lambda a, b: (f"{np.median(fc.pattern[a:b]) * 100:.0f}% of the rows or columns repeat "
                        "bars of flat, saturated colour"),
          lambda a, b: min(1.0, float(np.median(fc.pattern[a:b])) / 0.9))
-    texty = (fc.text >= _TEXT_SHARE) & not_dark & ~flat & ~_smooth(pattern)
+    texty = (((fc.text >= _TEXT_SHARE) | (fc.letters > 0)) & not_dark & ~flat
+             & ~_smooth(pattern))
     # rolling text: text frames moving steadily along the vertical
     shift = np.nan_to_num(fc.shift)
     moving = np.abs(shift) >= 0.3
@@ -393,6 +490,15 @@ def content_flags(sig, det, area: PictureArea, *, min_duration: float = 0.3, fc=
                           min(1.0, steady)))
             continue
         bg = "on a flat background" if float(np.median(fc.flat[a:b])) >= 0.6 else "over a picture"
+        big = fc.letters[a:b]
+        if float((big > 0).mean()) >= 0.5 and share < _TEXT_SHARE:
+            paint = float(np.nanmedian(fc.letter_fill[a:b]))
+            tone = "light" if paint >= 0.5 else "dark"
+            flags.append((start, end, "text",
+                          f"large {tone} lettering {bg} (a title: {np.median(big[big > 0]) * 100:.0f}% "
+                          "of the picture height, one flat colour)",
+                          min(1.0, float((big > 0).mean()))))
+            continue
         flags.append((start, end, "text",
                       f"{_lines(lines)} of text {bg} ({share * 100:.0f}% of the rows)",
                       min(1.0, share / 0.1)))

@@ -105,9 +105,10 @@ class Details:
     Attributes
     ----------
     idx : int (m,)              detail frames (about :data:`DETAIL_RATE` per second)
-    rows : float (m, 7, H)      per row of the detail frame (twice the analysis size): mean
+    rows : float (m, 13, H)     per row of the detail frame (twice the analysis size): mean
                                 luma, luma range, sharp steps, first and last column with one,
-                                difference from the row above, colour steps
+                                difference from the row above, colour steps, then bright and
+                                dark filled strokes (count, sum and sum of squares of their luma)
     cols : float (m, 4, W)      per column: mean luma, luma range, difference from the left,
                                 colour steps
     blocks : uint8 (m, 4, H/4, W/4)
@@ -140,6 +141,8 @@ class Details:
 
 #: Detail frames per second (content flags, region of interest, letterbox).
 DETAIL_RATE = 5.0
+#: Statistics per row of a detail frame (see :class:`Details`).
+ROW_STATS = 13
 #: Fingerprint samples per second (duplicate detection).
 SAMPLE_RATE = 4.0
 
@@ -306,7 +309,7 @@ class FrameAccumulator:
             H, W = self.height, self.width
             B = _kernels.BLOCK
             gh, gw = self._grid_shape
-            rows = np.empty((m, 7, H), dtype=np.float32)
+            rows = np.empty((m, ROW_STATS, H), dtype=np.float32)
             cols = np.empty((m, 4, W), dtype=np.float32)
             blocks = np.empty((m, 4, H // B, W // B), dtype=np.uint8)
             grid = np.empty((m, 3, gh, gw), dtype=np.float32)
@@ -336,7 +339,7 @@ class FrameAccumulator:
                                                       for c in zip(*self._dparts))
         else:
             idx, colours = np.zeros(0, np.int64), np.zeros(0, np.int64)
-            rows, cols = np.zeros((0, 7, H), np.float32), np.zeros((0, 4, W), np.float32)
+            rows, cols = np.zeros((0, ROW_STATS, H), np.float32), np.zeros((0, 4, W), np.float32)
             blocks = np.zeros((0, 4, H // B, W // B), np.uint8)
             grid = np.zeros((0, 3, gh, gw), np.float32)
         if self._sparts:

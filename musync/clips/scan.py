@@ -53,7 +53,7 @@ VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".
 #: ... and as still images.
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 
-_ALGORITHM = 3            # bump when measurements change, to invalidate cached records
+_ALGORITHM = 4            # bump when measurements change, to invalidate cached records
 _MAX_DECODE_ERRORS = 50   # damaged packets tolerated before decoding stops
 _PROBE_EVERY = 2          # full-resolution quality probe on every 2nd per-second print frame
 _CONVERT_HINT = "convert it, e.g. `ffmpeg -i IN -c:v libx264 -pix_fmt yuv420p OUT.mp4`"
