@@ -27,7 +27,8 @@ import numpy as np
 __all__ = ["click_track", "make_song", "compound_song", "SyntheticSong", "write_wav", "SECTION_STYLES",
            "synthetic_clip_infos", "make_clip_files", "write_video", "make_test_pattern",
            "TEST_PATTERNS", "make_footage", "FootageTruth", "make_text_card", "text_lines",
-           "make_flat_clip", "derive_clip", "DERIVATIONS"]
+           "make_title_over_footage", "make_bright_shapes", "make_flat_clip", "derive_clip",
+           "DERIVATIONS"]
 
 
 @dataclass(frozen=True)
@@ -655,6 +656,121 @@ def make_text_card(path, lines=("THE END",), *, seconds: float = 3.0, size=(640,
                 a = min(1.0, t / fade, (seconds - t) / fade)
                 img = (base.astype(np.float32) * max(a, 0.0)).astype(np.uint8)
             yield img
+
+    return write_video(path, frames(), size=(w, h), fps=fps, crf=crf)
+
+
+def _busy_texture(h: int, w: int, rng, leaves: float) -> np.ndarray:
+    """:func:`_texture` sprinkled over ``leaves`` of its area with small sharp specks of random
+    colour (2-4 pixels: a busy picture like foliage, with sharp steps in every row)."""
+    bg = _texture(h, w, rng)
+    k = int(leaves * h * w / 9.0)
+    for y0, x0, s, c in zip(rng.integers(0, h - 4, k), rng.integers(0, w - 4, k),
+                            rng.integers(2, 5, k), rng.uniform(0.05, 0.95, (k, 3))):
+        bg[y0:y0 + s, x0:x0 + s] = c
+    return bg
+
+
+def make_title_over_footage(path, lines=("BIG TITLE", "LETTERS"), *, seconds: float = 2.0,
+                            size=(640, 360), fps: int = 30, seed: int = 0,
+                            font_size: float = 0.2, bold: float = 0.04, colour=(250, 250, 250),
+                            pan=(0.03, 0.01), leaves: float = 0.04, fade: float = 0.0, font=None,
+                            crf: int = 20) -> Path:
+    """A title logo over footage: ``lines`` of large lettering (the font ``font_size`` times the
+    frame height, thickened by ``bold`` times the font size) in one flat ``colour``, centred
+    over a textured picture that pans (``pan`` in frame widths/heights per second) with grain;
+    ``leaves`` sprinkles that share of the picture with small sharp specks of random colour (a
+    busy picture like foliage, sharp steps in every row); ``fade`` seconds of fade in and out
+    of the lettering (it blends into the picture)."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    w, h = int(size[0]), int(size[1])
+    n = max(1, int(round(seconds * fps)))
+    mx, my = int(abs(pan[0]) * w * seconds) + 8, int(abs(pan[1]) * h * seconds) + 8
+    bg = _busy_texture(h + 2 * my, w + 2 * mx, rng, leaves)
+    font_px = int(round(font_size * h))
+    f = _font(font_px, font)
+    sw = max(1, int(round(bold * font_px)))
+    probe = ImageDraw.Draw(Image.new("L", (8, 8)))
+    while font_px > 6 and max((probe.textlength(ln, font=f) + 2 * sw for ln in lines),
+                              default=0) > 0.9 * w:
+        font_px -= 1
+        f = _font(font_px, font)
+        sw = max(1, int(round(bold * font_px)))
+    mask = Image.new("L", (w, h), 0)
+    d = ImageDraw.Draw(mask)
+    boxes = [d.textbbox((0, 0), ln, font=f, stroke_width=sw) for ln in lines]
+    gap = int(0.1 * font_px)
+    total = sum(b[3] - b[1] for b in boxes) + gap * max(0, len(lines) - 1)
+    y = (h - total) / 2
+    for ln, b in zip(lines, boxes):
+        d.text(((w - (b[2] - b[0])) / 2 - b[0], y - b[1]), ln, font=f, fill=255,
+               stroke_width=sw, stroke_fill=255)
+        y += b[3] - b[1] + gap
+    alpha = (np.asarray(mask, dtype=np.float32) / 255.0)[..., None]
+    paint = np.asarray(colour, dtype=np.float32) / 255.0
+
+    def frames():
+        for i in range(n):
+            t = i / fps
+            ox, oy = mx + int(round(pan[0] * w * t)), my + int(round(pan[1] * h * t))
+            img = bg[oy:oy + h, ox:ox + w] + rng.normal(0.0, 0.01, size=(h, w, 3))
+            a = alpha * (min(1.0, t / fade, (seconds - t) / fade) if fade else 1.0)
+            yield (np.clip(img * (1.0 - a) + paint * a, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+    return write_video(path, frames(), size=(w, h), fps=fps, crf=crf)
+
+
+def make_bright_shapes(path, *, seconds: float = 2.0, size=(640, 360), fps: int = 30,
+                       seed: int = 0, count: int = 3, shape_size: float = 0.22,
+                       colour=(250, 250, 250), sky: bool = False, railing: bool = False,
+                       books: bool = False, leaves: float = 0.04, crf: int = 20) -> Path:
+    """Bright, high-contrast pictures that are not lettering: ``count`` big flat ``colour``
+    blobs (ellipses ``shape_size`` times the frame height, hard-edged) drifting over a textured
+    picture (``leaves`` as in :func:`make_title_over_footage`); ``sky`` adds an over-exposed
+    white sky over the top half, with soft clouds; ``railing`` a band of thin dark bars (a
+    railing, a fence, blinds) in front of a white wall across the middle third; ``books`` a
+    shelf of flat-coloured books of random widths, heights and colours across the middle."""
+    rng = np.random.default_rng(seed)
+    w, h = int(size[0]), int(size[1])
+    n = max(1, int(round(seconds * fps)))
+    bg = _busy_texture(h, w + 64, rng, leaves)
+    yy, xx = np.mgrid[0:h, 0:w]
+    centres = np.column_stack([rng.uniform(0.2, 0.8, count) * w, rng.uniform(0.3, 0.7, count) * h])
+    radii = shape_size * h * rng.uniform(0.8, 1.2, size=(count, 2)) * np.array([1.3, 1.0])
+    paint = np.asarray(colour, dtype=np.float32) / 255.0
+    clouds = _texture(h, w + 64, rng, colour=False)[..., 0]
+    shelf = np.zeros((h, w, 3))
+    on_shelf = np.zeros((h, w), dtype=bool)
+    x = 0
+    while books and x < w:
+        bw_, top = int(rng.integers(4, 14)), int(h * rng.uniform(0.3, 0.45))
+        shelf[top:int(0.7 * h), x:x + bw_] = rng.uniform(0.05, 0.95, 3)
+        on_shelf[top:int(0.7 * h), x:x + bw_] = True
+        x += bw_ + int(rng.integers(0, 3))
+
+    def frames():
+        for i in range(n):
+            t = i / fps
+            ox = int(round(20 * t))
+            img = bg[:, ox:ox + w].copy()
+            if sky:
+                c = clouds[:, ox:ox + w]
+                top = np.clip(1.2 - 0.4 * yy / h, 0.0, 1.0)[..., None]
+                sky_px = np.clip(0.92 + 0.1 * (c - c.mean())[..., None], 0, 1) * np.ones(3)
+                img = np.where((yy < 0.5 * h)[..., None], sky_px * top + img * (1 - top), img)
+            if railing:
+                band = (yy >= h // 3) & (yy < 2 * h // 3)
+                bars = ((xx + ox // 2) % 12) < 3
+                img[band] = np.where(bars[band][:, None], 0.12, 0.92)
+            if books:
+                img[on_shelf] = shelf[on_shelf]
+            for (cx, cy), (rx, ry) in zip(centres, radii):
+                cx = cx + 0.05 * w * np.sin(2 * np.pi * 0.5 * t)
+                img[((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1.0] = paint
+            img = img + rng.normal(0.0, 0.01, size=img.shape)
+            yield (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
     return write_video(path, frames(), size=(w, h), fps=fps, crf=crf)
 

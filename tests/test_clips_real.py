@@ -55,3 +55,17 @@ def test_known_facts(real):
     chaplin = clips["moviepy_chaplin.mp4"]
     assert chaplin.saturation < 0.1                                 # black and white
     assert chaplin.duration == pytest.approx(9.64, abs=0.05)
+
+
+def test_title_logo_is_text_and_nothing_else_is_lettering(real):
+    """Big Buck Bunny's title ("Big Buck BUNNY", white, two lines over the forest) shows from
+    about 25 s, fading in, to the end; no other real clip holds large lettering."""
+    clips = real[0]
+    bbb = clips["moviepy_big_buck_bunny_0_30.webm"]
+    title = [f for f in bbb.flags if f.kind == "text" and "lettering" in f.reason]
+    assert len(title) == 1, bbb.flags
+    assert title[0].start <= 25.6 and title[0].end >= 29.9 and title[0].start >= 24.5
+    assert title[0].excludes
+    for c in clips.values():
+        if c is not bbb:
+            assert not [f for f in c.flags if "lettering" in f.reason], (c.name, c.flags)

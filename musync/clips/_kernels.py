@@ -130,7 +130,7 @@ def warm() -> None:
                       np.zeros((1, 64), np.float32), np.zeros((1, 3)))
     lag_diffs(np.zeros((2, 2, 2), np.float32), 1, 1, 1, np.zeros((1, 1)))
     detail_stats(np.zeros((1, 8, 8, 3), np.uint8), np.zeros(1, np.int64),
-                 np.zeros((1, 4, 4), np.float32), 0, 1, np.zeros((1, 13, 8), np.float32),
+                 np.zeros((1, 4, 4), np.float32), 0, 1, np.zeros((1, 17, 8), np.float32),
                  np.zeros((1, 4, 8), np.float32), np.zeros((1, 4, 2, 2), np.uint8),
                  np.zeros((1, 3, 4, 4), np.float32))
     text_lines(np.zeros((1, 8), np.float32), np.zeros((1, 8), np.float32),
@@ -179,13 +179,14 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
     sel : int64 (m,)               which frames of the chunk to measure
     ys : float32 (off + k, h, w)   pooled luma of the chunk, with ``off`` earlier frames first
     cell : int                     side of a region-of-interest grid cell, pooled pixels
-    rows : float32 (m, 13, H)      per row: mean luma, luma range, sharp horizontal steps
+    rows : float32 (m, 17, H)      per row: mean luma, luma range, sharp horizontal steps
                                    (>= EDGE_STEP), first and last column with such a step (-1:
                                    none), mean absolute difference from the row above, colour
                                    steps (a channel changing by >= EDGE_STEP); then filled
                                    strokes (see :data:`FILL_RANGE`), bright ones (a sharp rise,
-                                   a flat run, a sharp fall): count, sum and sum of squares of
-                                   their mean luma; then the same for dark ones
+                                   a flat run, a sharp fall): count, the sums of their mean R, G
+                                   and B (0-1) and of its squared length R^2 + G^2 + B^2; then
+                                   the same for dark ones
     cols : float32 (m, 4, W)       per column: mean luma, luma range, mean absolute difference
                                    from the column to the left, colour steps
     blocks : uint8 (m, 4, H//BLOCK, W//BLOCK)
@@ -219,7 +220,7 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
     gh = grid.shape[2]
     gw = grid.shape[3]
     cnt = np.zeros((gh, gw), dtype=np.int64)
-    fill = np.zeros(6)
+    fill = np.zeros(10)
     fmax = max(FILL_MIN, W // FILL_MAX_SHARE)
     for s in range(sel.shape[0]):
         f = sel[s]
@@ -255,8 +256,10 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
             fstart = 0
             flo = 2.0
             fhi = -1.0
-            fsum = 0.0
-            for q in range(6):
+            fr = 0.0                  # the run's summed R, G, B (0-255)
+            fg = 0.0
+            fb = 0.0
+            for q in range(10):
                 fill[q] = 0.0
             for j in range(W):
                 r0 = np.int32(raw[f, i, j, 0])
@@ -283,20 +286,28 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
                         ln = j - fstart
                         if (fsign == -sgn and FILL_MIN <= ln <= fmax
                                 and fhi - flo <= FILL_RANGE):
-                            q = 0 if fsign > 0 else 3
-                            mu = fsum / ln
+                            q = 0 if fsign > 0 else 5
+                            mr = fr * inv / ln
+                            mg = fg * inv / ln
+                            mb = fb * inv / ln
                             fill[q] += 1.0
-                            fill[q + 1] += mu
-                            fill[q + 2] += mu * mu
+                            fill[q + 1] += mr
+                            fill[q + 2] += mg
+                            fill[q + 3] += mb
+                            fill[q + 4] += mr * mr + mg * mg + mb * mb
                         fsign = sgn
                         fstart = j
                         flo = v
                         fhi = v
-                        fsum = v
+                        fr = r0
+                        fg = g0
+                        fb = b0
                     elif fsign != 0:
                         flo = min(flo, v)
                         fhi = max(fhi, v)
-                        fsum += v
+                        fr += r0
+                        fg += g0
+                        fb += b0
                         if fhi - flo > FILL_RANGE or j - fstart > fmax:
                             fsign = 0
                     if (abs(r0 - np.int32(raw[f, i, j - 1, 0])) >= cstep
@@ -339,7 +350,7 @@ def detail_stats(raw, sel, ys, off, cell, rows, cols, blocks, grid):
             rows[s, 4, i] = last
             rows[s, 5, i] = rdiff / W if i > 0 else 0.0
             rows[s, 6, i] = rcol
-            for q in range(6):
+            for q in range(10):
                 rows[s, 7 + q, i] = fill[q]
             for j in range(W):
                 prev[j] = cur[j]

@@ -70,8 +70,8 @@ _TEXT_MAX_HEIGHT = 0.16
 #: kernel's runs of flat luma between a sharp step and a sharp step back, see
 #: ``_kernels.FILL_RANGE``). Letters are painted in one flat colour and cut sharply from what is
 #: behind them, so every row through a word crosses several such strokes (1-3 per letter) of the
-#: same luma; footage has few (leaves, grass, grain and film are not flat between their edges)
-#: and the ones it has differ in luma. A band of rows each crossing >= _LETTER_ROW strokes
+#: same paint; footage has few (leaves, grass, grain and film are not flat between their edges)
+#: and the ones it has differ in colour. A band of rows each crossing >= _LETTER_ROW strokes
 #: (one-row gaps closed), of one polarity (bright letters on darker ground or dark on lighter),
 #: is lettering when
 #: - it is _LETTER_MIN_HEIGHT to _LETTER_MAX_HEIGHT of the picture high: large letters (smaller
@@ -79,9 +79,10 @@ _TEXT_MAX_HEIGHT = 0.16
 #:   a fence), measured at the detail size where 10 % is ~11 rows, a cap height of ~2x the
 #:   widest stroke the kernel counts;
 #: - its rows cross >= _LETTER_STROKES strokes on average: a word of two or more letters;
-#: - the strokes' mean lumas spread by <= _LETTER_FILL_SD: one paint. Titles measured 0.04-0.08
-#:   (anti-aliasing and compression at the stroke ends), drawn or painted fills (a cartoon's
-#:   paper between its ink lines, sunlit leaves) 0.12 and up;
+#: - the strokes' mean colours lie within _LETTER_FILL_SD (RMS distance in RGB, 0-1) of their
+#:   mean: one paint. Titles measured 0.01-0.16 (the ends of thin strokes mix with the picture
+#:   behind them at the detail size); flat strokes of many paints (a shelf of books, confetti,
+#:   painted boards) 0.25 and more;
 #: - the three rows above and below it cross at most 1/_LETTER_CONTRAST as many: the lettering
 #:   stands out from the picture, it is not a uniformly busy texture;
 #: - the paint's luma is >= _LETTER_FOREGROUND away from the band's mean luma: the strokes are the
@@ -89,14 +90,20 @@ _TEXT_MAX_HEIGHT = 0.16
 #:   away from the paint for letters covering a share f of it: letters cut >= 0.4 from their
 #:   ground and covering at most half the band give >= 0.2 (titles measured 0.29-0.49). The
 #:   flat runs *between* thin dark marks (paper between a drawing's ink lines, the page between
-#:   small dark glyphs) are most of the band, and their luma sits near its mean (<= 0.14).
+#:   small dark glyphs) are most of the band, and their luma sits near its mean (<= 0.14);
+#: - the number of strokes changes from row to row (standard deviation >= _LETTER_ROW_SPREAD of
+#:   the mean): letters change shape along their height (bowls, bars, diagonals, the gap
+#:   between two lines; titles measured 0.24-0.43), while bars crossing the whole band (a
+#:   railing, a fence, blinds, a bar pattern) cross every row the same number of times (~0.02).
 _LETTER_ROW = 3
 _LETTER_MIN_HEIGHT = 0.1
 _LETTER_MAX_HEIGHT = 0.6
 _LETTER_STROKES = 4.0
-_LETTER_FILL_SD = 0.08
+_LETTER_FILL_SD = 0.18
 _LETTER_CONTRAST = 2.0
 _LETTER_FOREGROUND = 0.2
+_LETTER_ROW_SPREAD = 0.1
+_LUMA = np.array([0.2126, 0.7152, 0.0722])
 #: A fading title: next to a lettering frame, a frame whose rows in the same band still cross a
 #: filled stroke in >= _FADE_ROWS of them, with >= _FADE_CONTRAST times the strokes per row of
 #: the rest of the picture (footage away from lettering has about one stroke per ten rows, so
@@ -300,7 +307,7 @@ def frame_content(det, area: PictureArea, saturation: np.ndarray) -> FrameConten
     out.text = res[:, 0] / max(1, y1 - y0)
     out.text_lines = res[:, 1]
     out.text_flat = out.flat
-    out.letters, out.letter_fill = _lettering(rows[:, 7:13], rows[:, 0])
+    out.letters, out.letter_fill = _lettering(rows[:, 7:17], rows[:, 0])
     out.shift = _vshifts(e.astype(np.float64), max(2, int(0.2 * (y1 - y0))))
     return out
 
@@ -308,16 +315,17 @@ def frame_content(det, area: PictureArea, saturation: np.ndarray) -> FrameConten
 def _lettering(fill: np.ndarray, luma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Share of rows inside bands of large lettering and the lettering's luma, per frame.
 
-    ``fill`` is (m, 6, n): per row, bright filled strokes (count, luma sum, luma sum of squares),
-    then dark ones; ``luma`` (m, n) the rows' mean luma (see the ``_LETTER_*`` constants for the rule). A frame next to a lettering
-    frame whose band of rows still holds the lettering faintly (:data:`_FADE_ROWS`) counts too:
-    titles fade in and out, and a half-transparent letter is no longer flat paint."""
+    ``fill`` is (m, 10, n): per row, bright filled strokes (count, sums of their mean R, G, B
+    and of R^2 + G^2 + B^2), then dark ones; ``luma`` (m, n) the rows' mean luma (see the
+    ``_LETTER_*`` constants for the rule). A frame next to a lettering frame whose band of rows
+    still holds the lettering faintly (:data:`_FADE_ROWS`) counts too: titles fade in and out,
+    and a half-transparent letter is no longer flat paint."""
     m, _, n = fill.shape
     share = np.zeros(m)
     paint = np.full(m, np.nan)
     band = np.full((m, 3), -1, dtype=np.int64)          # polarity, first row, end row
     lo, hi = max(3, int(_LETTER_MIN_HEIGHT * n)), int(_LETTER_MAX_HEIGHT * n)
-    for pol in (0, 3):
+    for pol in (0, 5):
         cnt = fill[:, pol].astype(np.float64)
         ok = cnt >= _LETTER_ROW
         ok[:, 1:-1] |= ok[:, :-2] & ok[:, 2:]
@@ -329,12 +337,14 @@ def _lettering(fill: np.ndarray, luma: np.ndarray) -> tuple[np.ndarray, np.ndarr
                 tot = c.sum()
                 if tot < _LETTER_STROKES * (b - a):
                     continue
-                mu = fill[s, pol + 1, a:b].sum() / tot
-                sd = np.sqrt(max(0.0, fill[s, pol + 2, a:b].sum() / tot - mu * mu))
+                rgb = fill[s, pol + 1:pol + 4, a:b].sum(axis=1) / tot
+                sd = np.sqrt(max(0.0, fill[s, pol + 4, a:b].sum() / tot - float(rgb @ rgb)))
+                mu = float(rgb @ _LUMA)
                 around = np.concatenate([cnt[s, max(0, a - 3):a], cnt[s, b:b + 3]])
                 rim = float(around.mean()) if around.size else 0.0
                 fore = abs(mu - float(luma[s, a:b].mean()))
                 if (sd <= _LETTER_FILL_SD and fore >= _LETTER_FOREGROUND
+                        and c.std() >= _LETTER_ROW_SPREAD * c.mean()
                         and tot / (b - a) >= _LETTER_CONTRAST * (rim + 0.5)):
                     if (b - a) / n > share[s]:
                         share[s], paint[s] = (b - a) / n, mu

@@ -105,10 +105,11 @@ class Details:
     Attributes
     ----------
     idx : int (m,)              detail frames (about :data:`DETAIL_RATE` per second)
-    rows : float (m, 13, H)     per row of the detail frame (twice the analysis size): mean
+    rows : float (m, 17, H)     per row of the detail frame (twice the analysis size): mean
                                 luma, luma range, sharp steps, first and last column with one,
                                 difference from the row above, colour steps, then bright and
-                                dark filled strokes (count, sum and sum of squares of their luma)
+                                dark filled strokes (count, sums of their mean R, G, B and of
+                                R^2 + G^2 + B^2)
     cols : float (m, 4, W)      per column: mean luma, luma range, difference from the left,
                                 colour steps
     blocks : uint8 (m, 4, H/4, W/4)
@@ -142,7 +143,7 @@ class Details:
 #: Detail frames per second (content flags, region of interest, letterbox).
 DETAIL_RATE = 5.0
 #: Statistics per row of a detail frame (see :class:`Details`).
-ROW_STATS = 13
+ROW_STATS = 17
 #: Fingerprint samples per second (duplicate detection).
 SAMPLE_RATE = 4.0
 
