@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import BLOCK, EDGE_STEP
+from .features import LUMA_709
 
 __all__ = ["FLAG_KINDS", "EXCLUDING", "PictureArea", "FrameContent", "picture_area",
            "frame_content", "settle", "content_flags"]
@@ -103,7 +104,6 @@ _LETTER_FILL_SD = 0.18
 _LETTER_CONTRAST = 2.0
 _LETTER_FOREGROUND = 0.2
 _LETTER_ROW_SPREAD = 0.1
-_LUMA = np.array([0.2126, 0.7152, 0.0722])
 #: A fading title: next to a lettering frame, a frame whose rows in the same band still cross a
 #: filled stroke in >= _FADE_ROWS of them, with >= _FADE_CONTRAST times the strokes per row of
 #: the rest of the picture (footage away from lettering has about one stroke per ten rows, so
@@ -339,7 +339,7 @@ def _lettering(fill: np.ndarray, luma: np.ndarray) -> tuple[np.ndarray, np.ndarr
                     continue
                 rgb = fill[s, pol + 1:pol + 4, a:b].sum(axis=1) / tot
                 sd = np.sqrt(max(0.0, fill[s, pol + 4, a:b].sum() / tot - float(rgb @ rgb)))
-                mu = float(rgb @ _LUMA)
+                mu = float(rgb @ LUMA_709)
                 around = np.concatenate([cnt[s, max(0, a - 3):a], cnt[s, b:b + 3]])
                 rim = float(around.mean()) if around.size else 0.0
                 fore = abs(mu - float(luma[s, a:b].mean()))

@@ -147,7 +147,8 @@ ROW_STATS = 17
 #: Fingerprint samples per second (duplicate detection).
 SAMPLE_RATE = 4.0
 
-_Y709 = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+#: Rec. 709 luma weights of R, G, B.
+LUMA_709 = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
 
 def frame_thumbnail(rgb: np.ndarray) -> np.ndarray:
@@ -171,7 +172,7 @@ def frame_thumbnail(rgb: np.ndarray) -> np.ndarray:
     if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 8 or a.shape[1] < 8:
         raise ValueError(f"expected an (H, W, 3) frame of at least 8x8 pixels; got {a.shape}")
     H, W = a.shape[:2]
-    y = a.astype(np.float32) @ _Y709
+    y = a.astype(np.float32) @ LUMA_709
     ri = (8 * np.arange(H)) // H
     ci = (8 * np.arange(W)) // W
     rs = np.flatnonzero(np.diff(ri, prepend=-1))        # first row of each cell
