@@ -252,8 +252,8 @@ def _subset(cands: Candidates, keep: np.ndarray) -> Candidates:
 def hold_heroes(cands: Candidates, idx: np.ndarray, heroes, choose, settings: PlanSettings,
                 rounds: int = 2) -> np.ndarray:
     """The cuts ``idx`` (candidate indices) with every hero shot held against the shots leading
-    into it: at least :func:`hero_need` (:data:`HERO_CONTRAST` x the median of its
-    :data:`HERO_LEAD` predecessors), as far as the next forced cut and the longest shot allow.
+    into it: at least :func:`hero_need` (a frame more than :data:`HERO_CONTRAST` x the median of
+    its :data:`HERO_LEAD` predecessors), as far as the next forced cut and the longest shot allow.
 
     ``heroes`` are the candidates a hero shot starts on; ``choose(cands, keep)`` runs the cut DP
     on the candidates where ``keep`` is true and returns indices into them. A hero that came out
