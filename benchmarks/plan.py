@@ -622,7 +622,8 @@ def best_of(fn, repeats: int) -> tuple[float, float]:
 def stage_times(a, clips, fps) -> dict:
     """Seconds per stage of one plan: the stages called one by one as ``musync.planner.plan()``
     calls them (no locks; a grid of normal confidence), the cut DP held to the rate
-    (``follow_rate``, several DP runs) with its hero shots held (``hold_heroes``)."""
+    (``follow_rate``, several DP runs) with its hero shots held (``hold_heroes``) and its count
+    per two bars brought nearer the rate's (``meet_counts``)."""
     from musync.planner import _heroes, _sight, make_settings
     from musync.planner.assign import assign
     from musync.planner.candidates import cut_candidates
@@ -648,8 +649,9 @@ def stage_times(a, clips, fps) -> dict:
     units = source_units(clip_list, fps)
     t = time.perf_counter()
     cuts, _ = make_cuts(cands, tg, s, longest_unit=max(u.length for u in units), beat_frames=grid.beat_frames,
-                        rate=rate, window=2.0 * grid.bar_seconds * float(fps), heroes=_heroes(grid, cands, s))
-    out["cut DP (rate, heroes)"] = time.perf_counter() - t
+                        rate=rate, window=2.0 * grid.bar_seconds * float(fps), heroes=_heroes(grid, cands, s),
+                        bars=grid.downbeat_frames)
+    out["cut DP (rate, heroes, counts)"] = time.perf_counter() - t
     t = time.perf_counter()
     slots = make_slots(cuts, grid, a, anticipation=s.anticipation)
     out["slots"] = time.perf_counter() - t

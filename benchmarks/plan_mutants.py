@@ -37,12 +37,17 @@ M = [
  ("uncertain grid: no beats in builds", "musync/planner/candidates.py", "(er[k] >= LOUD_BEATS or ramp[k])", "(er[k] >= LOUD_BEATS or False)"),
  ("uncertain grid: a bar at the fastest", "musync/planner/__init__.py", "LOW_CONF_INTENSE = 2.0\n", "LOW_CONF_INTENSE = 4.0\n"),
  ("uncertain grid: one-beat flashes", "musync/planner/__init__.py", "LOW_CONF_SHORTEST = 1.9\n", "LOW_CONF_SHORTEST = 0.0\n"),
- ("climax hero not held against its lead-in", "musync/planner/__init__.py", "heroes=_heroes(grid, cands, eff))", "heroes=())"),
+ ("climax hero not held against its lead-in", "musync/planner/__init__.py", "heroes=_heroes(grid, cands, eff),", "heroes=(),"),
  ("hero held at 1x its lead-in", "musync/planner/cuts.py", "HERO_CONTRAST = 2.0\n", "HERO_CONTRAST = 1.0\n"),
  ("hero held against 3 shots, not 4", "musync/planner/cuts.py", "HERO_LEAD = 4\n", "HERO_LEAD = 3\n"),
  ("build targets do not look ahead", "musync/planner/pace.py", "    if ahead:\n        sec = ahead_in_builds", "    if False:\n        sec = ahead_in_builds"),
  ("hero lowers the cut rate of its window", "musync/planner/pace.py", "frames, shape=False, hero=False, ahead=False)\n    if fixed_prev", "frames, shape=False, ahead=False)\n    if fixed_prev"),
  ("phrase pattern stretched over the phrase", "musync/planner/pace.py", "    q = np.clip(bar, 0, bars - 1) % mult.shape[1]", "    q = np.clip(bar * 4 // np.maximum(bars, 1), 0, 3)"),
+ ("count per two bars not held (planner)", "musync/planner/__init__.py", "bars=grid.downbeat_frames)", "bars=None)"),
+ ("count repair takes strong cuts away", "musync/planner/_kernels.py", "or (not add and strong[j]):", "or False:"),
+ ("count repair: removal's count change sign", "musync/planner/_kernels.py", "if add else (-2.0 * dev + nw)", "if add else (2.0 * dev + nw)"),
+ ("count repair: run priced from the changed shot", "musync/planner/_kernels.py", "a = max(0, kk - R - 1)", "a = max(0, kk - 1)"),
+ ("count repair: run priced to the next shot only", "musync/planner/_kernels.py", "e_old = min(m - 1, kk + R + 2)", "e_old = min(m - 1, kk + 1)"),
  ("uncertain grid: builds end on bar lines", "musync/planner/__init__.py", "cut_on=settings.cut_on if loud_beats else \"downbeats\",", "cut_on=\"downbeats\","),
 ]
 only = sys.argv[1:]

@@ -14,7 +14,7 @@ from musync.planner import make_settings
 from musync.planner.assign import Assignment, assign, assign_units, choose_in_point
 from musync.planner.candidates import Candidates, cut_candidates
 from musync.planner.costs import COST_TERMS, Costs, make_costs
-from musync.planner.cuts import Cuts, anticipate, choose_cuts, min_max_frames
+from musync.planner.cuts import Cuts, anticipate, bar_wants, choose_cuts, meet_counts, min_max_frames
 from musync.planner.music import find_payoffs, find_phrases, music_grid
 from musync.planner.pace import target_lengths
 from musync.planner.slots import make_slots, strongest_accent
@@ -284,6 +284,213 @@ def test_cut_dp_breaks_runs_of_equal_lengths():
         run = run + 1 if x == y else 1
         best = max(best, run)
     assert best <= 4
+
+
+# -- stage 2, the count per two bars (meet_counts) ----------------------------------------------
+
+def _wanted_per_bar(frames, rate, bars):
+    """The rate's cuts in every bar, summed frame by frame (the oracle for ``bar_wants``)."""
+    out = []
+    for b0, b1 in zip(bars[:-1], bars[1:]):
+        total = 0.0
+        for t in range(int(b0), int(b1)):
+            j = int(np.searchsorted(frames, t, side="right")) - 1
+            total += rate[max(j, 0)]
+        out.append(total)
+    return np.array(out)
+
+
+def _count_error(c, path, want_bar, bars):
+    """Squared error of the cuts over every two bars in a row (both pairings), the song's start
+    and end not counted as cuts."""
+    f = c.frames[list(path)[1:-1]]
+    made = np.array([np.sum((f >= b0) & (f < b1)) for b0, b1 in zip(bars[:-1], bars[1:])], float)
+    return float(np.sum((made[:-1] + made[1:] - want_bar[:-1] - want_bar[1:]) ** 2))
+
+
+def test_bar_wants_integrate_the_rate_over_two_bars():
+    frames = np.array([0, 60, 120, 180, 240, 250], dtype=np.int64)
+    rate = np.array([1 / 60, 1 / 30, 1 / 30, 1 / 60, 1 / 60, 1 / 60])
+    bars = np.array([0, 60, 120, 180, 240])
+    bar_of, want = bar_wants(frames, rate, bars)
+    assert bar_of.tolist() == [0, 1, 2, 3, -1, -1]       # from the last bar line on: no bar
+    assert want == pytest.approx([3.0, 4.0, 3.0])          # bars 0+1, 1+2, 2+3
+    # against a frame-by-frame sum, with candidates between the bar lines
+    rng = np.random.default_rng(3)
+    f = np.unique(np.r_[0, rng.integers(1, 400, 30), 400])
+    r = rng.uniform(0.01, 0.1, f.size)
+    b = np.array([17, 77, 140, 199, 260, 333, 390])
+    per_bar = _wanted_per_bar(f, r, b)
+    assert bar_wants(f, r, b)[1] == pytest.approx(per_bar[:-1] + per_bar[1:])
+
+
+def _beats(n_bars, strong_every=2):
+    """A beat every 15 frames, four to the bar; every ``strong_every``-th beat is strong."""
+    frames = 15 * np.arange(4 * n_bars + 1)
+    c = _cands(frames, score=np.where(np.arange(frames.size) % strong_every == 0, 0.5, -0.3),
+               beat_pos=np.arange(frames.size, dtype=float))
+    import dataclasses
+    return dataclasses.replace(c, strong=np.arange(frames.size) % strong_every == 0), frames[::4]
+
+
+def test_meet_counts_adds_cuts_on_strong_beats_where_two_bars_lack_them():
+    c, bars = _beats(8)
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    n = len(c)
+    target = np.full(n, 30.0)
+    rate = np.full(n, 2.0 / 60.0)                    # two cuts a bar
+    start = np.flatnonzero(np.arange(n) % 4 == 0)     # one a bar (downbeats)
+    want_bar = np.full(8, 2.0)
+    got = meet_counts(c, start, target, s, rate, bars)
+    added = sorted(set(got.tolist()) - set(start.tolist()))
+    assert added and all(c.strong[j] for j in added) and set(start.tolist()) <= set(got.tolist())
+    assert _count_error(c, got, want_bar, bars) < _count_error(c, start, want_bar, bars)
+    # at the planner's weight, a run of equal lengths still costs what it costs (some bars keep
+    # one cut); a heavy weight fills every bar (the first has the song's start on its downbeat,
+    # which is no cut, and no weak beat is cut to make up for it)
+    heavy = meet_counts(c, start, target, s, rate, bars, weight=30.0, sweeps=50)
+    f = c.frames[heavy[1:-1]]
+    per_bar = [int(np.sum((f >= b0) & (f < b1))) for b0, b1 in zip(bars[:-1], bars[1:])]
+    assert per_bar == [1] + [2] * 7
+    assert np.all(c.strong[heavy])
+    # no weight, no change
+    assert meet_counts(c, start, target, s, rate, bars, weight=0.0).tolist() == start.tolist()
+
+
+def test_meet_counts_takes_weak_cuts_away_where_two_bars_have_too_many():
+    c, bars = _beats(8)
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    n = len(c)
+    target = np.full(n, 15.0)                         # the lengths alone want a cut every beat
+    rate = np.full(n, 2.0 / 60.0)                     # the pace two a bar
+    every = np.arange(n)
+    light = meet_counts(c, every, target, s, rate, bars, weight=0.2, sweeps=50)
+    heavy = meet_counts(c, every, target, s, rate, bars, weight=30.0, sweeps=50)
+    # the count's weight decides how far the lengths (and the cost of a run of equal lengths)
+    # give way; strong beats always stay
+    assert set(np.flatnonzero(c.strong)) <= set(heavy.tolist())
+    assert len(heavy) < len(light) <= n
+    f = c.frames[heavy[1:-1]]
+    per_bar = [int(np.sum((f >= b0) & (f < b1))) for b0, b1 in zip(bars[:-1], bars[1:])]
+    assert per_bar == [1] + [2] * 7          # the song's start is no cut
+    assert np.all(c.strong[heavy])
+
+
+def test_meet_counts_prices_the_whole_run_a_cut_would_lengthen():
+    # six two-beat shots, one of four beats, two of two: a cut inside the four-beat shot would
+    # bring its bars to the pace's count, but it makes a run of ten equal shots, which costs far
+    # more than the count gains; the same cut after shots of other lengths is worth making
+    import dataclasses
+
+    frames = 15 * np.arange(21)
+    c = dataclasses.replace(_cands(frames, beat_pos=np.arange(21, dtype=float)),
+                            strong=np.arange(21) % 2 == 0)        # the even beats
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    n = frames.size
+    bars = frames[::4]
+    rate = np.full(n, 2.0 / 60.0)
+    rate[:4] = 1.0 / 60.0            # the first bar has the song's start and one cut: as wanted
+    target = np.full(n, 30.0)
+    start = np.array([0, 2, 4, 6, 8, 10, 12, 16, 18, 20])
+    assert meet_counts(c, start, target, s, rate, bars).tolist() == start.tolist()
+    varied = np.array([0, 3, 4, 7, 8, 11, 12, 16, 18, 20])          # 3 1 3 1 3 1 4 2 2 beats
+    assert 14 in meet_counts(c, varied, target, s, rate, bars).tolist()
+    # and where the run would grow after the cut: 3 1 4 2 2 2 2 4 beats, the 4 at beat 4 split
+    # makes six two-beat shots in a row, the dearest of them four shots past the cut
+    after = np.array([0, 3, 4, 8, 10, 12, 14, 16, 20])
+    rate2 = np.repeat([1.0, 2.0, 2.0, 2.0, 1.0, 1.0], [4, 4, 4, 4, 4, 1]) / 60.0
+    assert meet_counts(c, after, target, s, rate2, bars).tolist() == after.tolist()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_meet_counts_ends_where_no_single_move_pays(seed):
+    """Against the objective and the count error written out here: the result is never worse
+    than where it started, and no allowed single move (a cut added on a strong candidate or a
+    weak cut taken away, never a forced cut, a lock or a hero shot) raises it further."""
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(12, 30))
+    if seed % 2:
+        frames = np.unique(np.r_[0, rng.integers(1, 300, n - 2), 300])
+    else:                        # on a beat grid: equal lengths in a row, so the run costs count
+        frames = 15 * np.unique(np.r_[0, rng.integers(1, 20, n - 2), 20])
+    n = frames.size
+    forced = rng.random(n) < 0.15
+    forced[0] = forced[-1] = True
+    fixed = np.full(n, -1, np.int64)
+    if seed % 4 == 0:
+        a = int(rng.integers(2, n - 3))
+        fixed[a + 1] = a
+        forced[a] = forced[a + 1] = True
+    import dataclasses
+    c = dataclasses.replace(_cands(frames, rng.normal(0, 1, n), forced, fixed, np.round(frames / 15.0 * 2) / 2),
+                            strong=rng.random(n) < 0.6)
+    target = rng.uniform(15, 60, n)
+    rate = rng.uniform(1 / 60, 1 / 12, n)
+    bars = np.arange(int(rng.integers(0, 20)), 301, 40)
+    s = make_settings("energy", fps=FPS, min_shot=0.2, max_shot=3.0)
+    mn, mx = min_max_frames(s)
+    kw = dict(min_len=mn, max_len=mx, lam=4.0, run_cost=(0.0, 0.0, 0.3, 0.9, 1.8, 8.0),
+              short_beats=1.25, short_cost=0.35)
+    start = choose_cuts(c, target, s)
+    free = [j for j in start[1:-1] if not forced[j]]
+    heroes = [int(free[0])] if free and seed % 3 == 0 else []
+    weight = float(rng.choice([0.5, 1.0, 3.0]))
+    got = meet_counts(c, start, target, s, rate, bars, keep=heroes, weight=weight, sweeps=100)
+    want_bar = _wanted_per_bar(frames, rate, bars)
+    J = lambda path: _objective(c, target, path, **kw) - weight * _count_error(c, path, want_bar, bars)  # noqa: E731
+    assert J(list(got)) >= J(list(start)) - 1e-9
+    assert set(np.flatnonzero(forced)) <= set(got.tolist())
+    for h in heroes:       # the hero and its span are as they were
+        nxt = start[list(start).index(h) + 1]
+        assert h in got and nxt in got and not any(h < j < nxt for j in got)
+    assert all(c.strong[j] for j in set(got) - set(start))
+    assert not any(c.strong[j] for j in set(start) - set(got))
+    movable = ~forced & (fixed < 0)
+    movable[[0, -1]] = False
+    for h in heroes:
+        nxt = start[list(start).index(h) + 1]
+        movable[h:nxt] = False
+    inside = (frames >= bars[0]) & (frames < bars[-1])
+    best = J(list(got))
+    for j in np.flatnonzero(movable & inside):
+        have = j in set(got.tolist())
+        if have == bool(c.strong[j]):
+            continue                 # only strong cuts are added, only weak ones taken away
+        path = sorted(set(got.tolist()) ^ {int(j)})
+        if _count_error(c, path, want_bar, bars) >= _count_error(c, list(got), want_bar, bars):
+            continue                 # a move must bring the count nearer
+        assert J(path) <= best + 1e-9, (j, J(path) - best)
+
+
+def test_make_cuts_and_plan_hold_the_count_per_two_bars(monkeypatch):
+    # make_cuts with the bar lines ends nearer the rate's count per two bars than the DP and its
+    # rate controller alone; plan() hands it the grid's bar lines
+    import musync
+    import musync.planner.cuts as cuts_mod
+    from musync.planner.cuts import make_cuts
+
+    c, bars = _beats(16)
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    n = len(c)
+    target = np.full(n, 60.0)
+    rate = np.where(np.arange(n) < n // 2, 1.0, 3.0) / 60.0      # one cut a bar, then three
+    want_bar = _wanted_per_bar(c.frames, rate, bars)
+    plain, _ = make_cuts(c, target, s, rate=rate, window=120.0)
+    held, _ = make_cuts(c, target, s, rate=rate, window=120.0, bars=bars)
+    err = lambda cuts: _count_error(c, np.searchsorted(c.frames, cuts.frames), want_bar, bars)  # noqa: E731
+    assert err(held) < err(plain)
+    seen = []
+    real = cuts_mod.meet_counts
+
+    def spy(cands, idx, target, settings, rate, bars, **kw):
+        seen.append(np.asarray(bars))
+        return real(cands, idx, target, settings, rate, bars, **kw)
+
+    monkeypatch.setattr(cuts_mod, "meet_counts", spy)
+    a = grid_analysis(bpm=120.0, bars=16)
+    musync.plan(a, [clip(i, dur=20.0) for i in range(4)], fps=FPS)
+    assert len(seen) == 1
+    assert np.array_equal(seen[0], np.round(np.asarray(a.downbeats) * float(FPS)).astype(np.int64))
 
 
 def test_anticipation_moves_every_cut_exactly_n_frames():

@@ -110,6 +110,165 @@ def _cut_dp(pos, bpos, score, forced, fixed_prev, target, min_len, max_len, lam,
 
 
 @njit(cache=True, nogil=True)
+def _path_value(cut, a, b, pos, bpos, score, fixed_prev, target, min_len, max_len, lam, run_cost,
+                short_beats, short_cost):
+    """The cut DP's objective (see :func:`_cut_dp`) of the shots ``cut[k] -> cut[k + 1]`` for k
+    in ``[a, b)``, the run of equal lengths counted from shot ``a`` (the caller starts far
+    enough back for the run to be the true one where it matters)."""
+    R = run_cost.shape[0] - 1
+    v = 0.0
+    r = 0
+    Lp = 0.0
+    for k in range(a, b):
+        i = cut[k]
+        j = cut[k + 1]
+        d = pos[j] - pos[i]
+        L = bpos[j] - bpos[i]
+        if fixed_prev[j] >= 0:
+            v += score[j]
+        else:
+            r0 = np.log(max(d, 1) / target[i])
+            v += score[j] - lam * r0 * r0
+            if d < min_len or d > max_len:
+                v -= 1e3
+        rn = 1
+        if k > a:
+            if abs(L - Lp) < 0.1:
+                rn = min(r + 1, R)
+            if L <= short_beats and Lp <= short_beats:
+                v -= short_cost
+        v -= run_cost[rn]
+        r = rn
+        Lp = L
+    return v
+
+
+@njit("boolean[:](int64[:], float64[:], float64[:], boolean[:], boolean[:], int64[:], float64[:], "
+      "int64, int64, float64, float64[:], float64, float64, int64[:], float64[:], float64, "
+      "boolean[:], int64)", cache=True, nogil=True)
+def _count_search(pos, bpos, score, strong, movable, fixed_prev, target, min_len, max_len, lam,
+                  run_cost, short_beats, short_cost, bar_of, want, mu, chosen_in, sweeps):
+    """Move single cuts so the cuts per two bars come nearer to ``want``.
+
+    chosen_in[j]  the cuts to start from (``chosen_in[0]`` and ``chosen_in[-1]`` set)
+    movable[j]    a cut may be added at j (only if ``strong[j]``) or taken away from it (only if
+                  not ``strong[j]``)
+    bar_of[j]     the bar candidate j lies in (0 .. nb - 1), -1 where no bar counts it
+    want[w]       the cuts wanted over bars w and w + 1 (nb - 1 windows, one per bar: both
+                  phases of two-bar windows)
+    A move is made when it raises ``objective - mu * sum_w (made_w - want_w)**2``, the objective
+    that of :func:`_cut_dp`, with the count error falling; bar by bar, the best move in the bar
+    first, ``sweeps`` passes at most. Returns the new cuts (bool, n).
+    """
+    n = pos.shape[0]
+    nb = want.shape[0] + 1
+    R = run_cost.shape[0] - 1
+    chosen = chosen_in.copy()
+    m = 0
+    for j in range(n):
+        if chosen[j]:
+            m += 1
+    cut = np.empty(n, dtype=np.int64)
+    k = 0
+    for j in range(n):
+        if chosen[j]:
+            cut[k] = j
+            k += 1
+    cnt = np.zeros(nb)
+    for k in range(1, m - 1):
+        b = bar_of[cut[k]]
+        if b >= 0:
+            cnt[b] += 1.0
+    # the candidates of each bar, as a range (candidates are sorted, bars rise with them)
+    first = np.full(nb, -1, dtype=np.int64)
+    last = np.full(nb, -2, dtype=np.int64)
+    for j in range(n):
+        b = bar_of[j]
+        if b >= 0:
+            if first[b] < 0:
+                first[b] = j
+            last[b] = j
+    trial = np.empty(n + 1, dtype=np.int64)
+    for _ in range(sweeps):
+        moved = False
+        for b in range(nb):
+            while True:
+                dev = 0.0
+                nw = 0.0
+                if b >= 1:
+                    dev += cnt[b - 1] + cnt[b] - want[b - 1]
+                    nw += 1.0
+                if b < nb - 1:
+                    dev += cnt[b] + cnt[b + 1] - want[b]
+                    nw += 1.0
+                best = 1e-9
+                bj = -1
+                for j in range(first[b], last[b] + 1):
+                    if not movable[j]:
+                        continue
+                    add = not chosen[j]
+                    dE = (2.0 * dev + nw) if add else (-2.0 * dev + nw)
+                    # cuts are added on strong accents only, and only weak ones are taken away
+                    if dE >= 0.0 or (add and not strong[j]) or (not add and strong[j]):
+                        continue
+                    # where j is (or would be) in the cut list
+                    lo = 0
+                    hi = m
+                    while lo < hi:
+                        mid = (lo + hi) // 2
+                        if cut[mid] < j:
+                            lo = mid + 1
+                        else:
+                            hi = mid
+                    kk = lo                       # cut[kk] == j (remove) or the cut after j (add)
+                    a = max(0, kk - R - 1)
+                    # the shots from a to R + 1 past the change; beyond, both lists agree on the
+                    # last R + 1 lengths, so every later term is the same
+                    e_old = min(m - 1, kk + R + 2)
+                    old = _path_value(cut, a, e_old, pos, bpos, score, fixed_prev, target,
+                                      min_len, max_len, lam, run_cost, short_beats, short_cost)
+                    t = 0
+                    for q in range(a, min(m, e_old + 1)):
+                        if add and q == kk:
+                            trial[t] = j
+                            t += 1
+                        if not add and q == kk:
+                            continue
+                        trial[t] = cut[q]
+                        t += 1
+                    new = _path_value(trial, 0, t - 1, pos, bpos, score, fixed_prev, target,
+                                      min_len, max_len, lam, run_cost, short_beats, short_cost)
+                    gain = new - old - mu * dE
+                    if gain > best:
+                        best = gain
+                        bj = j
+                if bj < 0:
+                    break
+                # apply the move
+                if chosen[bj]:
+                    q = 0
+                    while cut[q] != bj:
+                        q += 1
+                    for r in range(q, m - 1):
+                        cut[r] = cut[r + 1]
+                    m -= 1
+                    cnt[b] -= 1.0
+                else:
+                    q = m
+                    while q > 0 and cut[q - 1] > bj:
+                        cut[q] = cut[q - 1]
+                        q -= 1
+                    cut[q] = bj
+                    m += 1
+                    cnt[b] += 1.0
+                chosen[bj] = not chosen[bj]
+                moved = True
+        if not moved:
+            break
+    return chosen
+
+
+@njit(cache=True, nogil=True)
 def _hash_noise(a, b, seed):
     h = (a * 73856093) ^ (b * 19349663) ^ (seed * 83492791)
     h = (h ^ (h >> 13)) * 1274126177

@@ -45,7 +45,7 @@ from .candidates import Candidates
 
 __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split_long",
            "follow_rate", "window_counts", "LAMBDA", "RUN_COST", "SHORT_COST", "RATE_ROUNDS",
-           "RATE_GAIN", "min_max_frames", "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
+           "RATE_GAIN", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT", "COUNT_SWEEPS", "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
 
 #: Weight of the length penalty.
 LAMBDA = 4.0
@@ -62,6 +62,11 @@ RATE_ROUNDS = 2
 RATE_GAIN = 0.3
 #: The largest worth the rate may add to or take from a cut.
 RATE_LIMIT = 3.0
+#: Worth of a unit of squared count error per two bars in :func:`meet_counts` (against the DP's
+#: objective: a cut's accent, its shots' lengths against their targets, variety).
+COUNT_WEIGHT = 1.0
+#: Passes over the bars :func:`meet_counts` makes at most.
+COUNT_SWEEPS = 3
 #: A hero shot on a payoff lasts more than this many times the median of the shots before it
 #: (a hold reads against what leads into it, whatever its own target).
 HERO_CONTRAST = 2.0
@@ -276,6 +281,73 @@ def hold_heroes(cands: Candidates, idx: np.ndarray, heroes, choose, settings: Pl
     return idx
 
 
+def bar_wants(frames: np.ndarray, rate: np.ndarray, bars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the candidates ``frames`` lie among the bars starting at ``bars`` (frames, rising) and
+    the cuts the pace's ``rate`` (cuts per frame from each candidate to the next) wants over every
+    two bars in a row.
+
+    Returns ``(bar_of, want)``: ``bar_of[j]`` the bar of candidate j (-1 before the first bar or
+    from the last bar line on), ``want[w]`` the wanted count over bars w and w + 1 (one window per
+    bar, so both ways of pairing the bars count)."""
+    f = np.asarray(frames, dtype=np.float64)
+    r = np.asarray(rate, dtype=np.float64)
+    edges = np.asarray(bars, dtype=np.float64)
+    cum = np.concatenate([[0.0], np.cumsum(r[:-1] * np.diff(f))])
+    per_bar = np.diff(np.interp(edges, f, cum))
+    bar_of = np.searchsorted(edges, f, side="right").astype(np.int64) - 1
+    bar_of[bar_of >= per_bar.size] = -1
+    return bar_of, per_bar[:-1] + per_bar[1:]
+
+
+def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings: PlanSettings,
+                rate: np.ndarray, bars: np.ndarray, *, keep=(), weight: float = COUNT_WEIGHT,
+                sweeps: int = COUNT_SWEEPS) -> np.ndarray:
+    """The cuts ``idx`` (candidate indices) moved nearer to the cut count the pace asks for over
+    every two bars in a row, one cut at a time.
+
+    The cut DP and its rate controller (:func:`follow_rate`) get the count per two bars within a
+    cut or so; rounding and the accents leave some windows a cut over or under, in either
+    direction, whatever the level of the music there. Here a cut is added on a strong accent
+    where two bars lack one, or a cut on a weak beat taken away where they have one too many
+    (a cut on a strong accent stays), when that pays for
+    itself in the DP's own objective (length against target, accents, variety) with ``weight``
+    per unit of squared count error (``sum_w (made_w - wanted_w)**2`` over the windows of
+    :func:`bar_wants`). Forced cuts, locks, the candidates in ``keep`` (hero shots) and the
+    span of a hero shot are never touched. ``bars`` are the bar lines (frames)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    n = len(cands)
+    rate = np.asarray(rate, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    if rate.shape != (n,) or target.shape != (n,):
+        raise ParameterError(f"rate and target must have shape ({n},)")
+    bars = np.asarray(bars, dtype=np.int64)
+    if weight <= 0 or sweeps <= 0 or bars.size < 3 or idx.size < 2:
+        return idx
+    if np.any(np.diff(bars) <= 0):
+        raise ParameterError("bar lines must be strictly increasing")
+    chosen = np.zeros(n, dtype=bool)
+    chosen[idx] = True
+    movable = ~cands.forced & (cands.fixed_prev < 0)
+    movable[[0, -1]] = False
+    for h in keep:
+        h = int(h)
+        movable[h] = False
+        after = np.flatnonzero(chosen[h + 1:])
+        if after.size:
+            movable[h + 1:h + 1 + int(after[0])] = False      # nothing is cut inside a hero shot
+    bar_of, want = bar_wants(cands.frames, rate, bars)
+    min_len, max_len = min_max_frames(settings)
+    from ._kernels import _count_search
+
+    out = _count_search(cands.frames.astype(np.int64), cands.beat_pos.astype(np.float64),
+                        cands.score.astype(np.float64), cands.strong.astype(np.bool_), movable,
+                        cands.fixed_prev.astype(np.int64), np.maximum(target, 1.0), int(min_len),
+                        int(max_len), float(LAMBDA), np.asarray(RUN_COST, dtype=np.float64),
+                        float(SHORT_BEATS), float(SHORT_COST), bar_of, want, float(weight), chosen,
+                        int(sweeps))
+    return np.flatnonzero(out).astype(np.int64)
+
+
 def anticipate(frames: list[int], n_frames: int, keep: set) -> list[int]:
     """Cut ``n_frames`` early: every cut except the first, the last and those in ``keep``
     (lock edges) moves back by exactly ``n_frames``, but never onto or before the cut before
@@ -308,10 +380,11 @@ def split_long(cuts: list[int], max_len: int, beat_frames: np.ndarray) -> tuple[
 def make_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
               lock_edges=frozenset(), longest_unit: int | None = None,
               beat_frames: np.ndarray | None = None, rate: np.ndarray | None = None,
-              window: float = 0.0, heroes=()) -> tuple[Cuts, int]:
+              window: float = 0.0, heroes=(), bars: np.ndarray | None = None) -> tuple[Cuts, int]:
     """The cuts: the DP's choice (held to ``rate`` over windows of ``window`` frames when given,
     :func:`follow_rate`), the hero shots on ``heroes`` (candidate indices) held
-    (:func:`hold_heroes`), moved ``settings.anticipation`` frames early, then split where no clip
+    (:func:`hold_heroes`), the count per two bars brought nearer to the rate's where ``bars``
+    (bar lines, frames) are given (:func:`meet_counts`), moved ``settings.anticipation`` frames early, then split where no clip
     is long enough (``longest_unit`` frames). Returns ``(cuts, n_split)``."""
 
     def choose(c, keep):
@@ -321,6 +394,8 @@ def make_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
 
     idx = choose(cands, np.ones(len(cands), dtype=bool))
     idx = hold_heroes(cands, idx, heroes, choose, settings)
+    if rate is not None and bars is not None:
+        idx = meet_counts(cands, idx, target, settings, rate, bars, keep=heroes)
     frames = [int(cands.frames[i]) for i in idx]
     kind = {int(cands.frames[i]): cands.kind[i] for i in idx}
     tgt = {int(cands.frames[i]): float(target[i]) for i in idx}
