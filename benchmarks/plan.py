@@ -90,6 +90,7 @@ TARGETS = (
     ("one_run", "longest run of one-beat shots", "<= 8", lambda v: v <= 8),
     ("strong", "cuts on a strong accent", ">= 0.80", lambda v: v >= 0.8),
     ("loud_rho", "rank corr. of cuts per 2 bars with loudness", ">= 0.6", lambda v: v >= 0.6),
+    ("loud_rho_odd", "same, the bars paired the other way", ">= 0.6", lambda v: v >= 0.6),
     ("on_beat", "cuts within one frame of a beat", "1.00", lambda v: v >= 1.0 - 1e-9),
     ("sections", "section starts cut", "1.00", lambda v: v >= 1.0 - 1e-9),
     ("adjacent", "adjacent repeats", "0", lambda v: v == 0),
@@ -183,21 +184,27 @@ def measures(shots: list[dict], fps: Fraction, a: Analysis, loud=None) -> dict:
         strong = np.union1d(downs, beats[bs >= np.median(bs)])
     out["strong"] = float(near(cuts, strong).mean()) if cuts.size else 1.0
     # cuts per 2 bars against loudness (RMS dB of the audio)
-    out["loud_rho"] = 0.0
+    out["loud_rho"] = out["loud_rho_odd"] = 0.0
     out["loud_n"], out["loud_span"], out["rho_off_arc"] = 0, 0.0, None
     if loud is not None and downs.size >= 7:
         lt, ldb = loud
-        edges = downs[::2]
-        counts, louds, arc = [], [], []
         c = int(to_frames([a.climax], fps)[0]) if a.climax > 0 else None
         bar2 = 2.0 * float(np.median(np.diff(downs)))
-        for e0, e1 in zip(edges[:-1], edges[1:]):
-            counts.append(int(np.sum((cuts >= e0) & (cuts < e1))))
-            m = (lt >= e0 / f) & (lt < e1 / f)
-            louds.append(float(np.mean(ldb[m])) if np.any(m) else -100.0)
-            arc.append(c is not None and e1 > c - bar2 and e0 < c + bar2)
-        r = spearmanr(counts, louds).statistic
-        out["loud_rho"] = float(r) if np.isfinite(r) else 0.0
+
+        def windows(edges):
+            counts, louds, arc = [], [], []
+            for e0, e1 in zip(edges[:-1], edges[1:]):
+                counts.append(int(np.sum((cuts >= e0) & (cuts < e1))))
+                m = (lt >= e0 / f) & (lt < e1 / f)
+                louds.append(float(np.mean(ldb[m])) if np.any(m) else -100.0)
+                arc.append(c is not None and e1 > c - bar2 and e0 < c + bar2)
+            r = spearmanr(counts, louds).statistic
+            return counts, louds, arc, float(r) if np.isfinite(r) else 0.0
+
+        # the bars paired the other way (windows from the second downbeat): another analysis
+        # may well pair them so
+        out["loud_rho_odd"] = windows(downs[1::2])[3]
+        counts, louds, arc, out["loud_rho"] = windows(downs[::2])
         # how much the windows can say: their number, the spread of their levels, and the
         # correlation without the windows of the arc (the last two bars before the climax and
         # the two after it: the build and the held payoff shot go against the loudness there)
@@ -348,45 +355,53 @@ def measure_table(title, rows_ours, rows_base, names, md) -> str:
 
 def loudness_table(title, names, rows, seed_rhos, md, base_rhos=None) -> str:
     """Per song: the windows the loudness correlation is computed over, and how it varies with
-    the plan's seed (and the baseline's, when given)."""
+    the plan's seed and with the pairing of the bars (and the baseline's, when given)."""
     k = len(RHO_SEEDS) - 1
     heads = ["song", "2-bar windows", "level span (dB)", "rho loud (seed 0)",
-             f"rho loud, seeds 0-{k}: mean", "min", "rho without the climax +-2 bars"]
+             f"rho loud, seeds 0-{k}: mean", "min", "bars paired the other way: mean", "min",
+             "rho without the climax +-2 bars"]
     if base_rhos:
-        heads += [f"baseline, seeds 0-{k}: mean", "min"]
+        heads += [f"baseline, seeds 0-{k}: mean", "min", "other pairing: mean"]
     out = []
     for i, (name, m, rs) in enumerate(zip(names, rows, seed_rhos)):
+        rs = np.asarray(rs)
         row = [name, fmt(m["loud_n"]), fmt(m["loud_span"], 1), fmt(m["loud_rho"], 2),
-               fmt(float(np.mean(rs)), 2), fmt(float(np.min(rs)), 2),
+               fmt(float(rs[:, 0].mean()), 2), fmt(float(rs[:, 0].min()), 2),
+               fmt(float(rs[:, 1].mean()), 2), fmt(float(rs[:, 1].min()), 2),
                "n/a" if m["rho_off_arc"] is None else fmt(m["rho_off_arc"], 2)]
         if base_rhos:
-            row += [fmt(float(np.mean(base_rhos[i])), 2), fmt(float(np.min(base_rhos[i])), 2)]
+            b = np.asarray(base_rhos[i])
+            row += [fmt(float(b[:, 0].mean()), 2), fmt(float(b[:, 0].min()), 2), fmt(float(b[:, 1].mean()), 2)]
         out.append(row)
     if seed_rhos:
         allr = np.array(seed_rhos)
-        row = [f"all songs: mean; plans >= 0.6 (of {allr.size})", "", "", "",
-               f"{allr.mean():.2f}", f"{int(np.sum(allr >= 0.6))}", ""]
+        row = [f"all songs: mean; plans >= 0.6 (of {allr[..., 0].size})", "", "", "",
+               f"{allr[..., 0].mean():.2f}", f"{int(np.sum(allr[..., 0] >= 0.6))}",
+               f"{allr[..., 1].mean():.2f}", f"{int(np.sum(allr[..., 1] >= 0.6))}", ""]
         if base_rhos:
             b = np.array(base_rhos)
-            row += [f"{b.mean():.2f}", f"{int(np.sum(b >= 0.6))}"]
+            row += [f"{b[..., 0].mean():.2f}", f"{int(np.sum(b[..., 0] >= 0.6))}",
+                    f"{b[..., 1].mean():.2f} ({int(np.sum(b[..., 1] >= 0.6))})"]
         out.append(row)
     return format_table(heads, out, title=title, markdown=md)
 
 
 def seed_rhos(a, clips, fps, loud, seeds=RHO_SEEDS, done=None) -> list:
     """The loudness correlation of the plans of ``seeds`` (the seed picks the phrase patterns'
-    rotation and breaks ties: how much of a song's correlation is the seed's). ``done``:
-    ``{seed: measures}`` of plans already made (not planned again)."""
-    done = done or {}
-    return [done[k]["loud_rho"] if k in done else
-            measures([s.to_dict() for s in musync.plan(a, clips, seed=k, fps=fps).shots], fps, a, loud)["loud_rho"]
-            for k in seeds]
+    rotation and breaks ties: how much of a song's correlation is the seed's), as
+    ``[rho, rho with the bars paired the other way]`` per seed. ``done``: ``{seed: measures}``
+    of plans already made (not planned again)."""
+    done = dict(done or {})
+    for k in seeds:
+        if k not in done:
+            done[k] = measures([s.to_dict() for s in musync.plan(a, clips, seed=k, fps=fps).shots], fps, a, loud)
+    return [[done[k]["loud_rho"], done[k]["loud_rho_odd"]] for k in seeds]
 
 
 def base_seed_rhos(base, a, clips, fps, loud, seeds=RHO_SEEDS) -> list:
     """:func:`seed_rhos` of the baseline planner (one subprocess for all the seeds)."""
     got = base.run([{"analysis": a, "clips": list(clips), "fps": str(fps), "seed": k} for k in seeds])
-    return [measures(g["shots"], fps, a, loud)["loud_rho"] for g in got]
+    return [[m["loud_rho"], m["loud_rho_odd"]] for m in (measures(g["shots"], fps, a, loud) for g in got)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 M = [
- ("shortest-shot off-by-one (kernel)", "musync/planner/_kernels.py", "if d < min_len or d > max_len:", "if d <= min_len or d > max_len:"),
+ ("shortest-shot off-by-one (kernel)", "musync/planner/_kernels.py", "if d < min_len or d > max_len:\n                    base -= 1e3", "if d <= min_len or d > max_len:\n                    base -= 1e3"),
+ ("shortest-shot off-by-one (count repair)", "musync/planner/_kernels.py", "if d < min_len or d > max_len:\n                v -= 1e3", "if d <= min_len or d > max_len:\n                v -= 1e3"),
  ("shortest-shot off-by-one (limits)", "musync/planner/cuts.py", "mn = max(1, to_frame(settings.min_shot, settings.fps))", "mn = max(1, to_frame(settings.min_shot, settings.fps) + 1)"),
  ("truncating shot limits", "musync/planner/cuts.py", "mn = max(1, to_frame(settings.min_shot, settings.fps))", "mn = max(1, int(settings.min_shot * float(settings.fps)))"),
  ("truncating peak frames", "musync/planner/units.py", "zip(to_frames(pt[keep], fps).tolist()", "zip((pt[keep] * float(fps)).astype(int).tolist()"),
