@@ -376,6 +376,20 @@ def test_meet_counts_takes_weak_cuts_away_where_two_bars_have_too_many():
     assert np.all(c.strong[heavy])
 
 
+@pytest.mark.parametrize("at,added", [(42, True), (41, False)])
+def test_meet_counts_keeps_the_shortest_shot_exactly(at, added):
+    # two bars want four cuts and have three; the one candidate left is exactly the shortest
+    # shot (12 frames) after a cut, or a frame less
+    s = make_settings("energy", fps=FPS, min_shot=0.4, max_shot=8.0)
+    assert min_max_frames(s)[0] == 12
+    frames = np.array([0, 30, at, 60, 90, 120])
+    c = _cands(frames, beat_pos=frames / 15.0)
+    start = np.array([0, 1, 3, 4, 5])
+    got = meet_counts(c, start, np.full(6, 30.0), s, np.full(6, 2.0 / 60.0), np.array([0, 60, 120]),
+                      weight=10.0)
+    assert (2 in got.tolist()) is added
+
+
 def test_meet_counts_prices_the_whole_run_a_cut_would_lengthen():
     # six two-beat shots, one of four beats, two of two: a cut inside the four-beat shot would
     # bring its bars to the pace's count, but it makes a run of ten equal shots, which costs far
