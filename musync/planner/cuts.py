@@ -15,6 +15,9 @@ Public:
 - :func:`hold_heroes` -- the cut DP again where a payoff's hero shot came out no longer than the
   shots leading into it: the candidates inside the hero's span are dropped, so it holds
   more than :data:`HERO_CONTRAST` times the median of its :data:`HERO_LEAD` predecessors.
+- :func:`meet_counts` -- after the DP: single cuts added (on strong accents) or taken away (weak
+  ones) where two bars in a row have fewer or more cuts than the pace asks for, when the DP's own
+  objective can pay for it (:data:`COUNT_WEIGHT`); :func:`bar_wants` -- the counts it aims at.
 - :func:`anticipate` -- move cuts a number of frames early (never the start, the end or a lock
   edge).
 - :data:`LAMBDA`, :data:`RUN_COST`, :data:`SHORT_COST` -- the DP's weights.
@@ -28,7 +31,9 @@ The DP alone trades the pace for accents: where strong accents are scarce it cut
 than the pace asks, where they are plenty more often, so the cut rate would follow the accents
 more than the music's level. :func:`follow_rate` closes that loop: the number of cuts over every
 window of two bars is held near the number the pace's rate asks for there, the accents still
-choosing which beats carry them.
+choosing which beats carry them. It moves whole stretches of cuts at a time; :func:`meet_counts`
+then settles the windows it leaves a cut over or under, one cut at a time, over both ways of
+pairing the bars (a reader of the plan may count from either).
 """
 
 from __future__ import annotations
