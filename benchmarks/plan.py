@@ -665,7 +665,7 @@ def stage_times(a, clips, fps) -> dict:
     t = time.perf_counter()
     cuts, _ = make_cuts(cands, tg, s, longest_unit=max(u.length for u in units), beat_frames=grid.beat_frames,
                         rate=rate, window=2.0 * grid.bar_seconds * float(fps), heroes=_heroes(grid, cands, s),
-                        bars=grid.downbeat_frames)
+                        bars=grid.downbeat_frames, sections=grid.section_frames)
     out["cut DP (rate, heroes, counts)"] = time.perf_counter() - t
     t = time.perf_counter()
     slots = make_slots(cuts, grid, a, anticipation=s.anticipation)

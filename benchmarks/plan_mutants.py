@@ -44,11 +44,13 @@ M = [
  ("build targets do not look ahead", "musync/planner/pace.py", "    if ahead:\n        sec = ahead_in_builds", "    if False:\n        sec = ahead_in_builds"),
  ("hero lowers the cut rate of its window", "musync/planner/pace.py", "frames, shape=False, hero=False, ahead=False)\n    if fixed_prev", "frames, shape=False, ahead=False)\n    if fixed_prev"),
  ("phrase pattern stretched over the phrase", "musync/planner/pace.py", "    q = np.clip(bar, 0, bars - 1) % mult.shape[1]", "    q = np.clip(bar * 4 // np.maximum(bars, 1), 0, 3)"),
- ("count per two bars not held (planner)", "musync/planner/__init__.py", "bars=grid.downbeat_frames)", "bars=None)"),
+ ("count per two bars not held (planner)", "musync/planner/__init__.py", "bars=grid.downbeat_frames,", "bars=None,"),
  ("count repair takes strong cuts away", "musync/planner/_kernels.py", "or (not add and strong[j]):", "or False:"),
  ("count repair: removal's count change sign", "musync/planner/_kernels.py", "if add else (-2.0 * dev + nw)", "if add else (2.0 * dev + nw)"),
  ("count repair: run priced from the changed shot", "musync/planner/_kernels.py", "a = max(0, kk - R - 1)", "a = max(0, kk - 1)"),
  ("count repair: run priced to the next shot only", "musync/planner/_kernels.py", "e_old = min(m - 1, kk + R + 2)", "e_old = min(m - 1, kk + 1)"),
+ ("count repair evens out a section (no variety floor)", "musync/planner/cuts.py", "COUNT_CV_FLOOR = 0.3\n", "COUNT_CV_FLOOR = 0.0\n"),
+ ("count repair: variety of the next section unchecked", "musync/planner/_kernels.py", "if cvj < cv_floor and", "if False and"),
  ("uncertain grid: builds end on bar lines", "musync/planner/__init__.py", "cut_on=settings.cut_on if loud_beats else \"downbeats\",", "cut_on=\"downbeats\","),
 ]
 only = sys.argv[1:]

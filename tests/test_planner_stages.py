@@ -348,11 +348,16 @@ def test_meet_counts_adds_cuts_on_strong_beats_where_two_bars_lack_them():
     # at the planner's weight, a run of equal lengths still costs what it costs (some bars keep
     # one cut); a heavy weight fills every bar (the first has the song's start on its downbeat,
     # which is no cut, and no weak beat is cut to make up for it)
-    heavy = meet_counts(c, start, target, s, rate, bars, weight=30.0, sweeps=50)
+    heavy = meet_counts(c, start, target, s, rate, bars, weight=30.0, sweeps=50, cv_floor=0.0)
     f = c.frames[heavy[1:-1]]
     per_bar = [int(np.sum((f >= b0) & (f < b1))) for b0, b1 in zip(bars[:-1], bars[1:])]
     assert per_bar == [1] + [2] * 7
     assert np.all(c.strong[heavy])
+    # every shot two beats long but the first: the lengths are even, which only the variety
+    # floor (off above) keeps from happening
+    kept = meet_counts(c, start, target, s, rate, bars, weight=30.0, sweeps=50)
+    lengths = np.diff(c.frames[kept]).astype(float)
+    assert lengths.std() / lengths.mean() >= 0.3 - 1e-9
     # no weight, no change
     assert meet_counts(c, start, target, s, rate, bars, weight=0.0).tolist() == start.tolist()
 
@@ -365,7 +370,7 @@ def test_meet_counts_takes_weak_cuts_away_where_two_bars_have_too_many():
     rate = np.full(n, 2.0 / 60.0)                     # the pace two a bar
     every = np.arange(n)
     light = meet_counts(c, every, target, s, rate, bars, weight=0.2, sweeps=50)
-    heavy = meet_counts(c, every, target, s, rate, bars, weight=30.0, sweeps=50)
+    heavy = meet_counts(c, every, target, s, rate, bars, weight=30.0, sweeps=50, cv_floor=0.0)
     # the count's weight decides how far the lengths (and the cost of a run of equal lengths)
     # give way; strong beats always stay
     assert set(np.flatnonzero(c.strong)) <= set(heavy.tolist())
@@ -416,11 +421,12 @@ def test_meet_counts_prices_the_whole_run_a_cut_would_lengthen():
     assert meet_counts(c, after, target, s, rate2, bars).tolist() == after.tolist()
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", range(40))
 def test_meet_counts_ends_where_no_single_move_pays(seed):
-    """Against the objective and the count error written out here: the result is never worse
-    than where it started, and no allowed single move (a cut added on a strong candidate or a
-    weak cut taken away, never a forced cut, a lock or a hero shot) raises it further."""
+    """Against the objective, the count error and the sections' variety written out here: the
+    result is never worse than where it started, and no allowed single move (a cut added on a
+    strong candidate or a weak cut taken away, never a forced cut, a lock or a hero shot, never
+    one that brings a section's CV below the floor) raises it further."""
     rng = np.random.default_rng(100 + seed)
     n = int(rng.integers(12, 30))
     if seed % 2:
@@ -439,7 +445,8 @@ def test_meet_counts_ends_where_no_single_move_pays(seed):
     c = dataclasses.replace(_cands(frames, rng.normal(0, 1, n), forced, fixed, np.round(frames / 15.0 * 2) / 2),
                             strong=rng.random(n) < 0.6)
     target = rng.uniform(15, 60, n)
-    rate = rng.uniform(1 / 60, 1 / 12, n)
+    # a fast pace (cuts to add) or a slow one (cuts to take away)
+    rate = rng.uniform(1 / 60, 1 / 12, n) if seed % 4 < 2 else rng.uniform(1 / 150, 1 / 50, n)
     bars = np.arange(int(rng.integers(0, 20)), 301, 40)
     s = make_settings("energy", fps=FPS, min_shot=0.2, max_shot=3.0)
     mn, mx = min_max_frames(s)
@@ -449,10 +456,27 @@ def test_meet_counts_ends_where_no_single_move_pays(seed):
     free = [j for j in start[1:-1] if not forced[j]]
     heroes = [int(free[0])] if free and seed % 3 == 0 else []
     weight = float(rng.choice([0.5, 1.0, 3.0]))
-    got = meet_counts(c, start, target, s, rate, bars, keep=heroes, weight=weight, sweeps=100)
+    sections = np.r_[0, np.sort(rng.choice(np.arange(20, 290, 10), int(rng.integers(0, 5)), replace=False))]
+    floor = float(rng.choice([0.0, 0.3, 0.5, 0.8]))
+    got = meet_counts(c, start, target, s, rate, bars, keep=heroes, weight=weight, sweeps=100,
+                      sections=sections, cv_floor=floor)
+
+    def cvs(path):
+        """The shot-length CV of every section (shots belong to the section they start in)."""
+        out = []
+        for a0, a1 in zip(sections, np.r_[sections[1:], 10**9]):
+            L = np.array([frames[j] - frames[i] for i, j in zip(path[:-1], path[1:]) if a0 <= frames[i] < a1], float)
+            out.append(float(L.std() / L.mean()) if L.size >= 2 else 0.0)
+        return np.array(out)
+
+    def keeps_variety(old, new):
+        a, b = cvs(old), cvs(new)
+        return bool(np.all((b >= floor) | (b >= a - 1e-12)))
     want_bar = _wanted_per_bar(frames, rate, bars)
     J = lambda path: _objective(c, target, path, **kw) - weight * _count_error(c, path, want_bar, bars)  # noqa: E731
     assert J(list(got)) >= J(list(start)) - 1e-9
+    # a section at the floor or above stays there; one below it gets no lower
+    assert np.all(cvs(list(got)) >= np.minimum(floor, cvs(list(start))) - 1e-9)
     assert set(np.flatnonzero(forced)) <= set(got.tolist())
     for h in heroes:       # the hero and its span are as they were
         nxt = start[list(start).index(h) + 1]
@@ -473,6 +497,8 @@ def test_meet_counts_ends_where_no_single_move_pays(seed):
         path = sorted(set(got.tolist()) ^ {int(j)})
         if _count_error(c, path, want_bar, bars) >= _count_error(c, list(got), want_bar, bars):
             continue                 # a move must bring the count nearer
+        if not keeps_variety(list(got), path):
+            continue                 # and keep the sections' variety
         assert J(path) <= best + 1e-9, (j, J(path) - best)
 
 

@@ -164,7 +164,7 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     cuts, added = make_cuts(cands, target, eff, lock_edges=lock_edges, longest_unit=max_unit,
                             beat_frames=grid.beat_frames, rate=cut_rate(grid, analysis, eff, cands.frames, cands.fixed_prev),
                             window=2.0 * grid.bar_seconds * f, heroes=_heroes(grid, cands, eff),
-                            bars=grid.downbeat_frames)
+                            bars=grid.downbeat_frames, sections=grid.section_frames)
     if added:
         warn.append(f"clips are short: the longest usable span is {max_unit / f:.2f} s, so "
                     f"{added} extra cut(s) were added to long shots")

@@ -143,11 +143,36 @@ def _path_value(cut, a, b, pos, bpos, score, fixed_prev, target, min_len, max_le
     return v
 
 
+@njit(cache=True, nogil=True)
+def _cv(n, s1, s2):
+    """Coefficient of variation of n lengths with sum s1 and sum of squares s2 (0 below two)."""
+    if n < 2 or s1 <= 0.0:
+        return 0.0
+    m = s1 / n
+    return np.sqrt(max(s2 / n - m * m, 0.0)) / m
+
+
+@njit(cache=True, nogil=True)
+def _section_sums(cut, m, pos, sec_of, sn, s1, s2):
+    """The count, sum and sum of squares of the lengths of the shots ``cut[k] -> cut[k + 1]``
+    (k < m - 1) per section of their first frame, into ``sn``, ``s1``, ``s2``."""
+    sn[:] = 0.0
+    s1[:] = 0.0
+    s2[:] = 0.0
+    for k in range(m - 1):
+        d = float(pos[cut[k + 1]] - pos[cut[k]])
+        q = sec_of[cut[k]]
+        sn[q] += 1.0
+        s1[q] += d
+        s2[q] += d * d
+
+
 @njit("boolean[:](int64[:], float64[:], float64[:], boolean[:], boolean[:], int64[:], float64[:], "
       "int64, int64, float64, float64[:], float64, float64, int64[:], float64[:], float64, "
-      "boolean[:], int64)", cache=True, nogil=True)
+      "boolean[:], int64, int64[:], float64)", cache=True, nogil=True)
 def _count_search(pos, bpos, score, strong, movable, fixed_prev, target, min_len, max_len, lam,
-                  run_cost, short_beats, short_cost, bar_of, want, mu, chosen_in, sweeps):
+                  run_cost, short_beats, short_cost, bar_of, want, mu, chosen_in, sweeps, sec_of,
+                  cv_floor):
     """Move single cuts so the cuts per two bars come nearer to ``want``.
 
     chosen_in[j]  the cuts to start from (``chosen_in[0]`` and ``chosen_in[-1]`` set)
@@ -156,9 +181,12 @@ def _count_search(pos, bpos, score, strong, movable, fixed_prev, target, min_len
     bar_of[j]     the bar candidate j lies in (0 .. nb - 1), -1 where no bar counts it
     want[w]       the cuts wanted over bars w and w + 1 (nb - 1 windows, one per bar: both
                   phases of two-bar windows)
+    sec_of[j]     the section of candidate j (shots belong to the section they start in)
     A move is made when it raises ``objective - mu * sum_w (made_w - want_w)**2``, the objective
-    that of :func:`_cut_dp`, with the count error falling; bar by bar, the best move in the bar
-    first, ``sweeps`` passes at most. Returns the new cuts (bool, n).
+    that of :func:`_cut_dp`, with the count error falling, and leaves the coefficient of variation
+    of the shot lengths of every section it touches at ``cv_floor`` or more (or no lower than it
+    was); bar by bar, the best move in the bar first, ``sweeps`` passes at most. Returns the new
+    cuts (bool, n).
     """
     n = pos.shape[0]
     nb = want.shape[0] + 1
@@ -179,6 +207,15 @@ def _count_search(pos, bpos, score, strong, movable, fixed_prev, target, min_len
         b = bar_of[cut[k]]
         if b >= 0:
             cnt[b] += 1.0
+    # the shots' lengths per section: count, sum, sum of squares
+    ns = 0
+    for j in range(n):
+        if sec_of[j] + 1 > ns:
+            ns = sec_of[j] + 1
+    sn = np.zeros(ns)
+    s1 = np.zeros(ns)
+    s2 = np.zeros(ns)
+    _section_sums(cut, m, pos, sec_of, sn, s1, s2)
     # the candidates of each bar, as a range (candidates are sorted, bars rise with them)
     first = np.full(nb, -1, dtype=np.int64)
     last = np.full(nb, -2, dtype=np.int64)
@@ -221,6 +258,35 @@ def _count_search(pos, bpos, score, strong, movable, fixed_prev, target, min_len
                         else:
                             hi = mid
                     kk = lo                       # cut[kk] == j (remove) or the cut after j (add)
+                    # the variety of the sections the move touches
+                    pa = cut[kk - 1]
+                    pc = cut[kk + 1] if not add else cut[kk]
+                    da = float(pos[j] - pos[pa])
+                    dc = float(pos[pc] - pos[j])
+                    dl = da + dc
+                    qa = sec_of[pa]
+                    qj = sec_of[j]
+                    sg = 1.0 if add else -1.0     # add: (a, c) -> (a, j) + (j, c); remove: back
+                    na = sn[qa]
+                    a1 = s1[qa] + sg * (da - dl)
+                    a2 = s2[qa] + sg * (da * da - dl * dl)
+                    if qj == qa:
+                        na += sg
+                        a1 += sg * dc
+                        a2 += sg * dc * dc
+                    worse = False
+                    cva = _cv(na, a1, a2)
+                    if cva < cv_floor and cva < _cv(sn[qa], s1[qa], s2[qa]) - 1e-12:
+                        worse = True
+                    if qj != qa:
+                        nj = sn[qj] + sg
+                        j1 = s1[qj] + sg * dc
+                        j2 = s2[qj] + sg * dc * dc
+                        cvj = _cv(nj, j1, j2)
+                        if cvj < cv_floor and cvj < _cv(sn[qj], s1[qj], s2[qj]) - 1e-12:
+                            worse = True
+                    if worse:
+                        continue
                     a = max(0, kk - R - 1)
                     # the shots from a to R + 1 past the change; beyond, both lists agree on the
                     # last R + 1 lengths, so every later term is the same
@@ -262,6 +328,7 @@ def _count_search(pos, bpos, score, strong, movable, fixed_prev, target, min_len
                     m += 1
                     cnt[b] += 1.0
                 chosen[bj] = not chosen[bj]
+                _section_sums(cut, m, pos, sec_of, sn, s1, s2)
                 moved = True
         if not moved:
             break

@@ -50,7 +50,7 @@ from .candidates import Candidates
 
 __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split_long",
            "follow_rate", "window_counts", "LAMBDA", "RUN_COST", "SHORT_COST", "RATE_ROUNDS",
-           "RATE_GAIN", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT", "COUNT_SWEEPS", "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
+           "RATE_GAIN", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT", "COUNT_SWEEPS", "COUNT_CV_FLOOR", "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
 
 #: Weight of the length penalty.
 LAMBDA = 4.0
@@ -72,6 +72,8 @@ RATE_LIMIT = 3.0
 COUNT_WEIGHT = 1.0
 #: Passes over the bars :func:`meet_counts` makes at most.
 COUNT_SWEEPS = 3
+#: :func:`meet_counts` brings no section's shot-length coefficient of variation below this.
+COUNT_CV_FLOOR = 0.3
 #: A hero shot on a payoff lasts more than this many times the median of the shots before it
 #: (a hold reads against what leads into it, whatever its own target).
 HERO_CONTRAST = 2.0
@@ -305,8 +307,9 @@ def bar_wants(frames: np.ndarray, rate: np.ndarray, bars: np.ndarray) -> tuple[n
 
 
 def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings: PlanSettings,
-                rate: np.ndarray, bars: np.ndarray, *, keep=(), weight: float = COUNT_WEIGHT,
-                sweeps: int = COUNT_SWEEPS) -> np.ndarray:
+                rate: np.ndarray, bars: np.ndarray, *, keep=(), sections=None,
+                weight: float = COUNT_WEIGHT, sweeps: int = COUNT_SWEEPS,
+                cv_floor: float = COUNT_CV_FLOOR) -> np.ndarray:
     """The cuts ``idx`` (candidate indices) moved nearer to the cut count the pace asks for over
     every two bars in a row, one cut at a time.
 
@@ -318,7 +321,10 @@ def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings
     itself in the DP's own objective (length against target, accents, variety) with ``weight``
     per unit of squared count error (``sum_w (made_w - wanted_w)**2`` over the windows of
     :func:`bar_wants`). Forced cuts, locks, the candidates in ``keep`` (hero shots) and the
-    span of a hero shot are never touched. ``bars`` are the bar lines (frames)."""
+    span of a hero shot are never touched. ``bars`` are the bar lines (frames). No move evens out
+    the lengths of a section (``sections``: their start frames; shots belong to the section they
+    start in) below a coefficient of variation of ``cv_floor``: the variety the phrase patterns
+    made stays."""
     idx = np.asarray(idx, dtype=np.int64)
     n = len(cands)
     rate = np.asarray(rate, dtype=np.float64)
@@ -341,6 +347,8 @@ def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings
         if after.size:
             movable[h + 1:h + 1 + int(after[0])] = False      # nothing is cut inside a hero shot
     bar_of, want = bar_wants(cands.frames, rate, bars)
+    sec = np.zeros(1, dtype=np.int64) if sections is None else np.asarray(sections, dtype=np.int64)
+    sec_of = np.maximum(np.searchsorted(np.sort(sec), cands.frames, side="right") - 1, 0).astype(np.int64)
     min_len, max_len = min_max_frames(settings)
     from ._kernels import _count_search
 
@@ -349,7 +357,7 @@ def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings
                         cands.fixed_prev.astype(np.int64), np.maximum(target, 1.0), int(min_len),
                         int(max_len), float(LAMBDA), np.asarray(RUN_COST, dtype=np.float64),
                         float(SHORT_BEATS), float(SHORT_COST), bar_of, want, float(weight), chosen,
-                        int(sweeps))
+                        int(sweeps), sec_of, float(cv_floor))
     return np.flatnonzero(out).astype(np.int64)
 
 
@@ -385,11 +393,13 @@ def split_long(cuts: list[int], max_len: int, beat_frames: np.ndarray) -> tuple[
 def make_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
               lock_edges=frozenset(), longest_unit: int | None = None,
               beat_frames: np.ndarray | None = None, rate: np.ndarray | None = None,
-              window: float = 0.0, heroes=(), bars: np.ndarray | None = None) -> tuple[Cuts, int]:
+              window: float = 0.0, heroes=(), bars: np.ndarray | None = None,
+              sections: np.ndarray | None = None) -> tuple[Cuts, int]:
     """The cuts: the DP's choice (held to ``rate`` over windows of ``window`` frames when given,
     :func:`follow_rate`), the hero shots on ``heroes`` (candidate indices) held
     (:func:`hold_heroes`), the count per two bars brought nearer to the rate's where ``bars``
-    (bar lines, frames) are given (:func:`meet_counts`), moved ``settings.anticipation`` frames early, then split where no clip
+    (bar lines, frames) are given (:func:`meet_counts`, keeping the variety inside the
+    ``sections``, their start frames), moved ``settings.anticipation`` frames early, then split where no clip
     is long enough (``longest_unit`` frames). Returns ``(cuts, n_split)``."""
 
     def choose(c, keep):
@@ -400,7 +410,7 @@ def make_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
     idx = choose(cands, np.ones(len(cands), dtype=bool))
     idx = hold_heroes(cands, idx, heroes, choose, settings)
     if rate is not None and bars is not None:
-        idx = meet_counts(cands, idx, target, settings, rate, bars, keep=heroes)
+        idx = meet_counts(cands, idx, target, settings, rate, bars, keep=heroes, sections=sections)
     frames = [int(cands.frames[i]) for i in idx]
     kind = {int(cands.frames[i]): cands.kind[i] for i in idx}
     tgt = {int(cands.frames[i]): float(target[i]) for i in idx}
