@@ -411,17 +411,18 @@ def test_meet_counts_prices_the_whole_run_a_cut_would_lengthen():
     rate[:4] = 1.0 / 60.0            # the first bar has the song's start and one cut: as wanted
     target = np.full(n, 30.0)
     start = np.array([0, 2, 4, 6, 8, 10, 12, 16, 18, 20])
-    assert meet_counts(c, start, target, s, rate, bars).tolist() == start.tolist()
+    # (the variety floor off: it alone would keep the lengths from evening out)
+    assert meet_counts(c, start, target, s, rate, bars, cv_floor=0.0).tolist() == start.tolist()
     varied = np.array([0, 3, 4, 7, 8, 11, 12, 16, 18, 20])          # 3 1 3 1 3 1 4 2 2 beats
-    assert 14 in meet_counts(c, varied, target, s, rate, bars).tolist()
+    assert 14 in meet_counts(c, varied, target, s, rate, bars, cv_floor=0.0).tolist()
     # and where the run would grow after the cut: 3 1 4 2 2 2 2 4 beats, the 4 at beat 4 split
     # makes six two-beat shots in a row, the dearest of them four shots past the cut
     after = np.array([0, 3, 4, 8, 10, 12, 14, 16, 20])
     rate2 = np.repeat([1.0, 2.0, 2.0, 2.0, 1.0, 1.0], [4, 4, 4, 4, 4, 1]) / 60.0
-    assert meet_counts(c, after, target, s, rate2, bars).tolist() == after.tolist()
+    assert meet_counts(c, after, target, s, rate2, bars, cv_floor=0.0).tolist() == after.tolist()
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(200))
 def test_meet_counts_ends_where_no_single_move_pays(seed):
     """Against the objective, the count error and the sections' variety written out here: the
     result is never worse than where it started, and no allowed single move (a cut added on a
