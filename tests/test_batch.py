@@ -336,7 +336,8 @@ def test_ctrl_c_stops_the_batch_and_leaves_only_finished_outputs(media, tmp_path
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "musync", "batch", str(jobs), "-o", str(out), "--workers", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env=_env())
+                            env=_env(),   # SIG_DFL: heard even from a background job's tests
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     seen_running = threading.Event()
 

@@ -511,9 +511,12 @@ def test_killed_render_leaves_no_file_no_temp_no_child(media, tmp_path, sig):
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    # the child hears SIGINT even when the tests run in the background (a shell starts
+    # background jobs with SIGINT ignored, and Python then keeps it ignored)
     proc = subprocess.Popen([sys.executable, "-c", _RENDER_SCRIPT, str(tmp_path / "plan.json"),
                              str(out_dir / "out.mp4")], cwd=cwd, env=env,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # wait until frames are flowing
     seen = 0
     t0 = time.time()

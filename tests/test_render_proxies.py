@@ -255,8 +255,10 @@ def test_killed_build_leaves_no_file_no_temp_no_child(tmp_path, long_clips, sig)
     cache_dir = tmp_path / "cache"
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]),
                MUSYNC_CACHE_DIR=str(cache_dir))
+    # SIG_DFL: heard even when the tests run as a background job (started with SIGINT ignored)
     proc = subprocess.Popen([sys.executable, "-c", _BUILD_SCRIPT, *[str(s) for s in srcs]],
-                            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+                            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t0 = time.time()
     started = False
     while time.time() - t0 < 60:
