@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from fractions import Fraction
@@ -329,7 +330,6 @@ def _beats(n_bars, strong_every=2):
     frames = 15 * np.arange(4 * n_bars + 1)
     c = _cands(frames, score=np.where(np.arange(frames.size) % strong_every == 0, 0.5, -0.3),
                beat_pos=np.arange(frames.size, dtype=float))
-    import dataclasses
     return dataclasses.replace(c, strong=np.arange(frames.size) % strong_every == 0), frames[::4]
 
 
@@ -399,8 +399,6 @@ def test_meet_counts_prices_the_whole_run_a_cut_would_lengthen():
     # six two-beat shots, one of four beats, two of two: a cut inside the four-beat shot would
     # bring its bars to the pace's count, but it makes a run of ten equal shots, which costs far
     # more than the count gains; the same cut after shots of other lengths is worth making
-    import dataclasses
-
     frames = 15 * np.arange(21)
     c = dataclasses.replace(_cands(frames, beat_pos=np.arange(21, dtype=float)),
                             strong=np.arange(21) % 2 == 0)        # the even beats
@@ -442,8 +440,8 @@ def test_meet_counts_ends_where_no_single_move_pays(seed):
         a = int(rng.integers(2, n - 3))
         fixed[a + 1] = a
         forced[a] = forced[a + 1] = True
-    import dataclasses
-    c = dataclasses.replace(_cands(frames, rng.normal(0, 1, n), forced, fixed, np.round(frames / 15.0 * 2) / 2),
+    c = dataclasses.replace(_cands(frames, rng.normal(0, 1, n), forced, fixed,
+                                   np.round(frames / 15.0 * 2) / 2),
                             strong=rng.random(n) < 0.6)
     target = rng.uniform(15, 60, n)
     # a fast pace (cuts to add) or a slow one (cuts to take away)
@@ -466,7 +464,8 @@ def test_meet_counts_ends_where_no_single_move_pays(seed):
         """The shot-length CV of every section (shots belong to the section they start in)."""
         out = []
         for a0, a1 in zip(sections, np.r_[sections[1:], 10**9]):
-            L = np.array([frames[j] - frames[i] for i, j in zip(path[:-1], path[1:]) if a0 <= frames[i] < a1], float)
+            L = np.array([frames[j] - frames[i] for i, j in zip(path[:-1], path[1:])
+                          if a0 <= frames[i] < a1], float)
             out.append(float(L.std() / L.mean()) if L.size >= 2 else 0.0)
         return np.array(out)
 

@@ -50,7 +50,8 @@ from .candidates import Candidates
 
 __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split_long",
            "follow_rate", "window_counts", "LAMBDA", "RUN_COST", "SHORT_COST", "RATE_ROUNDS",
-           "RATE_GAIN", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT", "COUNT_SWEEPS", "COUNT_CV_FLOOR", "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
+           "RATE_GAIN", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT", "COUNT_SWEEPS",
+           "COUNT_CV_FLOOR", "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
 
 #: Weight of the length penalty.
 LAMBDA = 4.0
@@ -317,14 +318,13 @@ def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings
     cut or so; rounding and the accents leave some windows a cut over or under, in either
     direction, whatever the level of the music there. Here a cut is added on a strong accent
     where two bars lack one, or a cut on a weak beat taken away where they have one too many
-    (a cut on a strong accent stays), when that pays for
-    itself in the DP's own objective (length against target, accents, variety) with ``weight``
-    per unit of squared count error (``sum_w (made_w - wanted_w)**2`` over the windows of
-    :func:`bar_wants`). Forced cuts, locks, the candidates in ``keep`` (hero shots) and the
-    span of a hero shot are never touched. ``bars`` are the bar lines (frames). No move evens out
-    the lengths of a section (``sections``: their start frames; shots belong to the section they
-    start in) below a coefficient of variation of ``cv_floor``: the variety the phrase patterns
-    made stays."""
+    (a cut on a strong accent stays), when that pays for itself in the DP's own objective
+    (length against target, accents, variety) with ``weight`` per unit of squared count error
+    (``sum_w (made_w - wanted_w)**2`` over the windows of :func:`bar_wants`). Forced cuts,
+    locks, the candidates in ``keep`` (hero shots) and the span of a hero shot are never touched.
+    ``bars`` are the bar lines (frames). No move evens out the lengths of a section
+    (``sections``: their start frames; shots belong to the section they start in) below a
+    coefficient of variation of ``cv_floor``: the variety the phrase patterns made stays."""
     idx = np.asarray(idx, dtype=np.int64)
     n = len(cands)
     rate = np.asarray(rate, dtype=np.float64)
@@ -399,8 +399,8 @@ def make_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
     :func:`follow_rate`), the hero shots on ``heroes`` (candidate indices) held
     (:func:`hold_heroes`), the count per two bars brought nearer to the rate's where ``bars``
     (bar lines, frames) are given (:func:`meet_counts`, keeping the variety inside the
-    ``sections``, their start frames), moved ``settings.anticipation`` frames early, then split where no clip
-    is long enough (``longest_unit`` frames). Returns ``(cuts, n_split)``."""
+    ``sections``, their start frames), moved ``settings.anticipation`` frames early, then split
+    where no clip is long enough (``longest_unit`` frames). Returns ``(cuts, n_split)``."""
 
     def choose(c, keep):
         if rate is None:
