@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 M = [
- ("shortest-shot off-by-one (kernel)", "musync/planner/_kernels.py", "if d < min_len or d > max_len:\n                    base -= 1e3", "if d <= min_len or d > max_len:\n                    base -= 1e3"),
- ("shortest-shot off-by-one (count repair)", "musync/planner/_kernels.py", "if d < min_len or d > max_len:\n                v -= 1e3", "if d <= min_len or d > max_len:\n                v -= 1e3"),
+ ("shortest-shot off-by-one (kernel: the DP and the count repair)", "musync/planner/_kernels.py", "if d < min_len or d > max_len:\n        v -= 1e3", "if d <= min_len or d > max_len:\n        v -= 1e3"),
  ("shortest-shot off-by-one (limits)", "musync/planner/cuts.py", "mn = max(1, to_frame(settings.min_shot, settings.fps))", "mn = max(1, to_frame(settings.min_shot, settings.fps) + 1)"),
  ("truncating shot limits", "musync/planner/cuts.py", "mn = max(1, to_frame(settings.min_shot, settings.fps))", "mn = max(1, int(settings.min_shot * float(settings.fps)))"),
  ("truncating peak frames", "musync/planner/units.py", "zip(to_frames(pt[keep], fps).tolist()", "zip((pt[keep] * float(fps)).astype(int).tolist()"),
@@ -25,7 +24,7 @@ M = [
  ("same file twice in a row allowed", "musync/planner/assign.py", "SPACING = 1\n", "SPACING = 0\n"),
  ("forced section cuts removed", "musync/planner/candidates.py", "    for sec in analysis.sections[1:]:\n        forced_cuts", "    for sec in analysis.sections[1:1]:\n        forced_cuts"),
  ("adjacent-repeat counter broken", "musync/planner/metrics.py", "            adjacent += 1", "            adjacent += 0"),
- ("length penalty of the cut DP off", "musync/planner/_kernels.py", "base = score[j] - lam * r0 * r0", "base = score[j] - 0.0 * r0 * r0"),
+ ("length penalty of the cut DP off", "musync/planner/_kernels.py", "v = sc - lam * r0 * r0", "v = sc - 0.0 * r0 * r0"),
  ("loudness sign flipped in the pace", "musync/planner/pace.py", "    loud = grid.rel_loudness_at(times + ahead)", "    loud = 1.0 - grid.rel_loudness_at(times + ahead)"),
  ("pace ignores the loudness", "musync/planner/pace.py", "LOUD_WEIGHT = 1.0\n", "LOUD_WEIGHT = 0.0\n"),
  ("loudness bonus sign flipped", "musync/planner/candidates.py", "np.maximum(er - usual, 0.0)", "np.maximum(usual - er, 0.0)"),

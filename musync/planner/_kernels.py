@@ -8,6 +8,34 @@ from numba import njit
 NEG = -1e300
 
 
+@njit(cache=True, nogil=True)
+def _shot_worth(d, tgt, sc, locked, min_len, max_len, lam):
+    """What a shot of ``d`` frames adds to the cut DP's objective before variety: the worth
+    ``sc`` of the cut ending it, less ``lam * log(d / tgt)**2`` and 1e3 outside
+    ``[min_len, max_len]``; a locked shot adds ``sc`` only."""
+    if locked:
+        return sc
+    r0 = np.log(max(d, 1) / tgt)
+    v = sc - lam * r0 * r0
+    if d < min_len or d > max_len:
+        v -= 1e3
+    return v
+
+
+@njit(cache=True, nogil=True)
+def _variety(L, Lp, r, run_cost, short_beats, short_cost):
+    """The variety cost of a shot of ``L`` beats after one of ``Lp`` that ended a run of ``r``
+    equal lengths, and the run it ends: ``(cost, run)``."""
+    R = run_cost.shape[0] - 1
+    rn = 1
+    cost = 0.0
+    if abs(L - Lp) < 0.1:
+        rn = min(r + 1, R)
+    if L <= short_beats and Lp <= short_beats:
+        cost += short_cost
+    return cost + run_cost[rn], rn
+
+
 @njit("int64[:](int64[:], float64[:], float64[:], boolean[:], int64[:], float64[:], int64, int64, "
       "float64, float64[:], float64, float64, int64[:])", cache=True, nogil=True)
 def _cut_dp(pos, bpos, score, forced, fixed_prev, target, min_len, max_len, lam, run_cost,
@@ -52,13 +80,7 @@ def _cut_dp(pos, bpos, score, forced, fixed_prev, target, min_len, max_len, lam,
         for i in range(i0, i1 + 1):
             d = pos[j] - pos[i]
             L = bpos[j] - bpos[i]
-            if fixed_prev[j] >= 0:
-                base = score[j]
-            else:
-                r0 = np.log(max(d, 1) / target[i])
-                base = score[j] - lam * r0 * r0
-                if d < min_len or d > max_len:
-                    base -= 1e3
+            base = _shot_worth(d, target[i], score[j], fixed_prev[j] >= 0, min_len, max_len, lam)
             o_new = j - i
             for o in range(0, W + 1):
                 if o > i:
@@ -70,14 +92,11 @@ def _cut_dp(pos, bpos, score, forced, fixed_prev, target, min_len, max_len, lam,
                     v = b + base
                     rn = 1
                     if o > 0:
-                        Lp = bpos[i] - bpos[i - o]
-                        if abs(L - Lp) < 0.1:
-                            rn = r + 1
-                            if rn > R:
-                                rn = R
-                        if L <= short_beats and Lp <= short_beats:
-                            v -= short_cost
-                    v -= run_cost[rn]
+                        cost, rn = _variety(L, bpos[i] - bpos[i - o], r, run_cost, short_beats,
+                                            short_cost)
+                        v -= cost
+                    else:
+                        v -= run_cost[1]
                     if v > best[j, o_new, rn]:
                         best[j, o_new, rn] = v
                         back[j, o_new, rn] = o * (R + 1) + r
@@ -115,30 +134,20 @@ def _path_value(cut, a, b, pos, bpos, score, fixed_prev, target, min_len, max_le
     """The cut DP's objective (see :func:`_cut_dp`) of the shots ``cut[k] -> cut[k + 1]`` for k
     in ``[a, b)``, the run of equal lengths counted from shot ``a`` (the caller starts far
     enough back for the run to be the true one where it matters)."""
-    R = run_cost.shape[0] - 1
     v = 0.0
     r = 0
     Lp = 0.0
     for k in range(a, b):
         i = cut[k]
         j = cut[k + 1]
-        d = pos[j] - pos[i]
         L = bpos[j] - bpos[i]
-        if fixed_prev[j] >= 0:
-            v += score[j]
-        else:
-            r0 = np.log(max(d, 1) / target[i])
-            v += score[j] - lam * r0 * r0
-            if d < min_len or d > max_len:
-                v -= 1e3
-        rn = 1
+        v += _shot_worth(pos[j] - pos[i], target[i], score[j], fixed_prev[j] >= 0, min_len,
+                         max_len, lam)
         if k > a:
-            if abs(L - Lp) < 0.1:
-                rn = min(r + 1, R)
-            if L <= short_beats and Lp <= short_beats:
-                v -= short_cost
-        v -= run_cost[rn]
-        r = rn
+            cost, r = _variety(L, Lp, r, run_cost, short_beats, short_cost)
+        else:
+            cost, r = run_cost[1], 1
+        v -= cost
         Lp = L
     return v
 
@@ -192,16 +201,12 @@ def _count_search(pos, bpos, score, strong, movable, fixed_prev, target, min_len
     nb = want.shape[0] + 1
     R = run_cost.shape[0] - 1
     chosen = chosen_in.copy()
+    cut = np.empty(n, dtype=np.int64)
     m = 0
     for j in range(n):
         if chosen[j]:
+            cut[m] = j
             m += 1
-    cut = np.empty(n, dtype=np.int64)
-    k = 0
-    for j in range(n):
-        if chosen[j]:
-            cut[k] = j
-            k += 1
     cnt = np.zeros(nb)
     for k in range(1, m - 1):
         b = bar_of[cut[k]]

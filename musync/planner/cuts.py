@@ -155,6 +155,19 @@ def choose_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *
                    float(short_cost), lo)
 
 
+def _rate_integral(frames: np.ndarray, rate: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The cuts ``rate`` (per frame, a step from each of ``frames`` to the next) asks for from
+    ``frames[0]`` to every ``x``: piecewise linear between candidates; beyond the ends, the end
+    rates continue."""
+    f = np.asarray(frames, dtype=np.float64)
+    r = np.asarray(rate, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    cum = np.concatenate([[0.0], np.cumsum(r[:-1] * np.diff(f))])
+    out = np.interp(x, f, cum)
+    out = np.where(x < f[0], (x - f[0]) * r[0], out)
+    return np.where(x > f[-1], cum[-1] + (x - f[-1]) * r[-1], out)
+
+
 def window_counts(frames: np.ndarray, rate: np.ndarray, chosen: np.ndarray,
                   window: float) -> tuple[np.ndarray, np.ndarray]:
     """Cuts wanted and cuts made over the window ``[f - window/2, f + window/2)`` around every
@@ -165,18 +178,9 @@ def window_counts(frames: np.ndarray, rate: np.ndarray, chosen: np.ndarray,
     frames cut (the song's start and end are not cuts). Returns ``(wanted, made)``, each (n,).
     """
     f = np.asarray(frames, dtype=np.float64)
-    r = np.asarray(rate, dtype=np.float64)
-    cum = np.concatenate([[0.0], np.cumsum(r[:-1] * np.diff(f))])
     half = 0.5 * float(window)
-
-    def integral(x):
-        # piecewise linear between candidates; beyond the ends, the end rates continue
-        out = np.interp(x, f, cum)
-        out = np.where(x < f[0], (x - f[0]) * r[0], out)
-        return np.where(x > f[-1], cum[-1] + (x - f[-1]) * r[-1], out)
-
     lo, hi = np.maximum(f - half, f[0]), np.minimum(f + half, f[-1])
-    wanted = integral(hi) - integral(lo)
+    wanted = _rate_integral(f, rate, hi) - _rate_integral(f, rate, lo)
     c = np.sort(np.asarray(chosen, dtype=np.float64))
     made = (np.searchsorted(c, hi, side="left") - np.searchsorted(c, lo, side="left")).astype(np.float64)
     return wanted, made
@@ -298,10 +302,8 @@ def bar_wants(frames: np.ndarray, rate: np.ndarray, bars: np.ndarray) -> tuple[n
     from the last bar line on), ``want[w]`` the wanted count over bars w and w + 1 (one window per
     bar, so both ways of pairing the bars count)."""
     f = np.asarray(frames, dtype=np.float64)
-    r = np.asarray(rate, dtype=np.float64)
     edges = np.asarray(bars, dtype=np.float64)
-    cum = np.concatenate([[0.0], np.cumsum(r[:-1] * np.diff(f))])
-    per_bar = np.diff(np.interp(edges, f, cum))
+    per_bar = np.diff(_rate_integral(f, rate, edges))
     bar_of = np.searchsorted(edges, f, side="right").astype(np.int64) - 1
     bar_of[bar_of >= per_bar.size] = -1
     return bar_of, per_bar[:-1] + per_bar[1:]
