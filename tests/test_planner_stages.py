@@ -621,6 +621,26 @@ def test_assignment_never_puts_one_file_twice_in_a_row():
     assert all(x != y for x, y in zip(files[:-1], files[1:]))
 
 
+def test_assignment_avoids_a_repeat_wherever_some_assignment_does():
+    # oracle: every assignment, enumerated; where one without the same file twice in a row
+    # exists, the beam's has none either (the cheap path into a slot only one file can fill
+    # must give way to a dearer one that leaves that file free)
+    n = 0
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        S, U = int(rng.integers(3, 7)), int(rng.integers(2, 5))
+        ok = rng.random((S, U)) < 0.5
+        ok[np.arange(S), rng.integers(0, U, S)] = True
+        if not any(all(a != b for a, b in zip(p[:-1], p[1:]))
+                   for p in itertools.product(*[np.flatnonzero(r) for r in ok])):
+            continue
+        n += 1
+        got = assign_units(_costs(rng.normal(0.0, 1.0, (S, U)), ok=ok), _units(U))
+        assert all(ok[np.arange(S), got])
+        assert all(a != b for a, b in zip(got[:-1], got[1:])), (seed, ok.astype(int).tolist(), got)
+    assert n > 200
+
+
 def test_assignment_looks_ahead_to_a_locked_shot():
     units = _units(3)
     cost = np.zeros((5, 3))
@@ -703,3 +723,65 @@ def test_assign_places_in_points_and_keeps_locked_ranges():
         assert u.clip == 1
         if res.peak_hit[k]:
             assert res.source_in[k] + sl.accent[k] == u.peaks[0][0]
+
+
+def _singles(ok, ident):
+    return [np.unique(ident[row]).tolist() for row in ok]
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_apart_rule_gives_neighbours_a_second_source_from_before_the_rules(seed):
+    # oracle: after the rule, two neighbouring slots are left with one and the same source only
+    # where neither unlocked slot of the pair had another source before the material rules;
+    # nothing is taken away; a unit comes back from the wider matrix only where the narrower
+    # one had no other source for that slot
+    from musync.planner.costs import apart_rule
+
+    rng = np.random.default_rng(seed)
+    S, U = int(rng.integers(2, 9)), int(rng.integers(2, 6))
+    ident = rng.integers(0, max(2, U - 1), U)
+    fits = rng.random((S, U)) < 0.7
+    fits[np.arange(S), rng.integers(0, U, S)] = True
+    content = fits & (rng.random((S, U)) < 0.8)
+    ok = content & (rng.random((S, U)) < 0.4)
+    for k in range(S):
+        if not ok[k].any():
+            ok[k] = content[k] if content[k].any() else fits[k]
+    fixed = np.where(rng.random(S) < 0.2, rng.integers(0, U, S), -1)
+    for k in np.flatnonzero(fixed >= 0):
+        ok[k] = False
+        ok[k, fixed[k]] = True
+    out = apart_rule(ok, [content, fits], ident, fixed)
+    assert np.all(out >= ok)
+    assert np.all(out[fixed >= 0] == ok[fixed >= 0])
+    one = _singles(out, ident)
+    for k in range(S - 1):
+        if len(one[k]) == 1 and one[k] == one[k + 1]:
+            i = one[k][0]
+            for s in (k, k + 1):
+                assert fixed[s] >= 0 or not (fits[s] & (ident != i)).any(), (k, s)
+    for k in range(S):
+        added = out[k] & ~ok[k]
+        if added.any():
+            i = np.unique(ident[ok[k]]).tolist()
+            assert len(i) == 1 and not np.any(added & (ident == i[0]))
+            if (content[k] & (ident != i[0])).any():
+                assert not np.any(added & ~content[k])
+
+
+def test_apart_rule_leaves_a_pair_alone_when_one_clip_alone_fits_both():
+    from musync.planner.costs import apart_rule
+
+    ident = np.array([0, 1, 2])
+    ok = np.array([[True, False, False], [True, False, False], [True, True, False]])
+    out = apart_rule(ok, [ok.copy()], ident, np.full(3, -1))
+    assert np.array_equal(out, ok)
+    wider = ok.copy()
+    wider[1, 2] = True
+    out = apart_rule(ok, [wider], ident, np.full(3, -1))
+    assert out[1, 2] and out.sum() == ok.sum() + 1
+    # a locked slot keeps its unit; its neighbour gets the second source
+    fixed = np.array([-1, 0, -1])
+    wider[0, 1] = True
+    out = apart_rule(ok, [wider], ident, fixed)
+    assert np.array_equal(out[1], ok[1]) and out[0, 1] and out.sum() == ok.sum() + 1

@@ -6,6 +6,9 @@ import numpy as np
 from numba import njit
 
 NEG = -1e300
+#: What the beam search adds for the same identity twice in a row where nothing else could
+#: fill a slot: so another path through the earlier slots is taken wherever one exists.
+REPEAT_COST = 1e3
 
 
 @njit(cache=True, nogil=True)
@@ -434,7 +437,9 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                      counting the fixed slots ahead too (and the next slot when only one
                      identity can fill it); where no unit can keep that distance
                      the widest distance some unit keeps applies (twice in a row only when
-                     nothing else can fill the slot)
+                     nothing else can fill the slot, and then at REPEAT_COST, a locked slot
+                     after its own source too: the beam takes another path through the
+                     earlier slots wherever one exists)
     fixed[s]         -1, or the unit a locked (or kept) slot must use
     prefer[s]        -1, or a unit the slot keeps if it can (stable re-plans): exempt from the
                      round robin; its bonus is in unit_cost
@@ -508,6 +513,8 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                 if last >= 0:
                     c += cont_w[s] * _continuity(u, last, bright, lab) + jump_w[s] * _jump(
                         u, last, bright, jump_free)
+                    if ident[last] == ident[u]:
+                        c += REPEAT_COST
                 nc = _keep_best(cand_cost, cand_w, cand_u, nc, W, c, w, u)
                 continue
             lw = lastid[w]
@@ -571,7 +578,9 @@ def _assign_beam(unit_cost, ok, bright, lab, cont_w, ident, spacing, fixed, pref
                 if last_used[w, u] >= 0:
                     c += 1.0 / (1.0 + (s - last_used[w, u]))
                 back = s - lw[iu]
-                if back == 2:
+                if back == 1:
+                    c += REPEAT_COST
+                elif back == 2:
                     c += return_w
                 elif back == 3:
                     c += return_w / 3.0

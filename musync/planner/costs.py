@@ -29,7 +29,7 @@ from .seeing import SEEING_TERMS, UnitSight, content_rules, neighbour_rule, sect
 from .slots import Slots
 from .styles import WEIGHTS
 
-__all__ = ["Costs", "CostContext", "make_costs", "fits", "COST_TERMS", "KEEP_BONUS"]
+__all__ = ["Costs", "CostContext", "make_costs", "fits", "apart_rule", "COST_TERMS", "KEEP_BONUS"]
 
 #: Reward for keeping a slot's previous unit in a stable re-plan.
 KEEP_BONUS = 5.0
@@ -126,6 +126,46 @@ def fits(slots: Slots, units) -> np.ndarray:
     return length[None, :] >= slots.length[:, None]
 
 
+def _single(row: np.ndarray, ident: np.ndarray) -> int:
+    """The one identity that can fill a slot (``row``: its ok units), or -1."""
+    ids = np.unique(ident[row])
+    return int(ids[0]) if ids.size == 1 else -1
+
+
+def apart_rule(ok: np.ndarray, wider, ident: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """Never the same source twice in a row outranks the material rules: where two neighbouring
+    slots can each be filled by one and the same source only (the brightness rules of
+    :func:`~musync.planner.seeing.section_rule` and :func:`~musync.planner.seeing.neighbour_rule`
+    pruned the rest, or a locked shot's source is the only one its neighbour has), the
+    unlocked slot of the two gets back the other sources it had before those rules
+    (``wider``: the ``ok`` matrices the rules started from, the narrowest first; a flagged or
+    blown-up unit comes back only where nothing else can fill the slot). Where no rule removed
+    another source (one clip alone is long enough for both shots) the slots stay as they are."""
+    out = ok.copy()
+    S = out.shape[0]
+    ident = np.asarray(ident, dtype=np.int64)
+    for _ in range(S):
+        changed = False
+        for k in range(S - 1):
+            i = _single(out[k], ident)
+            if i < 0 or _single(out[k + 1], ident) != i:
+                continue
+            for s in (k + 1, k) if fixed[k] >= 0 or out[k + 1].sum() <= out[k].sum() else (k, k + 1):
+                if fixed[s] >= 0:
+                    continue
+                for w in wider:
+                    back = w[s] & (ident != i)
+                    if back.any():
+                        out[s] |= back
+                        changed = True
+                        break
+                if changed:
+                    break
+        if not changed:
+            break
+    return out
+
+
 def continuity_weights(slots: Slots, settings: PlanSettings) -> np.ndarray:
     """Continuity matters inside a section, less across a section change, and a payoff's hero
     shot is meant to contrast with what came before."""
@@ -184,9 +224,11 @@ def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS,
         parts[name] = c
         total += c
     ok = fits(slots, units)
+    wider = [ok]                  # what each rule started from, the last first
     notes: list[str] = []
     if sight is not None:
         ok, notes = content_rules(ok, sight)
+        wider.insert(0, ok)
         ok = section_rule(ok, slots, units, sight)
     fixed = np.full(S, -1, dtype=np.int64)
     prefer = np.full(S, -1, dtype=np.int64)
@@ -211,6 +253,8 @@ def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS,
         ok = neighbour_rule(ok, slots, units, fixed,
                             np.array([u.clip for u in units], dtype=np.int64) if ident is None
                             else ident, frozen=prefer >= 0)
+        ok = apart_rule(ok, wider, np.array([u.clip for u in units], dtype=np.int64)
+                        if ident is None else ident, fixed)
     for k in np.flatnonzero(prefer >= 0):
         total[k, prefer[k]] -= KEEP_BONUS
     return Costs(unit=total, ok=ok, continuity=continuity_weights(slots, settings), fixed=fixed,
