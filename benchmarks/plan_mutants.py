@@ -51,6 +51,14 @@ M = [
  ("count repair evens out a section (no variety floor)", "musync/planner/cuts.py", "COUNT_CV_FLOOR = 0.3\n", "COUNT_CV_FLOOR = 0.0\n"),
  ("count repair: variety of the next section unchecked", "musync/planner/_kernels.py", "if cvj < cv_floor and", "if False and"),
  ("uncertain grid: builds end on bar lines", "musync/planner/__init__.py", "cut_on=settings.cut_on if loud_beats else \"downbeats\",", "cut_on=\"downbeats\","),
+ ("variety repair off", "musync/planner/cuts.py", "VARY_FLOOR = 0.3\n", "VARY_FLOOR = 0.0\n"),
+ ("variety repair moves cuts onto weak beats", "musync/planner/cuts.py", " or (cands.strong[j] and not cands.strong[j2]):", ":"),
+ ("variety repair moves cuts two bars", "musync/planner/cuts.py", "abs(bar_of[j2] - bar_of[j]) == 1)", "abs(bar_of[j2] - bar_of[j]) <= 2)"),
+ ("variety repair: count change unpriced", "musync/planner/cuts.py", "                        d_err = count_error(c2) - err", "                        d_err = 0.0"),
+ ("variety repair: no limit on a move's cost", "musync/planner/cuts.py", "if move is None or best < -VARY_LOSS:", "if move is None:"),
+ ("assignment: a forced repeat costs nothing", "musync/planner/_kernels.py", "REPEAT_COST = 1e3\n", "REPEAT_COST = 0.0\n"),
+ ("brightness rules leave neighbours one source", "musync/planner/costs.py", "        ok = apart_rule(ok, wider,", "        ok = (lambda ok, *_: ok)(ok, wider,"),
+ ("frame windows: float product at every boundary", "musync/timebase.py", "_FAST_GUARD = 1e-9\n", "_FAST_GUARD = -1.0\n"),
 ]
 only = sys.argv[1:]
 missed = 0
@@ -66,7 +74,7 @@ for name, f, old, new in M:
         r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                             "tests/test_planner.py", "tests/test_planner_stages.py", "tests/test_planner_plans.py",
                             "tests/test_planner_metrics.py", "tests/test_planner_replan.py",
-                            "tests/test_planner_pace.py"],
+                            "tests/test_planner_pace.py", "tests/test_timebase.py"],
                            cwd=ROOT, env=env, capture_output=True, text=True)
         failed = [l for l in r.stdout.splitlines() if l.startswith("FAILED")]
         missed += r.returncode == 0

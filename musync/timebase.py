@@ -50,6 +50,11 @@ _NTSC_SNAP = 0.0006
 # fractional parts this close to one half are re-checked with exact arithmetic
 _TIE_GUARD = 1e-6
 _MICROSECOND = Fraction(1, 10**6)
+_FLOAT_MICRO = 1e-6
+#: :func:`window_frames` and :func:`first_frame` take the float product where it lies farther
+#: than this (relative) from a whole frame -- a million times the float error -- and the exact
+#: fraction where it is nearer.
+_FAST_GUARD = 1e-9
 
 
 def parse_fps(value) -> Fraction:
@@ -160,9 +165,12 @@ def window_frames(start: float, end: float, fps) -> tuple[int, int]:
     fps = fps if isinstance(fps, Fraction) else parse_fps(fps)
     if not (math.isfinite(start) and math.isfinite(end)):
         raise ParameterError("window_frames needs a finite window")
-    tol = fps * _MICROSECOND
     lo = first_frame(start, fps)
-    hi = math.floor(Fraction(float(end)) * fps + tol)
+    y = float(end) * (fps.numerator / fps.denominator) + _FLOAT_MICRO * float(fps)
+    if abs(y - round(y)) > _FAST_GUARD * max(1.0, abs(y)):
+        hi = math.floor(y)            # far from a frame boundary: the float product is exact enough
+    else:
+        hi = math.floor(Fraction(float(end)) * fps + fps * _MICROSECOND)
     return lo, max(lo, hi)
 
 
@@ -172,6 +180,9 @@ def first_frame(start: float, fps) -> int:
     fps = fps if isinstance(fps, Fraction) else parse_fps(fps)
     if not math.isfinite(start):
         raise ParameterError("first_frame needs a finite time")
+    y = float(start) * (fps.numerator / fps.denominator) - _FLOAT_MICRO * float(fps)
+    if abs(y - round(y)) > _FAST_GUARD * max(1.0, abs(y)):
+        return math.ceil(y)           # far from a frame boundary: the float product is exact enough
     return math.ceil(Fraction(float(start)) * fps - fps * _MICROSECOND)
 
 

@@ -15,7 +15,8 @@ from musync.planner import make_settings
 from musync.planner.assign import Assignment, assign, assign_units, choose_in_point
 from musync.planner.candidates import Candidates, cut_candidates
 from musync.planner.costs import COST_TERMS, Costs, make_costs
-from musync.planner.cuts import Cuts, anticipate, bar_wants, choose_cuts, meet_counts, min_max_frames
+from musync.planner.cuts import (Cuts, anticipate, bar_wants, choose_cuts, meet_counts, min_max_frames,
+                                 vary_sections)
 from musync.planner.music import find_payoffs, find_phrases, music_grid
 from musync.planner.pace import target_lengths
 from musync.planner.slots import make_slots, strongest_accent
@@ -785,3 +786,108 @@ def test_apart_rule_leaves_a_pair_alone_when_one_clip_alone_fits_both():
     wider[0, 1] = True
     out = apart_rule(ok, [wider], ident, fixed)
     assert np.array_equal(out[1], ok[1]) and out[0, 1] and out.sum() == ok.sum() + 1
+
+
+def _cv(frames):
+    d = np.diff(np.asarray(frames, dtype=float))
+    return float(d.std() / d.mean())
+
+
+def _per_bar(frames, bars):
+    f = np.asarray(frames)[1:-1]
+    return [int(np.sum((f >= b0) & (f < b1))) for b0, b1 in zip(bars[:-1], bars[1:])]
+
+
+def test_vary_sections_breaks_an_even_section_inside_its_bars():
+    # eight bars, a cut every second beat, every shot two beats: CV 0 -> the floor, with every
+    # count per bar as it was, no cut moved onto a weak beat (the last of each bar, whose accent
+    # alone would pay for a move there) and the forced cut at bar 4 (a section start) in place
+    c, bars = _beats(8, strong_every=1)
+    forced = c.forced.copy()
+    forced[16] = True
+    weak = np.arange(len(c)) % 4 == 3
+    c = dataclasses.replace(c, forced=forced, strong=~weak, score=np.where(weak, 1.5, 0.0))
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    n = len(c)
+    target = np.full(n, 30.0)
+    even = np.arange(0, n, 2)
+    sections = np.array([0, 240])
+    got = vary_sections(c, even, target, s, bars, sections)
+    f = c.frames[got]
+    for a, b in ((0, 240), (240, 480)):
+        m = (f >= a) & (f <= b)
+        assert _cv(f[m]) >= 0.3 - 1e-9, (a, b, f[m])
+    assert _per_bar(f, bars) == _per_bar(c.frames[even], bars)
+    assert not np.any(weak[got]) and 16 in got.tolist() and got.size == even.size
+    assert np.all(np.diff(got) > 0)
+    # without the rule about weak beats the same accents do pull cuts there (the test can fail)
+    free = vary_sections(dataclasses.replace(c, strong=np.ones(n, bool)), even, target, s, bars, sections)
+    assert np.any(weak[free])
+    # a section varied enough already, or a floor of 0, is left as it is
+    varied = np.array([0, 2, 3, 6, 8, 9, 12, 16, 18, 19, 22, 24, 25, 28, 32])
+    c1 = dataclasses.replace(c, strong=np.ones(n, bool), score=np.zeros(n))
+    assert _cv(c1.frames[varied[varied <= 16]]) >= 0.3
+    assert vary_sections(c1, varied, target, s, bars, sections).tolist()[:8] == varied.tolist()[:8]
+    assert vary_sections(c, even, target, s, bars, sections, floor=0.0).tolist() == even.tolist()
+
+
+def test_vary_sections_moves_a_bar_line_cut_into_the_next_bar_when_the_pace_allows():
+    # cuts on bar lines only (one candidate a bar), every third bar: 12 12 12 12 beats cannot
+    # vary inside a bar; with the pace's rate a cut may move to the bar before or after (never
+    # two bars), the count error priced
+    frames = 60 * np.arange(25)
+    c = dataclasses.replace(_cands(frames, beat_pos=4.0 * np.arange(25)), strong=np.ones(25, bool))
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=20.0)
+    target = np.full(25, 180.0)
+    even = np.arange(0, 25, 3)
+    bars = frames
+    assert vary_sections(c, even, target, s, bars, None).tolist() == even.tolist()
+    rate = np.full(25, 1.0 / 180.0)                 # one cut every three bars: as the plan has it
+    got = vary_sections(c, even, target, s, bars, None, rate=rate)
+    assert _cv(c.frames[got]) >= 0.3 - 1e-9 and got.size == even.size
+    assert np.all(np.abs(got - even) <= 1)
+    # the count error per two bars (the oracle's, both pairings) grows by one move's worth at
+    # the planner's weight, not at all under a heavy price
+    want_bar = np.full(24, 1.0 / 3.0)
+    base = _count_error(c, even, want_bar, bars)
+    assert _count_error(c, got, want_bar, bars) <= base + 4
+    # cuts every second bar, the pace asking for one per two bars (none in the first bar): every
+    # move leaves one window of two bars a cut short and another a cut over; a heavy price on the
+    # count keeps every cut in its bar, no price lets them move
+    two = np.arange(0, 25, 2)
+    rate2 = np.full(25, 1.0 / 120.0)
+    rate2[0] = 1e-9
+    assert vary_sections(c, two, target, s, bars, None, rate=rate2, weight=100.0).tolist() == two.tolist()
+    assert vary_sections(c, two, target, s, bars, None, rate=rate2, weight=0.0).tolist() != two.tolist()
+
+
+def test_vary_sections_keeps_locks_heroes_and_the_longest_shot():
+    c, bars = _beats(4, strong_every=1)
+    n = len(c)
+    even = np.arange(0, n, 2)
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=1.0)      # 30 frames at most
+    got = vary_sections(c, even, np.full(n, 30.0), s, bars, None)
+    assert got.tolist() == even.tolist()            # every move would make a shot too long
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    assert _cv(c.frames[vary_sections(c, even, np.full(n, 30.0), s, bars, None)]) >= 0.3 - 1e-9
+    # a locked shot from candidate 2 to 4 (its edges forced, as the candidates make them) and a
+    # hero from 8 to 10: none of their cuts moves, whatever the variety wants
+    fixed = np.full(n, -1, np.int64)
+    fixed[4] = 2
+    forced = c.forced.copy()
+    forced[[2, 4]] = True
+    c2 = dataclasses.replace(c, fixed_prev=fixed, forced=forced)
+    got = vary_sections(c2, even, np.full(n, 30.0), s, bars, None, keep=[8])
+    assert {2, 4, 8, 10}.issubset(set(got.tolist())), got
+    assert got.tolist() != even.tolist()
+    # where the hero's start is the only cut that could move, nothing moves
+    only = c.forced.copy()
+    only[:] = True
+    only[[7, 8, 9]] = False
+    c3 = dataclasses.replace(c, forced=only)
+    assert vary_sections(c3, even, np.full(n, 30.0), s, bars, None).tolist() != even.tolist()
+    assert vary_sections(c3, even, np.full(n, 30.0), s, bars, None, keep=[8]).tolist() == even.tolist()
+    # a move that costs more than VARY_LOSS of the objective (the accents outweigh even the
+    # run of equal lengths it would break) is not made
+    rich = dataclasses.replace(c, score=np.where(np.isin(np.arange(n), even), 50.0, -50.0))
+    assert vary_sections(rich, even, np.full(n, 30.0), s, bars, None).tolist() == even.tolist()

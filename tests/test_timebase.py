@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal, ROUND_FLOOR, getcontext
 from fractions import Fraction
 
@@ -116,3 +117,19 @@ def test_to_frame_rejects_non_finite():
         to_frame(float("nan"), 30)
     with pytest.raises(ParameterError):
         to_frames([0.0, float("inf")], 30)
+
+
+@pytest.mark.parametrize("fps", [Fraction(30), Fraction(30000, 1001), Fraction(24000, 1001), Fraction(25)])
+def test_frame_windows_match_exact_fractions_at_and_near_every_boundary(fps):
+    # the oracle: the definitions in exact rational arithmetic; times on a frame boundary, within
+    # a microsecond of one either way, just outside that, and anywhere
+    rng = np.random.default_rng(int(fps.numerator))
+    micro = Fraction(1, 10**6)
+    offsets = [0.0, 1e-7, -1e-7, 1e-6, -1e-6, 0.9e-6, -0.9e-6, 1.1e-6, -1.1e-6, 1e-9, -1e-9]
+    for k in rng.integers(0, 500_000, 3000):
+        for off in offsets + [float(rng.random()) / float(fps)]:
+            t = float(Fraction(int(k)) / fps) + off
+            lo = math.ceil(Fraction(t) * fps - fps * micro)
+            hi = math.floor(Fraction(t) * fps + fps * micro)
+            assert first_frame(t, fps) == lo, (k, off)
+            assert window_frames(0.0, t, fps) == (0, max(0, hi)), (k, off)

@@ -126,43 +126,41 @@ def fits(slots: Slots, units) -> np.ndarray:
     return length[None, :] >= slots.length[:, None]
 
 
-def _single(row: np.ndarray, ident: np.ndarray) -> int:
-    """The one identity that can fill a slot (``row``: its ok units), or -1."""
-    ids = np.unique(ident[row])
-    return int(ids[0]) if ids.size == 1 else -1
+def _single(ok: np.ndarray, ident: np.ndarray) -> np.ndarray:
+    """(S,) int64: the one identity that can fill each slot (``ok``: (S, U)), or -1."""
+    any_ok = ok.any(axis=1)
+    first = ident[np.argmax(ok, axis=1)]
+    other = (ok & (ident[None, :] != first[:, None])).any(axis=1)
+    return np.where(any_ok & ~other, first, -1)
 
 
 def apart_rule(ok: np.ndarray, wider, ident: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     """Never the same source twice in a row outranks the material rules: where two neighbouring
     slots can each be filled by one and the same source only (the brightness rules of
     :func:`~musync.planner.seeing.section_rule` and :func:`~musync.planner.seeing.neighbour_rule`
-    pruned the rest, or a locked shot's source is the only one its neighbour has), the
-    unlocked slot of the two gets back the other sources it had before those rules
-    (``wider``: the ``ok`` matrices the rules started from, the narrowest first; a flagged or
-    blown-up unit comes back only where nothing else can fill the slot). Where no rule removed
-    another source (one clip alone is long enough for both shots) the slots stay as they are."""
+    pruned the rest, or a locked shot's source is the only one its neighbour has), an unlocked
+    slot of the two (the one with fewer units, the later on a tie) gets back the other sources
+    it had before those rules (``wider``: the ``ok`` matrices the rules started from, the
+    narrowest first; a flagged or blown-up unit comes back only where nothing else can fill the
+    slot). Where no rule removed another source (one clip alone is long enough for both shots)
+    the slots stay as they are. A slot given back a source has two, so one pass settles all."""
     out = ok.copy()
     S = out.shape[0]
     ident = np.asarray(ident, dtype=np.int64)
-    for _ in range(S):
-        changed = False
-        for k in range(S - 1):
-            i = _single(out[k], ident)
-            if i < 0 or _single(out[k + 1], ident) != i:
+    one = _single(out, ident)
+    for k in np.flatnonzero((one[:-1] >= 0) & (one[:-1] == one[1:])):
+        i = int(one[k])
+        if one[k] != i or one[k + 1] != i:
+            continue                      # the slot before was given a second source
+        first = (k + 1, k) if fixed[k] >= 0 or out[k + 1].sum() <= out[k].sum() else (k, k + 1)
+        for s in first:
+            if fixed[s] >= 0:
                 continue
-            for s in (k + 1, k) if fixed[k] >= 0 or out[k + 1].sum() <= out[k].sum() else (k, k + 1):
-                if fixed[s] >= 0:
-                    continue
-                for w in wider:
-                    back = w[s] & (ident != i)
-                    if back.any():
-                        out[s] |= back
-                        changed = True
-                        break
-                if changed:
-                    break
-        if not changed:
-            break
+            back = next((w[s] & (ident != i) for w in wider if (w[s] & (ident != i)).any()), None)
+            if back is not None:
+                out[s] |= back
+                one[s] = -1
+                break
     return out
 
 

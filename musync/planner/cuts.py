@@ -18,6 +18,8 @@ Public:
 - :func:`meet_counts` -- after the DP: single cuts added (on strong accents) or taken away (weak
   ones) where two bars in a row have fewer or more cuts than the pace asks for, when the DP's own
   objective can pay for it (:data:`COUNT_WEIGHT`); :func:`bar_wants` -- the counts it aims at.
+- :func:`vary_sections` -- then, in a section whose shots came out too even, cuts moved inside
+  their bars (every count stays) until the lengths vary (:data:`VARY_FLOOR`).
 - :func:`anticipate` -- move cuts a number of frames early (never the start, the end or a lock
   edge).
 - :data:`LAMBDA`, :data:`RUN_COST`, :data:`SHORT_COST` -- the DP's weights.
@@ -51,7 +53,8 @@ from .candidates import Candidates
 __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split_long",
            "follow_rate", "window_counts", "LAMBDA", "RUN_COST", "SHORT_COST", "RATE_ROUNDS",
            "RATE_GAIN", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT", "COUNT_SWEEPS",
-           "COUNT_CV_FLOOR", "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
+           "COUNT_CV_FLOOR", "vary_sections", "VARY_FLOOR", "VARY_WORTH", "VARY_LOSS", "VARY_SHOTS",
+           "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
 
 #: Weight of the length penalty.
 LAMBDA = 4.0
@@ -75,6 +78,16 @@ COUNT_WEIGHT = 1.0
 COUNT_SWEEPS = 3
 #: :func:`meet_counts` brings no section's shot-length coefficient of variation below this.
 COUNT_CV_FLOOR = 0.3
+#: A section whose shot lengths vary less than this (coefficient of variation) gets cuts moved
+#: inside their bars until they vary this much (:func:`vary_sections`); the benchmark's target
+#: is 0.25, the margin is for whoever measures with other beats and bars.
+VARY_FLOOR = 0.3
+#: What a unit of that variation is worth against the cut DP's objective.
+VARY_WORTH = 10.0
+#: The most of the DP's objective one such move may cost.
+VARY_LOSS = 3.0
+#: Sections of fewer shots are left as they are.
+VARY_SHOTS = 2
 #: A hero shot on a payoff lasts more than this many times the median of the shots before it
 #: (a hold reads against what leads into it, whatever its own target).
 HERO_CONTRAST = 2.0
@@ -309,6 +322,26 @@ def bar_wants(frames: np.ndarray, rate: np.ndarray, bars: np.ndarray) -> tuple[n
     return bar_of, per_bar[:-1] + per_bar[1:]
 
 
+def _movable(cands: Candidates, chosen: np.ndarray, keep=()) -> np.ndarray:
+    """(n,) bool: where a repair may add, take away or move a cut -- not a forced cut, a lock's
+    edge, the first or last candidate, a hero's start (``keep``) or anywhere inside a hero shot."""
+    movable = ~cands.forced & (cands.fixed_prev < 0)
+    movable[[0, -1]] = False
+    for h in keep:
+        h = int(h)
+        movable[h] = False
+        after = np.flatnonzero(chosen[h + 1:])
+        if after.size:
+            movable[h + 1:h + 1 + int(after[0])] = False      # nothing is cut inside a hero shot
+    return movable
+
+
+def _section_of(frames: np.ndarray, sections) -> np.ndarray:
+    """(n,) int64: the section (index into the sorted start frames ``sections``) of each frame."""
+    sec = np.zeros(1, dtype=np.int64) if sections is None else np.sort(np.asarray(sections, dtype=np.int64))
+    return np.maximum(np.searchsorted(sec, frames, side="right") - 1, 0).astype(np.int64)
+
+
 def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings: PlanSettings,
                 rate: np.ndarray, bars: np.ndarray, *, keep=(), sections=None,
                 weight: float = COUNT_WEIGHT, sweeps: int = COUNT_SWEEPS,
@@ -340,17 +373,9 @@ def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings
         raise ParameterError("bar lines must be strictly increasing")
     chosen = np.zeros(n, dtype=bool)
     chosen[idx] = True
-    movable = ~cands.forced & (cands.fixed_prev < 0)
-    movable[[0, -1]] = False
-    for h in keep:
-        h = int(h)
-        movable[h] = False
-        after = np.flatnonzero(chosen[h + 1:])
-        if after.size:
-            movable[h + 1:h + 1 + int(after[0])] = False      # nothing is cut inside a hero shot
+    movable = _movable(cands, chosen, keep)
     bar_of, want = bar_wants(cands.frames, rate, bars)
-    sec = np.zeros(1, dtype=np.int64) if sections is None else np.asarray(sections, dtype=np.int64)
-    sec_of = np.maximum(np.searchsorted(np.sort(sec), cands.frames, side="right") - 1, 0).astype(np.int64)
+    sec_of = _section_of(cands.frames, sections)
     min_len, max_len = min_max_frames(settings)
     from ._kernels import _count_search
 
@@ -361,6 +386,116 @@ def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings
                         float(SHORT_BEATS), float(SHORT_COST), bar_of, want, float(weight), chosen,
                         int(sweeps), sec_of, float(cv_floor))
     return np.flatnonzero(out).astype(np.int64)
+
+
+def _cv_of(lengths: np.ndarray) -> float:
+    return float(lengths.std() / lengths.mean()) if lengths.size >= 2 and lengths.mean() > 0 else 0.0
+
+
+def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings: PlanSettings,
+                  bars: np.ndarray, sections, *, rate: np.ndarray | None = None, keep=(),
+                  floor: float = VARY_FLOOR, worth: float = VARY_WORTH, shortest: int = VARY_SHOTS,
+                  weight: float = COUNT_WEIGHT) -> np.ndarray:
+    """The cuts ``idx`` (candidate indices) with the shots of every section that came out too
+    even made to differ: while the coefficient of variation of a section's shot lengths is under
+    ``floor`` (and it has ``shortest`` shots or more), one cut moves to another candidate
+    between the cuts on either side of it, onto a strong accent where it was on one: inside its
+    own bar (every count per bar stays), or, where the pace's ``rate`` is given, into the bar
+    before or after, the count error per two bars it makes priced as :func:`meet_counts` prices
+    it (``weight``). The move taken is the one that raises the section's variation and costs
+    least in the DP's own objective (:func:`choose_cuts`: accents, lengths against the target,
+    runs, one-beat pairs), the variation worth ``worth`` per unit, no move costing more than
+    :data:`VARY_LOSS`. Forced cuts, locks and hero shots (``keep``) stay.
+
+    The DP and the count repair keep the cut rate and the accents; on a stretch of even level
+    with accents on every beat, or only on the downbeats, they can still land on lengths of 3, 3,
+    4, 3, 4 beats, or 8, 8, 12, 8 -- steady, the metronome the phrase patterns are there to
+    break."""
+    idx = np.asarray(idx, dtype=np.int64)
+    n = len(cands)
+    target = np.asarray(target, dtype=np.float64)
+    if target.shape != (n,) or (rate is not None and np.shape(rate) != (n,)):
+        raise ParameterError(f"target and rate must have shape ({n},)")
+    bars = np.asarray(bars, dtype=np.int64)
+    if floor <= 0 or idx.size < 3 or bars.size < 3:
+        return idx
+    chosen = np.zeros(n, dtype=bool)
+    chosen[idx] = True
+    movable = _movable(cands, chosen, keep)
+    if rate is not None:
+        bar_of, want = bar_wants(cands.frames, np.asarray(rate, dtype=np.float64), bars)
+    else:
+        bar_of = np.searchsorted(bars, cands.frames, side="right").astype(np.int64) - 1
+        want = None
+    cnt = np.bincount(bar_of[idx[1:-1]][bar_of[idx[1:-1]] >= 0], minlength=bars.size).astype(np.float64)
+
+    def count_error(c):
+        return 0.0 if want is None else float(np.sum((c[:-1][:want.size] + c[1:][:want.size] - want) ** 2))
+
+    sec_of = _section_of(cands.frames, sections)
+    min_len, max_len = min_max_frames(settings)
+    pos = cands.frames.astype(np.int64)
+    bpos = cands.beat_pos.astype(np.float64)
+    score = cands.score.astype(np.float64)
+    fixed_prev = cands.fixed_prev.astype(np.int64)
+    tgt = np.maximum(target, 1.0)
+    run_cost = np.asarray(RUN_COST, dtype=np.float64)
+    R = run_cost.size - 1
+    from ._kernels import _path_value
+
+    def value(cut, a, b):
+        return _path_value(cut, a, b, pos, bpos, score, fixed_prev, tgt, int(min_len), int(max_len),
+                           float(LAMBDA), run_cost, float(SHORT_BEATS), float(SHORT_COST))
+
+    cut = idx.copy()
+    err = count_error(cnt)
+    for q in np.unique(sec_of[cut[:-1]]):
+        for _ in range(4 * cut.size):
+            ks = np.flatnonzero(sec_of[cut[:-1]] == q)
+            lens = (pos[cut[ks + 1]] - pos[cut[ks]]).astype(np.float64)
+            cv0 = _cv_of(lens)
+            if ks.size < shortest or cv0 >= floor:
+                break
+            best, move = -np.inf, None
+            for i, k in enumerate(ks[1:], start=1):     # the first cut of a section stays
+                j = int(cut[k])
+                if not movable[j] or k + 1 >= cut.size:
+                    continue
+                a, c = int(cut[k - 1]), int(cut[k + 1])
+                lo, hi = max(0, k - R - 1), min(cut.size - 1, k + R + 2)
+                old = value(cut, lo, hi)
+                for j2 in range(a + 1, c):
+                    same = bar_of[j2] == bar_of[j]
+                    near = same or (want is not None and bar_of[j] >= 0 and bar_of[j2] >= 0
+                                    and abs(bar_of[j2] - bar_of[j]) == 1)
+                    if not near or not movable[j2] or (cands.strong[j] and not cands.strong[j2]):
+                        continue
+                    new_lens = lens.copy()
+                    new_lens[i - 1] = pos[j2] - pos[a]
+                    new_lens[i] = pos[c] - pos[j2]
+                    gain = _cv_of(new_lens) - cv0
+                    if gain <= 1e-9:
+                        continue
+                    d_err = 0.0
+                    if not same:
+                        c2 = cnt.copy()
+                        c2[bar_of[j]] -= 1.0
+                        c2[bar_of[j2]] += 1.0
+                        d_err = count_error(c2) - err
+                    trial = cut.copy()
+                    trial[k] = j2
+                    v = value(trial, lo, hi) - old + worth * gain - weight * d_err
+                    if v > best:
+                        best, move = v, (k, j2, d_err)
+            if move is None or best < -VARY_LOSS:
+                break
+            k, j2, d_err = move
+            if bar_of[j2] != bar_of[cut[k]]:
+                cnt[bar_of[cut[k]]] -= 1.0
+                cnt[bar_of[j2]] += 1.0
+                err += d_err
+            cut[k] = j2
+    return cut
 
 
 def anticipate(frames: list[int], n_frames: int, keep: set) -> list[int]:
@@ -413,6 +548,8 @@ def make_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
     idx = hold_heroes(cands, idx, heroes, choose, settings)
     if rate is not None and bars is not None:
         idx = meet_counts(cands, idx, target, settings, rate, bars, keep=heroes, sections=sections)
+    if bars is not None:
+        idx = vary_sections(cands, idx, target, settings, bars, sections, rate=rate, keep=heroes)
     frames = [int(cands.frames[i]) for i in idx]
     kind = {int(cands.frames[i]): cands.kind[i] for i in idx}
     tgt = {int(cands.frames[i]): float(target[i]) for i in idx}
