@@ -52,10 +52,15 @@ M = [
  ("count repair: variety of the next section unchecked", "musync/planner/_kernels.py", "if cvj < cv_floor and", "if False and"),
  ("uncertain grid: builds end on bar lines", "musync/planner/__init__.py", "cut_on=settings.cut_on if loud_beats else \"downbeats\",", "cut_on=\"downbeats\","),
  ("variety repair off", "musync/planner/cuts.py", "VARY_FLOOR = 0.3\n", "VARY_FLOOR = 0.0\n"),
- ("variety repair moves cuts onto weak beats", "musync/planner/cuts.py", " or (cands.strong[j] and not cands.strong[j2]):", ":"),
+ ("variety repair moves cuts onto weak beats", "musync/planner/cuts.py", "                    if strong[j] and not strong[j2]:", "                    if False:"),
  ("variety repair moves cuts two bars", "musync/planner/cuts.py", "abs(bar_of[j2] - bar_of[j]) == 1)", "abs(bar_of[j2] - bar_of[j]) <= 2)"),
- ("variety repair: count change unpriced", "musync/planner/cuts.py", "                        d_err = count_error(c2) - err", "                        d_err = 0.0"),
- ("variety repair: no limit on a move's cost", "musync/planner/cuts.py", "if move is None or best < -VARY_LOSS:", "if move is None:"),
+ ("variety repair: count change unpriced", "musync/planner/cuts.py", "                d_err = self._error(c2) - self.err", "                d_err = 0.0"),
+ ("variety repair: no limit on a move's cost", "musync/planner/cuts.py", "            if move is None or best < -VARY_LOSS:\n                break\n            mv.apply", "            if move is None:\n                break\n            mv.apply"),
+ ("accent repair off", "musync/planner/cuts.py", "STRONG_SHARE = 0.85\n", "STRONG_SHARE = 0.0\n"),
+ ("accent repair moves onto weak beats", "musync/planner/cuts.py", "                if not strong[j2] or gain <= best:", "                if gain <= best:"),
+ ("accent repair: no limit on a move's cost", "musync/planner/cuts.py", "        if move is None or best < -VARY_LOSS:\n            break\n        mv.apply", "        if move is None:\n            break\n        mv.apply"),
+ ("accent repair evens out a section", "musync/planner/cuts.py", "                if cv1 < floor and cv1 < cv0 - 1e-12:", "                if False:"),
+ ("accent repair counts energy jumps as heard accents", "musync/planner/candidates.py", "firm = {int(f): bool(grid.is_down[k] or grid.onset_rank[k] >= 0.5)", "firm = {int(f): bool(grid.strong[k])"),
  ("assignment: a forced repeat costs nothing", "musync/planner/_kernels.py", "REPEAT_COST = 1e3\n", "REPEAT_COST = 0.0\n"),
  ("brightness rules leave neighbours one source", "musync/planner/costs.py", "        ok = apart_rule(ok, wider,", "        ok = (lambda ok, *_: ok)(ok, wider,"),
  ("frame windows: float product at every boundary", "musync/timebase.py", "_FAST_GUARD = 1e-9\n", "_FAST_GUARD = -1.0\n"),
@@ -74,7 +79,8 @@ for name, f, old, new in M:
         r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                             "tests/test_planner.py", "tests/test_planner_stages.py", "tests/test_planner_plans.py",
                             "tests/test_planner_metrics.py", "tests/test_planner_replan.py",
-                            "tests/test_planner_pace.py", "tests/test_timebase.py"],
+                            "tests/test_planner_pace.py", "tests/test_timebase.py",
+                            "tests/test_planner_real.py"],
                            cwd=ROOT, env=env, capture_output=True, text=True)
         failed = [l for l in r.stdout.splitlines() if l.startswith("FAILED")]
         missed += r.returncode == 0

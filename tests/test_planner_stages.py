@@ -16,7 +16,7 @@ from musync.planner.assign import Assignment, assign, assign_units, choose_in_po
 from musync.planner.candidates import Candidates, cut_candidates
 from musync.planner.costs import COST_TERMS, Costs, make_costs
 from musync.planner.cuts import (Cuts, anticipate, bar_wants, choose_cuts, meet_counts, min_max_frames,
-                                 vary_sections)
+                                 strengthen_cuts, vary_sections)
 from musync.planner.music import find_payoffs, find_phrases, music_grid
 from musync.planner.pace import target_lengths
 from musync.planner.slots import make_slots, strongest_accent
@@ -102,6 +102,23 @@ def test_candidates_force_sections_climax_and_lock_edges():
     assert {b for b in beats if not 100 <= b <= 160} <= set(f)
     d = cut_candidates(g, a, make_settings("downbeats", fps=FPS))
     assert set(d.frames[1:-1].tolist()) <= set((15 + 60 * np.arange(8)).tolist())
+
+
+def test_candidates_say_which_accents_anyone_counting_hears():
+    # an energy jump on the weak fourth beat of bar 3 (8.0 s) makes it strong (a drop, an entry)
+    # but not an accent anyone counting the beats hears: that is a downbeat or an onset in the
+    # top half
+    a = grid_analysis(bars=8)
+    a = dataclasses.replace(a, energy=np.where(a.energy_times >= 8.1, 0.9, 0.2))
+    g = music_grid(a, FPS, 8 * 60 + 15)
+    c = cut_candidates(g, a, make_settings("energy", fps=FPS))
+    f = c.frames.tolist()
+    before = f.index(240)
+    assert c.strong[before] and not c.accented[before]
+    k = np.searchsorted(g.beat_frames, c.frames[1:-1])
+    want = g.is_down[k] | (g.onset_rank[k] >= 0.5) | c.forced[1:-1]
+    assert np.array_equal(c.accented[1:-1], want) and c.accented[0] and c.accented[-1]
+    assert np.array_equal(c.heard, c.accented)
 
 
 def test_forced_cuts_closer_than_the_shortest_shot_keep_the_first():
@@ -891,3 +908,53 @@ def test_vary_sections_keeps_locks_heroes_and_the_longest_shot():
     # run of equal lengths it would break) is not made
     rich = dataclasses.replace(c, score=np.where(np.isin(np.arange(n), even), 50.0, -50.0))
     assert vary_sections(rich, even, np.full(n, 30.0), s, bars, None).tolist() == even.tolist()
+
+
+def test_strengthen_cuts_moves_cuts_off_weak_beats_until_enough_are_on_accents():
+    # eight bars, accents heard on the downbeats and the third beats only (``strong`` says every
+    # beat, as an energy jump would); the cuts on the second beat of every bar and the downbeat
+    # of every other bar: a third of them on an accent -> at least STRONG_SHARE, inside their bars
+    c, bars = _beats(8, strong_every=1)
+    n = len(c)
+    heard = np.arange(n) % 4 != 1
+    heard &= np.arange(n) % 4 != 3
+    c = dataclasses.replace(c, accented=heard, strong=np.ones(n, bool))
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    target = np.full(n, 30.0)
+    start = np.unique(np.r_[0, np.arange(1, n - 1, 4), np.arange(8, n - 1, 8), n - 1])
+    share0 = np.mean(heard[start[1:-1]])
+    assert share0 < 0.5
+    got = strengthen_cuts(c, start, target, s, bars, None)
+    assert np.mean(heard[got[1:-1]]) >= 0.85 - 1e-9
+    assert _per_bar(c.frames[got], bars) == _per_bar(c.frames[start], bars)
+    assert got.size == start.size and np.all(np.diff(got) > 0)
+    # no share asked, or one already met: nothing moves
+    assert strengthen_cuts(c, start, target, s, bars, None, share=0.0).tolist() == start.tolist()
+    assert strengthen_cuts(c, got, target, s, bars, None).tolist() == got.tolist()
+    # where ``accented`` is not given, ``strong`` decides (every beat here: nothing to do)
+    plain = dataclasses.replace(c, accented=None)
+    assert strengthen_cuts(plain, start, target, s, bars, None).tolist() == start.tolist()
+    # a move that costs more than VARY_LOSS (the weak beats' own worth) is not made
+    rich = dataclasses.replace(c, score=np.where(np.isin(np.arange(n), start), 50.0, -50.0))
+    assert strengthen_cuts(rich, start, target, s, bars, None).tolist() == start.tolist()
+    # forced cuts stay where they are, off the accent or not
+    fz = c.forced.copy()
+    fz[start[1:-1]] = True
+    assert strengthen_cuts(dataclasses.replace(c, forced=fz), start, target, s, bars, None).tolist() == start.tolist()
+
+
+def test_strengthen_cuts_keeps_a_section_varied():
+    # shots of 1 and 3 beats in turn, every other cut off the accents (the even beats): each move
+    # onto an accent evens a pair out to 2 + 2 beats, so under a variety floor of 0.45 none is
+    # made; with no floor they are
+    c, bars = _beats(4, strong_every=1)
+    n = len(c)
+    heard = np.arange(n) % 2 == 0
+    c = dataclasses.replace(c, accented=heard, strong=np.ones(n, bool))
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    start = np.array([0, 1, 4, 5, 8, 9, 12, 13, 16])               # 1 3 1 3 1 3 1 3 beats
+    assert _cv(c.frames[start]) >= 0.45
+    got = strengthen_cuts(c, start, np.full(n, 30.0), s, bars, None, floor=0.45)
+    assert got.tolist() == start.tolist()
+    free = strengthen_cuts(c, start, np.full(n, 30.0), s, bars, None, floor=0.0)
+    assert np.mean(heard[free[1:-1]]) >= 0.85 - 1e-9

@@ -55,8 +55,12 @@ class Candidates:
     kind : tuple of str        why: "start", "end", "section B (chorus)", "climax", "phrase",
                                "downbeat", "beat", "accent", "half-beat", "lock"
     beat_pos : (n,) float64    position on the beat grid in beats (for lengths in beats)
-    strong : (n,) bool         the cut would be on a strong accent
+    strong : (n,) bool         the cut would be on a strong accent (a downbeat, an onset in the
+                               song's top half, a jump in energy, a phrase start)
     fixed_prev : (n,) int64    -1, or the candidate a locked shot ending here starts at
+    accented : (n,) bool       the cut would be on a downbeat or on a beat whose onset is in the
+                               song's top half -- the accents anyone counting the beats hears (and
+                               forced cuts); None: as ``strong``
     """
 
     frames: np.ndarray
@@ -66,6 +70,12 @@ class Candidates:
     beat_pos: np.ndarray
     strong: np.ndarray
     fixed_prev: np.ndarray
+    accented: np.ndarray | None = None
+
+    @property
+    def heard(self) -> np.ndarray:
+        """:attr:`accented`, or :attr:`strong` where the candidates do not say."""
+        return self.strong if self.accented is None else self.accented
 
     def __len__(self) -> int:
         return int(self.frames.size)
@@ -174,10 +184,14 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     for j in range(1, n - 1):
         sc, kind, fo, st = table[int(frames[j])]
         score[j], kinds[j], forced[j], strong[j] = sc, kind, fo, st
+    firm = {int(f): bool(grid.is_down[k] or grid.onset_rank[k] >= 0.5)
+            for k, f in enumerate(grid.beat_frames)}
+    accented = forced | np.array([firm.get(int(f), False) for f in frames], dtype=bool)
     fixed_prev = np.full(n, -1, dtype=np.int64)
     index = {int(f): j for j, f in enumerate(frames)}
     for a, b in lock_spans:
         if a in index and b in index:
             fixed_prev[index[b]] = index[a]
     return Candidates(frames=frames, score=score, forced=forced, kind=tuple(kinds),
-                      beat_pos=grid.beat_position(frames), strong=strong, fixed_prev=fixed_prev)
+                      beat_pos=grid.beat_position(frames), strong=strong, fixed_prev=fixed_prev,
+                      accented=accented)

@@ -19,7 +19,8 @@ Public:
   ones) where two bars in a row have fewer or more cuts than the pace asks for, when the DP's own
   objective can pay for it (:data:`COUNT_WEIGHT`); :func:`bar_wants` -- the counts it aims at.
 - :func:`vary_sections` -- then, in a section whose shots came out too even, cuts moved inside
-  their bars (every count stays) until the lengths vary (:data:`VARY_FLOOR`).
+  their bars (every count stays) until the lengths vary (:data:`VARY_FLOOR`);
+  :func:`strengthen_cuts` -- cuts on weak beats moved onto strong accents where too few are.
 - :func:`anticipate` -- move cuts a number of frames early (never the start, the end or a lock
   edge).
 - :data:`LAMBDA`, :data:`RUN_COST`, :data:`SHORT_COST` -- the DP's weights.
@@ -54,6 +55,7 @@ __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split
            "follow_rate", "window_counts", "LAMBDA", "RUN_COST", "SHORT_COST", "RATE_ROUNDS",
            "RATE_GAIN", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT", "COUNT_SWEEPS",
            "COUNT_CV_FLOOR", "vary_sections", "VARY_FLOOR", "VARY_WORTH", "VARY_LOSS", "VARY_SHOTS",
+           "strengthen_cuts", "STRONG_SHARE",
            "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
 
 #: Weight of the length penalty.
@@ -88,6 +90,9 @@ VARY_WORTH = 10.0
 VARY_LOSS = 3.0
 #: Sections of fewer shots are left as they are.
 VARY_SHOTS = 2
+#: :func:`strengthen_cuts` moves cuts on weak beats onto strong accents while fewer than this
+#: share of the cuts are on one (the benchmark's target is 0.8).
+STRONG_SHARE = 0.85
 #: A hero shot on a payoff lasts more than this many times the median of the shots before it
 #: (a hold reads against what leads into it, whatever its own target).
 HERO_CONTRAST = 2.0
@@ -276,7 +281,8 @@ def _subset(cands: Candidates, keep: np.ndarray) -> Candidates:
     fp = np.where(cands.fixed_prev >= 0, new[np.maximum(cands.fixed_prev, 0)], -1)
     return Candidates(frames=cands.frames[keep], score=cands.score[keep], forced=cands.forced[keep],
                       kind=tuple(k for k, m in zip(cands.kind, keep) if m), beat_pos=cands.beat_pos[keep],
-                      strong=cands.strong[keep], fixed_prev=fp[keep])
+                      strong=cands.strong[keep], fixed_prev=fp[keep],
+                      accented=None if cands.accented is None else cands.accented[keep])
 
 
 def hold_heroes(cands: Candidates, idx: np.ndarray, heroes, choose, settings: PlanSettings,
@@ -392,6 +398,86 @@ def _cv_of(lengths: np.ndarray) -> float:
     return float(lengths.std() / lengths.mean()) if lengths.size >= 2 and lengths.mean() > 0 else 0.0
 
 
+class _Mover:
+    """Moves of one cut to another candidate between its neighbours, priced: the cut DP's own
+    objective over the shots the move touches (accents, lengths against the target, runs,
+    one-beat pairs) less ``weight`` x the change of the squared count error per two bars
+    (:func:`bar_wants`) where the pace's ``rate`` is given. Forced cuts, locks and hero shots
+    (``keep``) never move; a move stays inside its bar, or goes to the bar before or after
+    where the rate prices it."""
+
+    def __init__(self, cands, idx, target, settings, bars, sections, rate, keep, weight):
+        from ._kernels import _path_value
+
+        n = len(cands)
+        self.c = cands
+        self.cut = np.asarray(idx, dtype=np.int64).copy()
+        chosen = np.zeros(n, dtype=bool)
+        chosen[self.cut] = True
+        self.movable = _movable(cands, chosen, keep)
+        if rate is not None:
+            self.bar_of, self.want = bar_wants(cands.frames, np.asarray(rate, dtype=np.float64), bars)
+        else:
+            self.bar_of = np.searchsorted(bars, cands.frames, side="right").astype(np.int64) - 1
+            self.want = None
+        inner = self.bar_of[self.cut[1:-1]]
+        self.cnt = np.bincount(inner[inner >= 0], minlength=bars.size).astype(np.float64)
+        self.err = self._error(self.cnt)
+        self.weight = float(weight)
+        self.sec_of = _section_of(cands.frames, sections)
+        self.pos = cands.frames.astype(np.int64)
+        mn, mx = min_max_frames(settings)
+        run_cost = np.asarray(RUN_COST, dtype=np.float64)
+        self.R = run_cost.size - 1
+        args = (self.pos, cands.beat_pos.astype(np.float64), cands.score.astype(np.float64),
+                cands.fixed_prev.astype(np.int64), np.maximum(np.asarray(target, dtype=np.float64), 1.0),
+                int(mn), int(mx), float(LAMBDA), run_cost, float(SHORT_BEATS), float(SHORT_COST))
+        self.value = lambda cut, a, b: _path_value(cut, a, b, *args)
+
+    def _error(self, cnt):
+        w = self.want
+        return 0.0 if w is None else float(np.sum((cnt[:w.size] + cnt[1:w.size + 1] - w) ** 2))
+
+    def section(self, q):
+        """The cut indices (into ``cut``) starting a shot in section q, and those shots' lengths."""
+        ks = np.flatnonzero(self.sec_of[self.cut[:-1]] == q)
+        return ks, (self.pos[self.cut[ks + 1]] - self.pos[self.cut[ks]]).astype(np.float64)
+
+    def moves(self, k):
+        """Every move of cut ``k`` (an index into ``cut``): ``(j2, gain, d_err)``, ``gain`` the
+        objective's change less the count error's price."""
+        cut, bar_of = self.cut, self.bar_of
+        j = int(cut[k])
+        if k < 1 or k + 1 >= cut.size or not self.movable[j]:
+            return
+        a, c = int(cut[k - 1]), int(cut[k + 1])
+        lo, hi = max(0, k - self.R - 1), min(cut.size - 1, k + self.R + 2)
+        old = self.value(cut, lo, hi)
+        trial = cut.copy()
+        for j2 in range(a + 1, c):
+            same = bar_of[j2] == bar_of[j]
+            near = same or (self.want is not None and bar_of[j] >= 0 and bar_of[j2] >= 0
+                            and abs(bar_of[j2] - bar_of[j]) == 1)
+            if j2 == j or not near or not self.movable[j2]:
+                continue
+            d_err = 0.0
+            if not same:
+                c2 = self.cnt.copy()
+                c2[bar_of[j]] -= 1.0
+                c2[bar_of[j2]] += 1.0
+                d_err = self._error(c2) - self.err
+            trial[k] = j2
+            yield j2, self.value(trial, lo, hi) - old - self.weight * d_err, d_err
+
+    def apply(self, k, j2, d_err):
+        j = int(self.cut[k])
+        if self.bar_of[j2] != self.bar_of[j]:
+            self.cnt[self.bar_of[j]] -= 1.0
+            self.cnt[self.bar_of[j2]] += 1.0
+            self.err += d_err
+        self.cut[k] = j2
+
+
 def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings: PlanSettings,
                   bars: np.ndarray, sections, *, rate: np.ndarray | None = None, keep=(),
                   floor: float = VARY_FLOOR, worth: float = VARY_WORTH, shortest: int = VARY_SHOTS,
@@ -399,7 +485,8 @@ def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settin
     """The cuts ``idx`` (candidate indices) with the shots of every section that came out too
     even made to differ: while the coefficient of variation of a section's shot lengths is under
     ``floor`` (and it has ``shortest`` shots or more), one cut moves to another candidate
-    between the cuts on either side of it, onto a strong accent where it was on one: inside its
+    between the cuts on either side of it, onto an accent where it was on one
+    (:attr:`~musync.planner.candidates.Candidates.heard`): inside its
     own bar (every count per bar stays), or, where the pace's ``rate`` is given, into the bar
     before or after, the count error per two bars it makes priced as :func:`meet_counts` prices
     it (``weight``). The move taken is the one that raises the section's variation and costs
@@ -411,91 +498,93 @@ def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settin
     with accents on every beat, or only on the downbeats, they can still land on lengths of 3, 3,
     4, 3, 4 beats, or 8, 8, 12, 8 -- steady, the metronome the phrase patterns are there to
     break."""
-    idx = np.asarray(idx, dtype=np.int64)
-    n = len(cands)
-    target = np.asarray(target, dtype=np.float64)
-    if target.shape != (n,) or (rate is not None and np.shape(rate) != (n,)):
-        raise ParameterError(f"target and rate must have shape ({n},)")
-    bars = np.asarray(bars, dtype=np.int64)
-    if floor <= 0 or idx.size < 3 or bars.size < 3:
-        return idx
-    chosen = np.zeros(n, dtype=bool)
-    chosen[idx] = True
-    movable = _movable(cands, chosen, keep)
-    if rate is not None:
-        bar_of, want = bar_wants(cands.frames, np.asarray(rate, dtype=np.float64), bars)
-    else:
-        bar_of = np.searchsorted(bars, cands.frames, side="right").astype(np.int64) - 1
-        want = None
-    cnt = np.bincount(bar_of[idx[1:-1]][bar_of[idx[1:-1]] >= 0], minlength=bars.size).astype(np.float64)
-
-    def count_error(c):
-        return 0.0 if want is None else float(np.sum((c[:-1][:want.size] + c[1:][:want.size] - want) ** 2))
-
-    sec_of = _section_of(cands.frames, sections)
-    min_len, max_len = min_max_frames(settings)
-    pos = cands.frames.astype(np.int64)
-    bpos = cands.beat_pos.astype(np.float64)
-    score = cands.score.astype(np.float64)
-    fixed_prev = cands.fixed_prev.astype(np.int64)
-    tgt = np.maximum(target, 1.0)
-    run_cost = np.asarray(RUN_COST, dtype=np.float64)
-    R = run_cost.size - 1
-    from ._kernels import _path_value
-
-    def value(cut, a, b):
-        return _path_value(cut, a, b, pos, bpos, score, fixed_prev, tgt, int(min_len), int(max_len),
-                           float(LAMBDA), run_cost, float(SHORT_BEATS), float(SHORT_COST))
-
-    cut = idx.copy()
-    err = count_error(cnt)
-    for q in np.unique(sec_of[cut[:-1]]):
-        for _ in range(4 * cut.size):
-            ks = np.flatnonzero(sec_of[cut[:-1]] == q)
-            lens = (pos[cut[ks + 1]] - pos[cut[ks]]).astype(np.float64)
+    mv = _checked_mover(cands, idx, target, settings, bars, sections, rate, keep, weight)
+    if mv is None or floor <= 0:
+        return np.asarray(idx, dtype=np.int64)
+    strong = cands.heard
+    for q in np.unique(mv.sec_of[mv.cut[:-1]]):
+        for _ in range(4 * mv.cut.size):
+            ks, lens = mv.section(q)
             cv0 = _cv_of(lens)
             if ks.size < shortest or cv0 >= floor:
                 break
             best, move = -np.inf, None
             for i, k in enumerate(ks[1:], start=1):     # the first cut of a section stays
-                j = int(cut[k])
-                if not movable[j] or k + 1 >= cut.size:
-                    continue
-                a, c = int(cut[k - 1]), int(cut[k + 1])
-                lo, hi = max(0, k - R - 1), min(cut.size - 1, k + R + 2)
-                old = value(cut, lo, hi)
-                for j2 in range(a + 1, c):
-                    same = bar_of[j2] == bar_of[j]
-                    near = same or (want is not None and bar_of[j] >= 0 and bar_of[j2] >= 0
-                                    and abs(bar_of[j2] - bar_of[j]) == 1)
-                    if not near or not movable[j2] or (cands.strong[j] and not cands.strong[j2]):
+                j = int(mv.cut[k])
+                a, c = mv.pos[mv.cut[k - 1]], mv.pos[mv.cut[k + 1]] if k + 1 < mv.cut.size else 0
+                for j2, gain, d_err in mv.moves(k):
+                    if strong[j] and not strong[j2]:
                         continue
                     new_lens = lens.copy()
-                    new_lens[i - 1] = pos[j2] - pos[a]
-                    new_lens[i] = pos[c] - pos[j2]
-                    gain = _cv_of(new_lens) - cv0
-                    if gain <= 1e-9:
+                    new_lens[i - 1] = mv.pos[j2] - a
+                    new_lens[i] = c - mv.pos[j2]
+                    more = _cv_of(new_lens) - cv0
+                    if more <= 1e-9:
                         continue
-                    d_err = 0.0
-                    if not same:
-                        c2 = cnt.copy()
-                        c2[bar_of[j]] -= 1.0
-                        c2[bar_of[j2]] += 1.0
-                        d_err = count_error(c2) - err
-                    trial = cut.copy()
-                    trial[k] = j2
-                    v = value(trial, lo, hi) - old + worth * gain - weight * d_err
+                    v = gain + worth * more
                     if v > best:
                         best, move = v, (k, j2, d_err)
             if move is None or best < -VARY_LOSS:
                 break
-            k, j2, d_err = move
-            if bar_of[j2] != bar_of[cut[k]]:
-                cnt[bar_of[cut[k]]] -= 1.0
-                cnt[bar_of[j2]] += 1.0
-                err += d_err
-            cut[k] = j2
-    return cut
+            mv.apply(*move)
+    return mv.cut
+
+
+def _checked_mover(cands, idx, target, settings, bars, sections, rate, keep, weight):
+    n = len(cands)
+    if np.shape(target) != (n,) or (rate is not None and np.shape(rate) != (n,)):
+        raise ParameterError(f"target and rate must have shape ({n},)")
+    bars = np.asarray(bars, dtype=np.int64)
+    if np.size(idx) < 3 or bars.size < 3:
+        return None
+    return _Mover(cands, idx, target, settings, bars, sections, rate, keep, weight)
+
+
+def strengthen_cuts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings: PlanSettings,
+                    bars: np.ndarray, sections, *, rate: np.ndarray | None = None, keep=(),
+                    share: float = STRONG_SHARE, floor: float = VARY_FLOOR,
+                    weight: float = COUNT_WEIGHT) -> np.ndarray:
+    """The cuts ``idx`` with cuts off the accents moved onto them while fewer than ``share`` of
+    the cuts are on one (:attr:`~musync.planner.candidates.Candidates.heard`: a downbeat or a
+    beat whose onset is in the song's top half): the cheapest move first (the DP's own objective and the
+    count's price, as :func:`vary_sections` moves cuts), none costing more than
+    :data:`VARY_LOSS`, none bringing a section's shot-length variation under ``floor`` (or
+    lower where it is). The DP trades accents against the pace's lengths; where the lengths
+    win too often the cuts drift off the accents the music gives, and a cut a beat away from
+    a kick or a downbeat reads as late."""
+    mv = _checked_mover(cands, idx, target, settings, bars, sections, rate, keep, weight)
+    if mv is None or share <= 0:
+        return np.asarray(idx, dtype=np.int64)
+    strong = cands.heard
+    inner = lambda: mv.cut[1:-1]                      # noqa: E731 -- the song's start and end are no cuts
+    for _ in range(mv.cut.size):
+        if np.mean(strong[inner()]) >= share:
+            break
+        best, move = -np.inf, None
+        for k in range(1, mv.cut.size - 1):
+            j = int(mv.cut[k])
+            if strong[j]:
+                continue
+            q = mv.sec_of[mv.cut[k - 1]]
+            ks, lens = mv.section(q)
+            cv0 = _cv_of(lens)
+            for j2, gain, d_err in mv.moves(k):
+                if not strong[j2] or gain <= best:
+                    continue
+                trial = mv.cut.copy()
+                trial[k] = j2
+                new = (mv.pos[trial[ks + 1]] - mv.pos[trial[ks]]).astype(np.float64)
+                if mv.sec_of[mv.cut[k]] == q:
+                    cv1 = _cv_of(new)
+                else:                                  # (a section's first cut is forced)
+                    cv1 = cv0
+                if cv1 < floor and cv1 < cv0 - 1e-12:
+                    continue
+                best, move = gain, (k, j2, d_err)
+        if move is None or best < -VARY_LOSS:
+            break
+        mv.apply(*move)
+    return mv.cut
 
 
 def anticipate(frames: list[int], n_frames: int, keep: set) -> list[int]:
@@ -550,6 +639,7 @@ def make_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
         idx = meet_counts(cands, idx, target, settings, rate, bars, keep=heroes, sections=sections)
     if bars is not None:
         idx = vary_sections(cands, idx, target, settings, bars, sections, rate=rate, keep=heroes)
+        idx = strengthen_cuts(cands, idx, target, settings, bars, sections, rate=rate, keep=heroes)
     frames = [int(cands.frames[i]) for i in idx]
     kind = {int(cands.frames[i]): cands.kind[i] for i in idx}
     tgt = {int(cands.frames[i]): float(target[i]) for i in idx}
