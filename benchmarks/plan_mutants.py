@@ -62,7 +62,9 @@ M = [
  ("accent repair evens out a section", "musync/planner/cuts.py", "                if cv1 < floor and cv1 < cv0 - 1e-12:", "                if False:"),
  ("accent repair counts energy jumps as heard accents", "musync/planner/candidates.py", "firm = {int(f): bool(grid.is_down[k] or grid.onset_rank[k] >= 0.5)", "firm = {int(f): bool(grid.strong[k])"),
  ("assignment: a forced repeat costs nothing", "musync/planner/_kernels.py", "REPEAT_COST = 1e3\n", "REPEAT_COST = 0.0\n"),
- ("brightness rules leave neighbours one source", "musync/planner/costs.py", "        ok = apart_rule(ok, wider,", "        ok = (lambda ok, *_: ok)(ok, wider,"),
+ ("brightness rules leave neighbours one source", "musync/planner/costs.py", "settle_singles(apart_rule(ok, wider, same, fixed)", "settle_singles((lambda ok, *_: ok)(ok, wider, same, fixed)"),
+ ("one-source slots do not settle their neighbours", "musync/planner/costs.py", "        ok = settle_singles(apart_rule", "        ok = (lambda ok, *_: ok)(apart_rule"),
+ ("phrase patterns at full depth at every pace", "musync/planner/pace.py", "PATTERN_NONE = 1.0\n", "PATTERN_NONE = 99.0\n"),
  ("frame windows: float product at every boundary", "musync/timebase.py", "_FAST_GUARD = 1e-9\n", "_FAST_GUARD = -1.0\n"),
 ]
 only = sys.argv[1:]

@@ -534,3 +534,25 @@ def test_a_phrase_pattern_is_laid_bar_by_bar():
         m = np.asarray(PHRASE_PATTERNS[names[k]], dtype=np.float64)
         m = m * np.mean(1.0 / m)
         assert g == pytest.approx(m[((f - phrases[k].start) // 30) % 4]), (f, names[k])
+
+
+def test_a_phrase_pattern_fades_once_a_shot_lasts_a_bar():
+    # the oracle: full depth up to half a bar per shot, none from a bar, linear in between
+    from musync.planner.pace import PATTERN_FULL, PATTERN_NONE, pattern_depth, phrase_shape, target_lengths
+
+    assert (PATTERN_FULL, PATTERN_NONE) == (0.5, 1.0)
+    assert pattern_depth([0.1, 0.5, 0.75, 1.0, 3.0]) == pytest.approx([1.0, 1.0, 0.5, 0.0, 0.0])
+    # a calm song (shots of a bar or more, no climax): the phrase patterns leave the lengths as
+    # the plain pace has them; a busy one (a beat a shot): they act in full
+    a = grid_analysis(bpm=120.0, bars=16)
+    grid = musync.planner.music_grid(a, FPS, 16 * 60 + 15)
+    beats = grid.beat_frames
+    calm = musync.make_settings("energy", fps=FPS, calm_beats=6.0, intense_beats=5.0, climax_build=False)
+    assert np.array_equal(target_lengths(grid, a, calm, beats), target_lengths(grid, a, calm, beats, shape=False))
+    busy = musync.make_settings("energy", fps=FPS, calm_beats=1.5, intense_beats=1.0, climax_build=False)
+    plain = target_lengths(grid, a, busy, beats, shape=False)
+    shaped = target_lengths(grid, a, busy, beats)
+    mult = phrase_shape(grid, a, busy, beats)
+    inside = (plain > busy.min_shot * FPS + 1) & (shaped < busy.max_shot * FPS * 0.5)
+    assert inside.sum() > 10
+    assert shaped[inside] == pytest.approx(plain[inside] * mult[inside], rel=1e-6)

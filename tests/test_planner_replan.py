@@ -12,6 +12,7 @@ from musync.errors import ParameterError
 from musync.planner.stable import close_short_gaps, dirty_shots
 from musync.planner.units import source_units
 from musync.testing import synthetic_clip_infos
+from musync.timebase import window_frames
 from musync.types import Shot
 
 from planner_util import grid_analysis
@@ -59,7 +60,13 @@ def test_a_swap_changes_only_the_phrase_around_it(setup):
     k = 12
     # swap shot 12's clip for the file of its neighbour: the neighbour must change
     nb = p.shots[k + 1]
-    e = lock(p, [k], source=nb.source, source_in=nb.source_in, source_out=nb.source_in + p.shots[k].length)
+    L = p.shots[k].length
+    # from the neighbour's in-point, or earlier where the clip's usable window ends first
+    pc = next(c for c in p.clips if c.path == nb.source)
+    lo, hi = window_frames(pc.usable_in, pc.usable_out, p.fps)
+    start = min(nb.source_in, hi - L)
+    assert start >= lo
+    e = lock(p, [k], source=nb.source, source_in=start, source_out=start + L)
     r = musync.replan(e, a, clips)
     ch = changed(e, r)
     assert 1 <= len(ch) <= 8

@@ -787,6 +787,46 @@ def test_apart_rule_gives_neighbours_a_second_source_from_before_the_rules(seed)
                 assert not np.any(added & ~content[k])
 
 
+@pytest.mark.parametrize("seed", range(100))
+def test_settle_singles_keeps_a_one_source_slot_s_source_from_its_neighbours(seed):
+    # oracle: nothing is added; no slot is emptied; a neighbour (unlocked) of a slot left with
+    # one source no longer has that source wherever it has another
+    from musync.planner.costs import settle_singles
+
+    rng = np.random.default_rng(seed)
+    S, U = int(rng.integers(2, 10)), int(rng.integers(2, 6))
+    ident = rng.integers(0, max(2, U - 1), U)
+    ok = rng.random((S, U)) < 0.35
+    ok[np.arange(S), rng.integers(0, U, S)] = True
+    fixed = np.where(rng.random(S) < 0.15, rng.integers(0, U, S), -1)
+    for k in np.flatnonzero(fixed >= 0):
+        ok[k] = False
+        ok[k, fixed[k]] = True
+    out = settle_singles(ok, ident, fixed)
+    assert np.all(out <= ok) and np.all(out.any(axis=1))
+    assert np.array_equal(out[fixed >= 0], ok[fixed >= 0])
+    one = _singles(out, ident)
+    for k in range(S):
+        if len(one[k]) != 1:
+            continue
+        for nb in (k - 1, k + 1):
+            if 0 <= nb < S and fixed[nb] < 0 and len(one[nb]) > 1:
+                assert one[k][0] not in one[nb], (k, nb)
+
+
+def test_settle_singles_clears_a_chain_the_assignment_would_walk_into():
+    # slot 3 only file 0 can fill, slot 2 files 0 and 1, slot 1 file 1 or 2: file 0 leaves
+    # slot 2, so file 1 must fill it and leaves slot 1 to file 2, which slot 0 then keeps away from
+    from musync.planner.costs import settle_singles
+
+    ident = np.arange(3)
+    ok = np.array([[1, 1, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]], dtype=bool)
+    out = settle_singles(ok, ident, np.full(4, -1))
+    assert out.astype(int).tolist() == [[1, 1, 0], [0, 0, 1], [0, 1, 0], [1, 0, 0]]
+    got = assign_units(_costs(np.zeros((4, 3)), ok=out), _units(3))
+    assert got[1:].tolist() == [2, 1, 0]
+
+
 def test_apart_rule_leaves_a_pair_alone_when_one_clip_alone_fits_both():
     from musync.planner.costs import apart_rule
 

@@ -29,7 +29,7 @@ from .seeing import SEEING_TERMS, UnitSight, content_rules, neighbour_rule, sect
 from .slots import Slots
 from .styles import WEIGHTS
 
-__all__ = ["Costs", "CostContext", "make_costs", "fits", "apart_rule", "COST_TERMS", "KEEP_BONUS"]
+__all__ = ["Costs", "CostContext", "make_costs", "fits", "apart_rule", "settle_singles", "COST_TERMS", "KEEP_BONUS"]
 
 #: Reward for keeping a slot's previous unit in a stable re-plan.
 KEEP_BONUS = 5.0
@@ -164,6 +164,28 @@ def apart_rule(ok: np.ndarray, wider, ident: np.ndarray, fixed: np.ndarray) -> n
     return out
 
 
+def settle_singles(ok: np.ndarray, ident: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """A slot only one source can fill keeps that source from its neighbours wherever they have
+    another (and so on down a chain of such slots): the assignment's search then never walks
+    into two neighbours left with nothing but that source."""
+    out = ok.copy()
+    S = out.shape[0]
+    for _ in range(S):
+        one = _single(out, ident)
+        changed = False
+        for k in np.flatnonzero(one >= 0):
+            i = int(one[k])
+            for nb in (k - 1, k + 1):
+                if 0 <= nb < S and fixed[nb] < 0 and one[nb] < 0:
+                    keep = out[nb] & (ident != i)
+                    if keep.any() and (out[nb] & (ident == i)).any():
+                        out[nb] = keep
+                        changed = True
+        if not changed:
+            break
+    return out
+
+
 def continuity_weights(slots: Slots, settings: PlanSettings) -> np.ndarray:
     """Continuity matters inside a section, less across a section change, and a payoff's hero
     shot is meant to contrast with what came before."""
@@ -251,8 +273,8 @@ def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS,
         ok = neighbour_rule(ok, slots, units, fixed,
                             np.array([u.clip for u in units], dtype=np.int64) if ident is None
                             else ident, frozen=prefer >= 0)
-        ok = apart_rule(ok, wider, np.array([u.clip for u in units], dtype=np.int64)
-                        if ident is None else ident, fixed)
+        same = np.array([u.clip for u in units], dtype=np.int64) if ident is None else ident
+        ok = settle_singles(apart_rule(ok, wider, same, fixed), same, fixed)
     for k in np.flatnonzero(prefer >= 0):
         total[k, prefer[k]] -= KEEP_BONUS
     return Costs(unit=total, ok=ok, continuity=continuity_weights(slots, settings), fixed=fixed,

@@ -4,7 +4,8 @@ Public:
 
 - :func:`target_lengths` -- the ideal length (frames) of a shot starting at each candidate.
 - :func:`cut_rate` -- the cuts per frame the plain pace asks for (what the cut DP is held to).
-- :func:`phrase_shape` -- the pattern of lengths inside each phrase.
+- :func:`phrase_shape` -- the pattern of lengths inside each phrase; :func:`pattern_depth` -- how
+  much of it a pace takes (none once a shot lasts a bar).
 - :func:`build_pace` -- the accelerating pace over the build before every payoff, and where each
   build ends.
 - :func:`hero_seconds` -- the held hero shot on a payoff.
@@ -36,7 +37,8 @@ from .music import MusicGrid
 
 __all__ = ["target_lengths", "cut_rate", "phrase_shape", "build_pace", "in_build", "section_factor",
            "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp",
-           "build_swing", "LOUD_WEIGHT", "PHRASE_PATTERNS", "BUILD_RATIO", "BUILD_TO", "BUILD_SWING",
+           "build_swing", "LOUD_WEIGHT", "PHRASE_PATTERNS", "pattern_depth", "PATTERN_FULL",
+           "PATTERN_NONE", "BUILD_RATIO", "BUILD_TO", "BUILD_SWING",
            "HERO_TIMES", "SOFT_FROM", "ahead_in_builds"]
 
 #: Patterns of shot lengths inside a phrase: multipliers of the energy pace over the phrase's
@@ -51,6 +53,10 @@ PHRASE_PATTERNS = {
     "hold, burst; then steady": (1.85, 0.63, 1.0, 1.0),
 }
 _PATTERN_ORDER = tuple(PHRASE_PATTERNS)
+#: A phrase pattern acts in full where the pace is at most this many bars per shot, and not at
+#: all from :data:`PATTERN_NONE` bars (:func:`pattern_depth`).
+PATTERN_FULL = 0.5
+PATTERN_NONE = 1.0
 
 #: Share of the loudness in what the pace follows (the rest is the analysis' energy curve).
 LOUD_WEIGHT = 1.0
@@ -89,6 +95,19 @@ def energy_pace(grid: MusicGrid, settings: PlanSettings, times: np.ndarray) -> n
     song is at its quietest, ``intense_beats`` at its loudest, geometric in between."""
     e = drive_at(grid, times)
     return settings.calm_beats * (settings.intense_beats / settings.calm_beats) ** e
+
+
+def pattern_depth(pace_bars) -> np.ndarray:
+    """How much of its phrase pattern a pace of ``pace_bars`` bars per shot takes: all of it up
+    to :data:`PATTERN_FULL` bars, none from :data:`PATTERN_NONE` bars, geometric in between
+    (the pattern's multiplier is raised to this power).
+
+    A pattern sets the lengths of the shots that start in each bar; its count per two bars
+    holds only while shots are shorter than a bar. At a pace of a bar or more, a bar's hold
+    outlasts the bar and swallows the next bar's burst: two bars get one shot where the pace
+    asks for two, and the cut rate stops following the music there."""
+    x = np.asarray(pace_bars, dtype=np.float64)
+    return np.clip((PATTERN_NONE - x) / (PATTERN_NONE - PATTERN_FULL), 0.0, 1.0)
 
 
 def phrase_pattern_names(grid: MusicGrid, analysis: Analysis, seed: int) -> list[str]:
@@ -279,8 +298,8 @@ def target_lengths(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
                    ahead: bool = True) -> np.ndarray:
     """Ideal length in frames of a shot starting at each of ``frames``.
 
-    ``energy pace (beats) x phrase shape x section factor``, replaced by the build's pace over
-    every payoff's build, times the local beat period; a hero shot (:func:`hero_seconds`) on
+    ``energy pace (beats) x phrase shape ** pattern depth x section factor``, replaced by the
+    build's pace over every payoff's build, times the local beat period; a hero shot (:func:`hero_seconds`) on
     every payoff; bent toward ``max_shot`` above half of it (:func:`soft_ceiling`) and clamped
     to ``[min_shot, max_shot]``. ``shape=False`` leaves out the phrase
     patterns, ``hero=False`` the hero shots (the plain pace, e.g. for the cut rate), ``ahead=False``
@@ -291,8 +310,9 @@ def target_lengths(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
     t = frames / fps
     beats = energy_pace(grid, settings, t)
     if shape:
+        depth = pattern_depth(beats / float(max(grid.beats_per_bar, 1)))
         beats = np.where(in_build(grid, frames), beats,
-                         beats * phrase_shape(grid, analysis, settings, frames))
+                         beats * phrase_shape(grid, analysis, settings, frames) ** depth)
     beats, ends = build_pace(grid, settings, frames, beats)
     beats = beats * section_factor(grid, analysis, settings, frames)
     if grid.beat_frames.size >= 2:
