@@ -140,3 +140,32 @@ def test_the_repair_pass_smooths_what_the_beam_left_and_keeps_locks():
     assert worst(out) <= JUMP + 1e-9
     assert out[8] == 2 and list(out[:4]) == [0, 1, 2, 3]
     assert all(a != b for a, b in zip(out[:-1], out[1:]))          # never twice in a row
+
+
+def test_the_brightness_rules_never_leave_two_neighbours_one_clip(monkeypatch):
+    # one long bright clip, one long dark clip, ten short bright ones: the section's brightness
+    # band keeps the bright ones, so every shot longer than the short clips could only be the long
+    # bright clip -- two such shots in a row would be the same clip twice. The dark clip comes
+    # back for one of them instead
+    song = T.make_song(bpm=120, seed=5, form=(("verse", 16),))
+    a = analyze_signal(song.y, song.sr)
+    a = dataclasses.replace(a, sections=(Section(0.0, a.duration, "A", float(np.mean(a.energy)), "verse"),))
+    clips = []
+    for i, c in enumerate(_clips([0.70, 0.12] + [0.62 + 0.02 * i for i in range(10)])):
+        if i >= 2:
+            end = c.usable_in + 1.2
+            c = dataclasses.replace(c, usable_out=end, subshots=(dataclasses.replace(c.subshots[0], end=end),))
+        clips.append(c)
+
+    def repeats(p):
+        src = [s.source for s in p.shots]
+        return sum(x == y for x, y in zip(src[:-1], src[1:]))
+
+    p = plan(a, clips, make_settings())
+    assert repeats(p) == 0
+    assert any(s.source == clips[1].path for s in p.shots)
+    # without the rule, the same plan repeats the long bright clip (the test can fail)
+    import musync.planner.costs as costs_mod
+
+    monkeypatch.setattr(costs_mod, "apart_rule", lambda ok, *_: ok)
+    assert repeats(plan(a, clips, make_settings())) > 0
