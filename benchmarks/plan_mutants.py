@@ -82,7 +82,7 @@ for name, f, old, new in M:
                             "tests/test_planner.py", "tests/test_planner_stages.py", "tests/test_planner_plans.py",
                             "tests/test_planner_metrics.py", "tests/test_planner_replan.py",
                             "tests/test_planner_pace.py", "tests/test_timebase.py",
-                            "tests/test_planner_real.py"],
+                            "tests/test_planner_real.py", "tests/test_planner_luma.py"],
                            cwd=ROOT, env=env, capture_output=True, text=True)
         failed = [l for l in r.stdout.splitlines() if l.startswith("FAILED")]
         missed += r.returncode == 0
