@@ -9,6 +9,9 @@ NEG = -1e300
 #: What the beam search adds for the same identity twice in a row where nothing else could
 #: fill a slot: so another path through the earlier slots is taken wherever one exists.
 REPEAT_COST = 1e3
+#: How many units for the first slot of a pair the brightness repair tries (the best by their own
+#: gain), each with every unit for the second.
+PAIR_TRIES = 24
 
 
 @njit(cache=True, nogil=True)
@@ -153,6 +156,23 @@ def _path_value(cut, a, b, pos, bpos, score, fixed_prev, target, min_len, max_le
         v -= cost
         Lp = L
     return v
+
+
+@njit(cache=True, nogil=True)
+def _move_values(cut, k, a, b, js, pos, bpos, score, fixed_prev, target, min_len, max_len, lam,
+                 run_cost, short_beats, short_cost):
+    """:func:`_path_value` over cuts ``[a, b]`` as they are (entry 0) and with ``cut[k]`` moved
+    to each of ``js`` (entries 1 ..); ``cut`` is as it was on return."""
+    out = np.empty(js.shape[0] + 1)
+    out[0] = _path_value(cut, a, b, pos, bpos, score, fixed_prev, target, min_len, max_len, lam,
+                         run_cost, short_beats, short_cost)
+    j0 = cut[k]
+    for i in range(js.shape[0]):
+        cut[k] = js[i]
+        out[i + 1] = _path_value(cut, a, b, pos, bpos, score, fixed_prev, target, min_len, max_len,
+                                 lam, run_cost, short_beats, short_cost)
+    cut[k] = j0
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -831,7 +851,8 @@ def _smooth_jumps(choice, unit_cost, ok, bright, lab, cont_w, jump_w, jump_free,
     For every cut s - 1 -> s with jump_w[s] > 0 whose brightness change is over ``fix_above``,
     try (a) swapping the unit of slot s - 1 or s with the unit of another slot of the same
     section, (b) replacing one of them by another unit allowed there (``ok``) and (c) replacing
-    both, keeping each identity's spacing (``id_space``) and never touching ``frozen`` slots;
+    both (the PAIR_TRIES best units for s - 1 by their own gain, each with every unit for s),
+    keeping each identity's spacing (``id_space``) and never touching ``frozen`` slots;
     the move that lowers the local cost most (unit costs, continuity and jump costs of the cuts
     it touches, ``return_w`` per return A B A, ``reuse_w`` for a replacement by a source the
     section shows more often) is made. Up to ``passes`` rounds.
@@ -911,10 +932,15 @@ def _smooth_jumps(choice, unit_cost, ok, bright, lab, cont_w, jump_w, jump_free,
                     if v != ua and ok[a, v] and smooth and _fits_spacing(seq, a, v, ident, id_space):
                         cand[nv] = v
                         nv += 1
+                # the PAIR_TRIES best first halves by their own gain (every pair would be U^2)
+                g1s = np.empty(nv)
                 for k in range(nv):
+                    g1s[k] = _replace_gain(seq, a, cand[k], lo, hi, unit_cost, bright, lab, cont_w,
+                                           jump_w, jump_free, ident, return_w, reuse_w)
+                order = np.argsort(-g1s[:nv])
+                for k in order[:PAIR_TRIES]:
                     v = cand[k]
-                    g1 = _replace_gain(seq, a, v, lo, hi, unit_cost, bright, lab, cont_w, jump_w,
-                                       jump_free, ident, return_w, reuse_w)
+                    g1 = g1s[k]
                     seq[a] = v
                     for w2 in range(U):
                         if w2 == us or not ok[s, w2] or _jump(w2, v, bright, jump_free) > 0.0 \

@@ -170,19 +170,22 @@ def settle_singles(ok: np.ndarray, ident: np.ndarray, fixed: np.ndarray) -> np.n
     into two neighbours left with nothing but that source."""
     out = ok.copy()
     S = out.shape[0]
-    for _ in range(S):
-        one = _single(out, ident)
-        changed = False
-        for k in np.flatnonzero(one >= 0):
-            i = int(one[k])
-            for nb in (k - 1, k + 1):
-                if 0 <= nb < S and fixed[nb] < 0 and one[nb] < 0:
-                    keep = out[nb] & (ident != i)
-                    if keep.any() and (out[nb] & (ident == i)).any():
-                        out[nb] = keep
-                        changed = True
-        if not changed:
-            break
+    ident = np.asarray(ident, dtype=np.int64)
+    one = _single(out, ident)
+    todo = list(np.flatnonzero(one >= 0))
+    while todo:
+        k = int(todo.pop())
+        i = int(one[k])
+        for nb in (k - 1, k + 1):
+            if not (0 <= nb < S) or fixed[nb] >= 0 or one[nb] >= 0:
+                continue
+            mine = out[nb] & (ident == i)
+            if mine.any() and (out[nb] & ~mine).any():
+                out[nb] &= ~mine
+                rest = np.unique(ident[out[nb]])
+                if rest.size == 1:                     # the neighbour is down to one source too
+                    one[nb] = rest[0]
+                    todo.append(nb)
     return out
 
 

@@ -42,6 +42,7 @@ pairing the bars (a reader of the plan may count from either).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -394,8 +395,12 @@ def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings
     return np.flatnonzero(out).astype(np.int64)
 
 
-def _cv_of(lengths: np.ndarray) -> float:
-    return float(lengths.std() / lengths.mean()) if lengths.size >= 2 and lengths.mean() > 0 else 0.0
+def _cv_sums(n: float, s1: float, s2: float) -> float:
+    """Coefficient of variation of n lengths with sum s1 and sum of squares s2 (0 below two)."""
+    if n < 2 or s1 <= 0.0:
+        return 0.0
+    m = s1 / n
+    return math.sqrt(max(s2 / n - m * m, 0.0)) / m
 
 
 class _Mover:
@@ -404,77 +409,113 @@ class _Mover:
     one-beat pairs) less ``weight`` x the change of the squared count error per two bars
     (:func:`bar_wants`) where the pace's ``rate`` is given. Forced cuts, locks and hero shots
     (``keep``) never move; a move stays inside its bar, or goes to the bar before or after
-    where the rate prices it."""
+    where the rate prices it. Each cut's moves are priced once and again only when a move
+    nearby changes what they touch."""
 
     def __init__(self, cands, idx, target, settings, bars, sections, rate, keep, weight):
-        from ._kernels import _path_value
+        from ._kernels import _move_values
 
         n = len(cands)
-        self.c = cands
         self.cut = np.asarray(idx, dtype=np.int64).copy()
         chosen = np.zeros(n, dtype=bool)
         chosen[self.cut] = True
-        self.movable = _movable(cands, chosen, keep)
+        self.movable = _movable(cands, chosen, keep).tolist()
         if rate is not None:
-            self.bar_of, self.want = bar_wants(cands.frames, np.asarray(rate, dtype=np.float64), bars)
+            bar_of, want = bar_wants(cands.frames, np.asarray(rate, dtype=np.float64), bars)
+            self.want = want.tolist()
         else:
-            self.bar_of = np.searchsorted(bars, cands.frames, side="right").astype(np.int64) - 1
+            bar_of = np.searchsorted(bars, cands.frames, side="right").astype(np.int64) - 1
             self.want = None
-        inner = self.bar_of[self.cut[1:-1]]
-        self.cnt = np.bincount(inner[inner >= 0], minlength=bars.size).astype(np.float64)
-        self.err = self._error(self.cnt)
+        self.bar_of = bar_of.tolist()
+        inner = bar_of[self.cut[1:-1]]
+        self.cnt = np.bincount(inner[inner >= 0], minlength=bars.size).astype(np.float64).tolist()
         self.weight = float(weight)
-        self.sec_of = _section_of(cands.frames, sections)
-        self.pos = cands.frames.astype(np.int64)
+        self.sec_of = _section_of(cands.frames, sections).tolist()
+        self.pos = cands.frames.astype(np.int64).tolist()
         mn, mx = min_max_frames(settings)
         run_cost = np.asarray(RUN_COST, dtype=np.float64)
         self.R = run_cost.size - 1
-        args = (self.pos, cands.beat_pos.astype(np.float64), cands.score.astype(np.float64),
-                cands.fixed_prev.astype(np.int64), np.maximum(np.asarray(target, dtype=np.float64), 1.0),
-                int(mn), int(mx), float(LAMBDA), run_cost, float(SHORT_BEATS), float(SHORT_COST))
-        self.value = lambda cut, a, b: _path_value(cut, a, b, *args)
+        args = (cands.frames.astype(np.int64), cands.beat_pos.astype(np.float64),
+                cands.score.astype(np.float64), cands.fixed_prev.astype(np.int64),
+                np.maximum(np.asarray(target, dtype=np.float64), 1.0), int(mn), int(mx),
+                float(LAMBDA), run_cost, float(SHORT_BEATS), float(SHORT_COST))
+        self.values = lambda cut, k, a, b, js: _move_values(cut, k, a, b, js, *args)
+        self._cache: dict[int, list] = {}
+        self._sections: dict[int, list] | None = None
 
-    def _error(self, cnt):
-        w = self.want
-        return 0.0 if w is None else float(np.sum((cnt[:w.size] + cnt[1:w.size + 1] - w) ** 2))
+    def _d_err(self, b: int, b2: int) -> float:
+        """The change of the count error when a cut leaves bar b for bar b2 (b2 = b +- 1): the
+        windows of two bars w = (w, w + 1) that hold one of the two bars but not both."""
+        if self.want is None or b == b2:
+            return 0.0
+        w, cnt, nw = self.want, self.cnt, len(self.want)
+        lo, hi = min(b, b2), max(b, b2)
+        d = 0.0
+        if lo - 1 >= 0:            # window (lo - 1, lo): loses the cut if it leaves lo, else gains
+            e = cnt[lo - 1] + cnt[lo] - w[lo - 1]
+            s = -1.0 if b == lo else 1.0
+            d += (e + s) ** 2 - e * e
+        if hi < nw:                # window (hi, hi + 1)
+            e = cnt[hi] + cnt[hi + 1] - w[hi]
+            s = -1.0 if b == hi else 1.0
+            d += (e + s) ** 2 - e * e
+        return d
 
     def section(self, q):
-        """The cut indices (into ``cut``) starting a shot in section q, and those shots' lengths."""
-        ks = np.flatnonzero(self.sec_of[self.cut[:-1]] == q)
-        return ks, (self.pos[self.cut[ks + 1]] - self.pos[self.cut[ks]]).astype(np.float64)
+        """The cut indices (into ``cut``) starting a shot in section q (a move never takes a
+        shot out of its section: section starts are forced cuts)."""
+        if self._sections is None:
+            self._sections = {}
+            for k, j in enumerate(self.cut[:-1].tolist()):
+                self._sections.setdefault(self.sec_of[j], []).append(k)
+        return self._sections.get(q, [])
+
+    def lengths(self, ks) -> tuple[float, float, float]:
+        """Count, sum and sum of squares of the lengths of the shots starting at cuts ``ks``."""
+        pos, cut = self.pos, self.cut
+        d = [float(pos[cut[k + 1]] - pos[cut[k]]) for k in ks]
+        return float(len(d)), sum(d), sum(x * x for x in d)
 
     def moves(self, k):
-        """Every move of cut ``k`` (an index into ``cut``): ``(j2, gain, d_err)``, ``gain`` the
-        objective's change less the count error's price."""
-        cut, bar_of = self.cut, self.bar_of
+        """Every move of cut ``k`` (an index into ``cut``): ``(j2, gain, d_err, before, after)``,
+        ``gain`` the objective's change less the count error's price, ``before``/``after`` the
+        two lengths it changes."""
+        got = self._cache.get(k)
+        if got is not None:
+            return got
+        cut, bar_of, pos = self.cut, self.bar_of, self.pos
+        out = []
         j = int(cut[k])
-        if k < 1 or k + 1 >= cut.size or not self.movable[j]:
-            return
-        a, c = int(cut[k - 1]), int(cut[k + 1])
-        lo, hi = max(0, k - self.R - 1), min(cut.size - 1, k + self.R + 2)
-        old = self.value(cut, lo, hi)
-        trial = cut.copy()
-        for j2 in range(a + 1, c):
-            same = bar_of[j2] == bar_of[j]
-            near = same or (self.want is not None and bar_of[j] >= 0 and bar_of[j2] >= 0
-                            and abs(bar_of[j2] - bar_of[j]) == 1)
-            if j2 == j or not near or not self.movable[j2]:
-                continue
-            d_err = 0.0
-            if not same:
-                c2 = self.cnt.copy()
-                c2[bar_of[j]] -= 1.0
-                c2[bar_of[j2]] += 1.0
-                d_err = self._error(c2) - self.err
-            trial[k] = j2
-            yield j2, self.value(trial, lo, hi) - old - self.weight * d_err, d_err
+        if 1 <= k < cut.size - 1 and self.movable[j]:
+            a, c = int(cut[k - 1]), int(cut[k + 1])
+            lo, hi = max(0, k - self.R - 1), min(cut.size - 1, k + self.R + 2)
+            bj = bar_of[j]
+            before = (float(pos[j] - pos[a]), float(pos[c] - pos[j]))
+            js = []
+            for j2 in range(a + 1, c):
+                b2 = bar_of[j2]
+                near = b2 == bj or (self.want is not None and bj >= 0 and b2 >= 0 and abs(b2 - bj) == 1)
+                if j2 != j and near and self.movable[j2]:
+                    js.append(j2)
+            if js:
+                v = self.values(cut, k, lo, hi, np.array(js, dtype=np.int64))
+                for i, j2 in enumerate(js):
+                    d_err = 0.0 if bar_of[j2] == bj else self._d_err(bj, bar_of[j2])
+                    out.append((j2, float(v[i + 1] - v[0]) - self.weight * d_err, d_err, before,
+                                (float(pos[j2] - pos[a]), float(pos[c] - pos[j2]))))
+        self._cache[k] = out
+        return out
 
     def apply(self, k, j2, d_err):
         j = int(self.cut[k])
         if self.bar_of[j2] != self.bar_of[j]:
             self.cnt[self.bar_of[j]] -= 1.0
             self.cnt[self.bar_of[j2]] += 1.0
-            self.err += d_err
+            # every cut whose count error this changes: those in the bars around
+            self._cache.clear()
+        else:
+            for q in range(max(0, k - self.R - 2), min(self.cut.size, k + self.R + 3)):
+                self._cache.pop(q, None)
         self.cut[k] = j2
 
 
@@ -486,13 +527,13 @@ def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settin
     even made to differ: while the coefficient of variation of a section's shot lengths is under
     ``floor`` (and it has ``shortest`` shots or more), one cut moves to another candidate
     between the cuts on either side of it, onto an accent where it was on one
-    (:attr:`~musync.planner.candidates.Candidates.heard`): inside its
-    own bar (every count per bar stays), or, where the pace's ``rate`` is given, into the bar
-    before or after, the count error per two bars it makes priced as :func:`meet_counts` prices
-    it (``weight``). The move taken is the one that raises the section's variation and costs
-    least in the DP's own objective (:func:`choose_cuts`: accents, lengths against the target,
-    runs, one-beat pairs), the variation worth ``worth`` per unit, no move costing more than
-    :data:`VARY_LOSS`. Forced cuts, locks and hero shots (``keep``) stay.
+    (:attr:`~musync.planner.candidates.Candidates.heard`): inside its own bar (every count per
+    bar stays), or, where the pace's ``rate`` is given, into the bar before or after, the count
+    error per two bars it makes priced as :func:`meet_counts` prices it (``weight``). The move
+    taken is the one that raises the section's variation and costs least in the DP's own
+    objective (:func:`choose_cuts`: accents, lengths against the target, runs, one-beat pairs),
+    the variation worth ``worth`` per unit, no move costing more than :data:`VARY_LOSS`. Forced
+    cuts, locks and hero shots (``keep``) stay.
 
     The DP and the count repair keep the cut rate and the accents; on a stretch of even level
     with accents on every beat, or only on the downbeats, they can still land on lengths of 3, 3,
@@ -501,32 +542,34 @@ def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settin
     mv = _checked_mover(cands, idx, target, settings, bars, sections, rate, keep, weight)
     if mv is None or floor <= 0:
         return np.asarray(idx, dtype=np.int64)
-    strong = cands.heard
-    for q in np.unique(mv.sec_of[mv.cut[:-1]]):
-        for _ in range(4 * mv.cut.size):
-            ks, lens = mv.section(q)
-            cv0 = _cv_of(lens)
-            if ks.size < shortest or cv0 >= floor:
+    strong = cands.heard.tolist()
+    for q in sorted(set(mv.sec_of[j] for j in mv.cut[:-1].tolist())):
+        ks = mv.section(q)
+        if len(ks) < shortest:
+            continue
+        n, s1, s2 = mv.lengths(ks)
+        for _ in range(4 * len(ks)):
+            cv0 = _cv_sums(n, s1, s2)
+            if cv0 >= floor:
                 break
-            best, move = -np.inf, None
-            for i, k in enumerate(ks[1:], start=1):     # the first cut of a section stays
+            best, move = -math.inf, None
+            for k in ks[1:]:                           # the first cut of a section stays
                 j = int(mv.cut[k])
-                a, c = mv.pos[mv.cut[k - 1]], mv.pos[mv.cut[k + 1]] if k + 1 < mv.cut.size else 0
-                for j2, gain, d_err in mv.moves(k):
+                for j2, gain, d_err, (la, lc), (na, nc) in mv.moves(k):
                     if strong[j] and not strong[j2]:
                         continue
-                    new_lens = lens.copy()
-                    new_lens[i - 1] = mv.pos[j2] - a
-                    new_lens[i] = c - mv.pos[j2]
-                    more = _cv_of(new_lens) - cv0
+                    more = _cv_sums(n, s1 - la - lc + na + nc, s2 - la * la - lc * lc + na * na + nc * nc) - cv0
                     if more <= 1e-9:
                         continue
                     v = gain + worth * more
                     if v > best:
-                        best, move = v, (k, j2, d_err)
+                        best, move = v, (k, j2, d_err, la, lc, na, nc)
             if move is None or best < -VARY_LOSS:
                 break
-            mv.apply(*move)
+            k, j2, d_err, la, lc, na, nc = move
+            s1 += na + nc - la - lc
+            s2 += na * na + nc * nc - la * la - lc * lc
+            mv.apply(k, j2, d_err)
     return mv.cut
 
 
@@ -546,8 +589,8 @@ def strengthen_cuts(cands: Candidates, idx: np.ndarray, target: np.ndarray, sett
                     weight: float = COUNT_WEIGHT) -> np.ndarray:
     """The cuts ``idx`` with cuts off the accents moved onto them while fewer than ``share`` of
     the cuts are on one (:attr:`~musync.planner.candidates.Candidates.heard`: a downbeat or a
-    beat whose onset is in the song's top half): the cheapest move first (the DP's own objective and the
-    count's price, as :func:`vary_sections` moves cuts), none costing more than
+    beat whose onset is in the song's top half): the cheapest move first (the DP's own objective
+    and the count's price, as :func:`vary_sections` moves cuts), none costing more than
     :data:`VARY_LOSS`, none bringing a section's shot-length variation under ``floor`` (or
     lower where it is). The DP trades accents against the pace's lengths; where the lengths
     win too often the cuts drift off the accents the music gives, and a cut a beat away from
@@ -555,35 +598,36 @@ def strengthen_cuts(cands: Candidates, idx: np.ndarray, target: np.ndarray, sett
     mv = _checked_mover(cands, idx, target, settings, bars, sections, rate, keep, weight)
     if mv is None or share <= 0:
         return np.asarray(idx, dtype=np.int64)
-    strong = cands.heard
-    inner = lambda: mv.cut[1:-1]                      # noqa: E731 -- the song's start and end are no cuts
-    for _ in range(mv.cut.size):
-        if np.mean(strong[inner()]) >= share:
+    strong = cands.heard.tolist()
+    inner = mv.cut.size - 2                            # the song's start and end are no cuts
+    on = sum(strong[j] for j in mv.cut[1:-1].tolist())
+    sums: dict[int, tuple] = {}
+    for _ in range(inner):
+        if inner <= 0 or on / inner >= share:
             break
-        best, move = -np.inf, None
+        best, move = -math.inf, None
         for k in range(1, mv.cut.size - 1):
             j = int(mv.cut[k])
             if strong[j]:
                 continue
-            q = mv.sec_of[mv.cut[k - 1]]
-            ks, lens = mv.section(q)
-            cv0 = _cv_of(lens)
-            for j2, gain, d_err in mv.moves(k):
+            q = mv.sec_of[int(mv.cut[k - 1])]          # (a section's first cut is forced: never k)
+            if q not in sums:
+                sums[q] = mv.lengths(mv.section(q))
+            n, s1, s2 = sums[q]
+            cv0 = _cv_sums(n, s1, s2)
+            for j2, gain, d_err, (la, lc), (na, nc) in mv.moves(k):
                 if not strong[j2] or gain <= best:
                     continue
-                trial = mv.cut.copy()
-                trial[k] = j2
-                new = (mv.pos[trial[ks + 1]] - mv.pos[trial[ks]]).astype(np.float64)
-                if mv.sec_of[mv.cut[k]] == q:
-                    cv1 = _cv_of(new)
-                else:                                  # (a section's first cut is forced)
-                    cv1 = cv0
+                cv1 = _cv_sums(n, s1 - la - lc + na + nc, s2 - la * la - lc * lc + na * na + nc * nc)
                 if cv1 < floor and cv1 < cv0 - 1e-12:
                     continue
-                best, move = gain, (k, j2, d_err)
+                best, move = gain, (k, j2, d_err, q)
         if move is None or best < -VARY_LOSS:
             break
-        mv.apply(*move)
+        k, j2, d_err, q = move
+        sums.pop(q, None)
+        mv.apply(k, j2, d_err)
+        on += 1
     return mv.cut
 
 

@@ -79,6 +79,10 @@ def source_units(clips: list[ClipInfo], fps: Fraction) -> list[Unit]:
 
     fps = Fraction(fps)
     units = []
+    # every clip's motion peaks on frames, in one call
+    peak_t = [np.asarray(c.peak_times, dtype=np.float64) for c in clips]
+    bounds = np.cumsum([0] + [t.size for t in peak_t])
+    peak_f = to_frames(np.concatenate(peak_t), fps) if bounds[-1] else np.zeros(0, dtype=np.int64)
     for ci, c in enumerate(clips):
         spans = [(s.start, s.end, s.brightness, s.palette, s.motion) for s in c.subshots] or [
             (c.usable_in, c.usable_out, c.brightness, c.palette, c.motion)]
@@ -90,10 +94,10 @@ def source_units(clips: list[ClipInfo], fps: Fraction) -> list[Unit]:
             lo, hi = _frames_of_window(a, b, fps)
             if hi - lo < 1:
                 continue
-            pt = np.asarray(c.peak_times, dtype=np.float64)
+            pt = peak_t[ci]
             keep = (pt >= a) & (pt < b)
-            pk = sorted(zip(to_frames(pt[keep], fps).tolist(), np.asarray(c.peak_strengths)[keep].tolist()),
-                        key=lambda x: (-x[1], x[0]))
+            pk = sorted(zip(peak_f[bounds[ci]:bounds[ci + 1]][keep].tolist(),
+                            np.asarray(c.peak_strengths)[keep].tolist()), key=lambda x: (-x[1], x[0]))
             still_flags = c.flagged(0.0, 1.0) if c.is_still else []
             pieces = [(lo, hi, bool(still_flags),
                        f"{still_flags[0].kind} ({still_flags[0].reason})" if still_flags else "")]
