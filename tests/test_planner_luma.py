@@ -142,6 +142,32 @@ def test_the_repair_pass_smooths_what_the_beam_left_and_keeps_locks():
     assert all(a != b for a, b in zip(out[:-1], out[1:]))          # never twice in a row
 
 
+def test_the_repair_pass_replaces_both_sides_of_a_jump_when_one_is_not_enough():
+    # dark, dark, then bright: a jump of 0.38 from slot 3 to slot 4. A new unit in one slot alone
+    # leaves a jump over the limit on its other side; two new units (0.25, 0.38) make the climb
+    # gradual -- in a single pass, which only the move on both slots can do
+    from types import SimpleNamespace
+
+    from musync.planner.assign import smooth_jumps
+    from musync.planner.costs import Costs
+    from musync.planner.units import Unit
+
+    lum = [0.10, 0.12, 0.50, 0.52, 0.25, 0.38]
+    units = [Unit(i, f"/c{i}.mp4", 0, 300, b, (100.0 * b, 0.0, 0.0), 0.5, ())
+             for i, b in enumerate(lum)]
+    S = 8
+    choice = np.array([0, 1, 0, 1, 2, 3, 2, 3], dtype=np.int64)
+    costs = Costs(unit=np.zeros((S, 6)), ok=np.ones((S, 6), bool), continuity=np.full(S, 3.0),
+                  fixed=np.full(S, -1, dtype=np.int64), prefer=np.full(S, -1, dtype=np.int64),
+                  terms={}, jump=np.r_[0.0, np.full(S - 1, 2.0)])
+    slots = SimpleNamespace(section=np.zeros(S, dtype=np.int64))
+    jumps = lambda seq: [abs(lum[a] - lum[b]) for a, b in zip(seq[:-1], seq[1:])]  # noqa: E731
+    assert max(jumps(choice)) > JUMP
+    out = smooth_jumps(choice, costs, units, slots, passes=1)
+    assert max(jumps(out)) <= JUMP + 1e-9, (out.tolist(), jumps(out))
+    assert {4, 5} <= set(out.tolist())
+
+
 def test_the_brightness_rules_never_leave_two_neighbours_one_clip(monkeypatch):
     # one long bright clip, one long dark clip, ten short bright ones: the section's brightness
     # band keeps the bright ones, so every shot longer than the short clips could only be the long

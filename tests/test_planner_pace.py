@@ -323,6 +323,23 @@ def test_low_confidence_plan_cuts_faster_where_loud():
     assert all(int(c) in downs for c in fc)
 
 
+def test_low_confidence_settings_keep_shots_two_beats_apart():
+    # the settings an uncertain grid is planned with, against the rule: no shot shorter than 1.9
+    # beats (0.95 s at 120 BPM: two beats less a little for a wavering tempo), two beats at the
+    # fastest, 16 at the calmest; a fallback grid on bar lines; a confident grid as given
+    from musync.planner import LOW_CONF_SHORTEST, grid_settings
+
+    s = musync.make_settings("energy", fps=FPS, min_shot=0.1)
+    eff, low, loud = grid_settings(_low_confidence_song(), s)
+    assert low and loud and LOW_CONF_SHORTEST == 1.9
+    assert eff.min_shot == pytest.approx(1.9 * 60.0 / 120.0) and eff.cut_on == "beats"
+    assert eff.intense_beats >= 2.0 and eff.calm_beats >= 16.0
+    eff, low, loud = grid_settings(_low_confidence_song(fallback=True), s)
+    assert low and not loud and eff.cut_on == "downbeats" and eff.min_shot == pytest.approx(0.1)
+    sure = grid_analysis(bpm=120.0, bars=8)
+    assert grid_settings(sure, s) == (s, False, False)
+
+
 def test_low_confidence_build_accelerates_on_strong_beats():
     # a quiet song (no loud passage) on an uncertain grid, its climax on bar 24: the build's
     # accelerating half (bars 20-23) may cut on the strong middle beats, the rest of the song

@@ -7,6 +7,8 @@ Public functions:
   changing only the phrases that must change (``scope="phrase"``) or everything unlocked
   (``scope="all"``).
 - :func:`make_settings` -- a :class:`~musync.types.PlanSettings` from a style preset plus overrides.
+- :func:`grid_settings` -- the settings a plan works with on an analysis' grid (an uncertain grid
+  is paced by phrases and loudness).
 - :data:`STYLES` -- the presets (each only a bundle of settings).
 - :func:`output_size` -- the output frame size for an aspect ratio.
 
@@ -46,7 +48,7 @@ from .slots import make_slots
 from .styles import ASPECTS, STYLES, WEIGHTS, check_settings, make_settings, output_size
 from .units import source_units
 
-__all__ = ["plan", "replan", "make_settings", "STYLES", "ASPECTS", "WEIGHTS", "output_size",
+__all__ = ["plan", "replan", "make_settings", "grid_settings", "STYLES", "ASPECTS", "WEIGHTS", "output_size",
            "SCOPES"]
 
 #: What a re-plan may change: "phrase" (the phrases touching a change) or "all".
@@ -83,6 +85,31 @@ def _check_fixed(fixed, duration_frames: int) -> list[Shot]:
             raise PlanError(f"shot {s.index}: locked range [{s.record_in}, {s.record_out}) is outside "
                             f"the song (0 to {duration_frames})")
     return fixed
+
+
+def grid_settings(analysis: Analysis, settings: PlanSettings) -> tuple[PlanSettings, bool, bool]:
+    """The settings the planner works with on this analysis' grid: ``(settings, low_confidence,
+    loud_beats)``.
+
+    A grid of low confidence (or a fallback grid) is paced by phrases and loudness: cuts on bar
+    lines, a bar at the fastest (:data:`LOW_CONF_INTENSE` beats where its loud passages may cut
+    on their strong beats, ``loud_beats``; a fallback grid has no beats to cut on), 16 beats at
+    the calmest, and no shot shorter than :data:`LOW_CONF_SHORTEST` beats (no one-beat flashes
+    on a grid that may be wrong). A confident grid keeps ``settings`` as they are."""
+    low_conf = analysis.fallback or analysis.confidence < 0.3
+    loud_beats = low_conf and settings.cut_on == "beats" and not analysis.fallback
+    if not low_conf:
+        return settings, False, False
+    # cut_on stays "beats" with loud_beats (the candidates keep to bar lines elsewhere; the
+    # builds may end on strong beats)
+    eff = dataclasses.replace(settings, cut_on=settings.cut_on if loud_beats else "downbeats",
+                              calm_beats=max(settings.calm_beats, 16.0),
+                              intense_beats=max(settings.intense_beats, LOW_CONF_INTENSE
+                                                if loud_beats else 4.0))
+    if loud_beats and analysis.tempo > 0:
+        shortest = LOW_CONF_SHORTEST * 60.0 / analysis.tempo
+        eff = dataclasses.replace(eff, min_shot=min(max(eff.min_shot, shortest), eff.max_shot))
+    return eff, True, loud_beats
 
 
 def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, locked=(),
@@ -124,24 +151,11 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     fixed = _check_fixed(list(locked) + list(keep), duration_frames)
 
     # -- stage 0: the music ----------------------------------------------------------------
-    eff = settings
-    low_conf = analysis.fallback or analysis.confidence < 0.3
-    # an uncertain grid still has beats to cut on where the song is loud; a fallback grid has none
-    loud_beats = low_conf and settings.cut_on == "beats" and not analysis.fallback
+    eff, low_conf, loud_beats = grid_settings(analysis, settings)
     if low_conf:
         warn.append("the beat grid has low confidence: pacing by phrases and loudness, cuts on bar lines"
                     + (" (and on the strong beats of loud passages, two beats apart at least)"
                        if loud_beats else ""))
-        # cut_on stays "beats" with loud_beats (the candidates keep to bar lines elsewhere; the
-        # builds may end on strong beats)
-        eff = dataclasses.replace(settings, cut_on=settings.cut_on if loud_beats else "downbeats",
-                                  calm_beats=max(settings.calm_beats, 16.0),
-                                  intense_beats=max(settings.intense_beats, LOW_CONF_INTENSE
-                                                    if loud_beats else 4.0))
-        if loud_beats and analysis.tempo > 0:
-            # no one-beat flashes on a grid that may be wrong
-            shortest = LOW_CONF_SHORTEST * 60.0 / analysis.tempo
-            eff = dataclasses.replace(eff, min_shot=min(max(eff.min_shot, shortest), eff.max_shot))
     grid = music_grid(analysis, fps, duration_frames, half_beats=eff.half_beats)
 
     # -- stage 1-2: where to cut -----------------------------------------------------------
