@@ -48,7 +48,8 @@ from .slots import make_slots
 from .styles import ASPECTS, STYLES, WEIGHTS, check_settings, make_settings, output_size
 from .units import source_units
 
-__all__ = ["plan", "replan", "make_settings", "grid_settings", "STYLES", "ASPECTS", "WEIGHTS", "output_size",
+__all__ = ["plan", "replan", "make_settings", "grid_settings", "STYLES", "ASPECTS", "WEIGHTS",
+           "output_size",
            "SCOPES"]
 
 #: What a re-plan may change: "phrase" (the phrases touching a change) or "all".

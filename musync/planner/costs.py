@@ -29,7 +29,8 @@ from .seeing import SEEING_TERMS, UnitSight, content_rules, neighbour_rule, sect
 from .slots import Slots
 from .styles import WEIGHTS
 
-__all__ = ["Costs", "CostContext", "make_costs", "fits", "apart_rule", "settle_singles", "COST_TERMS", "KEEP_BONUS"]
+__all__ = ["Costs", "CostContext", "make_costs", "fits", "apart_rule", "settle_singles",
+           "COST_TERMS", "KEEP_BONUS"]
 
 #: Reward for keeping a slot's previous unit in a stable re-plan.
 KEEP_BONUS = 5.0

@@ -345,7 +345,8 @@ def _movable(cands: Candidates, chosen: np.ndarray, keep=()) -> np.ndarray:
 
 def _section_of(frames: np.ndarray, sections) -> np.ndarray:
     """(n,) int64: the section (index into the sorted start frames ``sections``) of each frame."""
-    sec = np.zeros(1, dtype=np.int64) if sections is None else np.sort(np.asarray(sections, dtype=np.int64))
+    sec = np.zeros(1, dtype=np.int64) if sections is None else \
+        np.sort(np.asarray(sections, dtype=np.int64))
     return np.maximum(np.searchsorted(sec, frames, side="right") - 1, 0).astype(np.int64)
 
 
@@ -494,7 +495,8 @@ class _Mover:
             js = []
             for j2 in range(a + 1, c):
                 b2 = bar_of[j2]
-                near = b2 == bj or (self.want is not None and bj >= 0 and b2 >= 0 and abs(b2 - bj) == 1)
+                near = b2 == bj or (self.want is not None and bj >= 0 and b2 >= 0
+                                    and abs(b2 - bj) == 1)
                 if j2 != j and near and self.movable[j2]:
                     js.append(j2)
             if js:
@@ -558,7 +560,8 @@ def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settin
                 for j2, gain, d_err, (la, lc), (na, nc) in mv.moves(k):
                     if strong[j] and not strong[j2]:
                         continue
-                    more = _cv_sums(n, s1 - la - lc + na + nc, s2 - la * la - lc * lc + na * na + nc * nc) - cv0
+                    more = _cv_sums(n, s1 - la - lc + na + nc,
+                                    s2 - la * la - lc * lc + na * na + nc * nc) - cv0
                     if more <= 1e-9:
                         continue
                     v = gain + worth * more
@@ -618,7 +621,8 @@ def strengthen_cuts(cands: Candidates, idx: np.ndarray, target: np.ndarray, sett
             for j2, gain, d_err, (la, lc), (na, nc) in mv.moves(k):
                 if not strong[j2] or gain <= best:
                     continue
-                cv1 = _cv_sums(n, s1 - la - lc + na + nc, s2 - la * la - lc * lc + na * na + nc * nc)
+                cv1 = _cv_sums(n, s1 - la - lc + na + nc,
+                               s2 - la * la - lc * lc + na * na + nc * nc)
                 if cv1 < floor and cv1 < cv0 - 1e-12:
                     continue
                 best, move = gain, (k, j2, d_err, q)

@@ -299,11 +299,11 @@ def target_lengths(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
     """Ideal length in frames of a shot starting at each of ``frames``.
 
     ``energy pace (beats) x phrase shape ** pattern depth x section factor``, replaced by the
-    build's pace over every payoff's build, times the local beat period; a hero shot (:func:`hero_seconds`) on
-    every payoff; bent toward ``max_shot`` above half of it (:func:`soft_ceiling`) and clamped
-    to ``[min_shot, max_shot]``. ``shape=False`` leaves out the phrase
-    patterns, ``hero=False`` the hero shots (the plain pace, e.g. for the cut rate), ``ahead=False``
-    the look-ahead inside builds (:func:`ahead_in_builds`; the pace at each frame itself).
+    build's pace over every payoff's build, times the local beat period; a hero shot
+    (:func:`hero_seconds`) on every payoff; bent toward ``max_shot`` above half of it
+    (:func:`soft_ceiling`) and clamped to ``[min_shot, max_shot]``. ``shape=False`` leaves out
+    the phrase patterns, ``hero=False`` the hero shots (the plain pace, e.g. for the cut rate),
+    ``ahead=False`` the look-ahead inside builds (:func:`ahead_in_builds`; the pace at each frame itself).
     """
     fps = float(grid.fps)
     frames = np.asarray(frames, dtype=np.int64)

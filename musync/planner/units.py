@@ -97,7 +97,8 @@ def source_units(clips: list[ClipInfo], fps: Fraction) -> list[Unit]:
             pt = peak_t[ci]
             keep = (pt >= a) & (pt < b)
             pk = sorted(zip(peak_f[bounds[ci]:bounds[ci + 1]][keep].tolist(),
-                            np.asarray(c.peak_strengths)[keep].tolist()), key=lambda x: (-x[1], x[0]))
+                            np.asarray(c.peak_strengths)[keep].tolist()),
+                        key=lambda x: (-x[1], x[0]))
             still_flags = c.flagged(0.0, 1.0) if c.is_still else []
             pieces = [(lo, hi, bool(still_flags),
                        f"{still_flags[0].kind} ({still_flags[0].reason})" if still_flags else "")]
