@@ -747,6 +747,27 @@ def _singles(ok, ident):
     return [np.unique(ident[row]).tolist() for row in ok]
 
 
+def _random_slots(seed, max_slots, density):
+    """A random (S, U) matrix of which units may fill which slot (every slot at least one) and
+    the units' identities (some shared): ``(rng, ident, matrix)``."""
+    rng = np.random.default_rng(seed)
+    S, U = int(rng.integers(2, max_slots)), int(rng.integers(2, 6))
+    ident = rng.integers(0, max(2, U - 1), U)
+    m = rng.random((S, U)) < density
+    m[np.arange(S), rng.integers(0, U, S)] = True
+    return rng, ident, m
+
+
+def _random_locks(rng, ok, share):
+    """Lock about ``share`` of the slots of ``ok`` (in place) to one random unit each."""
+    S, U = ok.shape
+    fixed = np.where(rng.random(S) < share, rng.integers(0, U, S), -1)
+    for k in np.flatnonzero(fixed >= 0):
+        ok[k] = False
+        ok[k, fixed[k]] = True
+    return fixed
+
+
 @pytest.mark.parametrize("seed", range(200))
 def test_apart_rule_gives_neighbours_a_second_source_from_before_the_rules(seed):
     # oracle: after the rule, two neighbouring slots are left with one and the same source only
@@ -755,20 +776,14 @@ def test_apart_rule_gives_neighbours_a_second_source_from_before_the_rules(seed)
     # one had no other source for that slot
     from musync.planner.costs import apart_rule
 
-    rng = np.random.default_rng(seed)
-    S, U = int(rng.integers(2, 9)), int(rng.integers(2, 6))
-    ident = rng.integers(0, max(2, U - 1), U)
-    fits = rng.random((S, U)) < 0.7
-    fits[np.arange(S), rng.integers(0, U, S)] = True
+    rng, ident, fits = _random_slots(seed, 9, 0.7)
+    S, U = fits.shape
     content = fits & (rng.random((S, U)) < 0.8)
     ok = content & (rng.random((S, U)) < 0.4)
     for k in range(S):
         if not ok[k].any():
             ok[k] = content[k] if content[k].any() else fits[k]
-    fixed = np.where(rng.random(S) < 0.2, rng.integers(0, U, S), -1)
-    for k in np.flatnonzero(fixed >= 0):
-        ok[k] = False
-        ok[k, fixed[k]] = True
+    fixed = _random_locks(rng, ok, 0.2)
     out = apart_rule(ok, [content, fits], ident, fixed)
     assert np.all(out >= ok)
     assert np.all(out[fixed >= 0] == ok[fixed >= 0])
@@ -793,15 +808,9 @@ def test_settle_singles_keeps_a_one_source_slot_s_source_from_its_neighbours(see
     # one source no longer has that source wherever it has another
     from musync.planner.costs import settle_singles
 
-    rng = np.random.default_rng(seed)
-    S, U = int(rng.integers(2, 10)), int(rng.integers(2, 6))
-    ident = rng.integers(0, max(2, U - 1), U)
-    ok = rng.random((S, U)) < 0.35
-    ok[np.arange(S), rng.integers(0, U, S)] = True
-    fixed = np.where(rng.random(S) < 0.15, rng.integers(0, U, S), -1)
-    for k in np.flatnonzero(fixed >= 0):
-        ok[k] = False
-        ok[k, fixed[k]] = True
+    rng, ident, ok = _random_slots(seed, 10, 0.35)
+    S = ok.shape[0]
+    fixed = _random_locks(rng, ok, 0.15)
     out = settle_singles(ok, ident, fixed)
     assert np.all(out <= ok) and np.all(out.any(axis=1))
     assert np.array_equal(out[fixed >= 0], ok[fixed >= 0])
