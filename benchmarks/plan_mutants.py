@@ -55,7 +55,7 @@ M = [
  ("variety repair moves cuts onto weak beats", "musync/planner/cuts.py", "                    if strong[j] and not strong[j2]:", "                    if False:"),
  ("variety repair moves cuts two bars", "musync/planner/cuts.py", "and abs(b2 - bj) == 1)", "and abs(b2 - bj) <= 2)"),
  ("variety repair: count change unpriced", "musync/planner/cuts.py", "0.0 if bar_of[j2] == bj else self._d_err(bj, bar_of[j2])", "0.0"),
- ("variety repair: no limit on a move's cost", "musync/planner/cuts.py", "            if move is None or best < -VARY_LOSS:\n                break\n            k, j2, d_err, la", "            if move is None:\n                break\n            k, j2, d_err, la"),
+ ("variety repair: no limit on a move's cost", "musync/planner/cuts.py", "            if move is None or best < -VARY_LOSS:\n                break\n            k, j2, d_err, before", "            if move is None:\n                break\n            k, j2, d_err, before"),
  ("accent repair off", "musync/planner/cuts.py", "STRONG_SHARE = 0.85\n", "STRONG_SHARE = 0.0\n"),
  ("accent repair moves onto weak beats", "musync/planner/cuts.py", "                if not strong[j2] or gain <= best:", "                if gain <= best:"),
  ("accent repair: no limit on a move's cost", "musync/planner/cuts.py", "        if move is None or best < -VARY_LOSS:\n            break\n        k, j2, d_err, q", "        if move is None:\n            break\n        k, j2, d_err, q"),

@@ -50,7 +50,7 @@ _NTSC_SNAP = 0.0006
 # fractional parts this close to one half are re-checked with exact arithmetic
 _TIE_GUARD = 1e-6
 _MICROSECOND = Fraction(1, 10**6)
-_FLOAT_MICRO = 1e-6
+_FLOAT_MICRO = float(_MICROSECOND)
 #: :func:`window_frames` and :func:`first_frame` take the float product where it lies farther
 #: than this (relative) from a whole frame -- a million times the float error -- and the exact
 #: fraction where it is nearer.
@@ -166,11 +166,7 @@ def window_frames(start: float, end: float, fps) -> tuple[int, int]:
     if not (math.isfinite(start) and math.isfinite(end)):
         raise ParameterError("window_frames needs a finite window")
     lo = first_frame(start, fps)
-    y = float(end) * (fps.numerator / fps.denominator) + _FLOAT_MICRO * float(fps)
-    if abs(y - round(y)) > _FAST_GUARD * max(1.0, abs(y)):
-        hi = math.floor(y)            # far from a frame boundary: the float product is exact enough
-    else:
-        hi = math.floor(Fraction(float(end)) * fps + fps * _MICROSECOND)
+    hi = _edge(end, fps, 1, math.floor)
     return lo, max(lo, hi)
 
 
@@ -180,10 +176,16 @@ def first_frame(start: float, fps) -> int:
     fps = fps if isinstance(fps, Fraction) else parse_fps(fps)
     if not math.isfinite(start):
         raise ParameterError("first_frame needs a finite time")
-    y = float(start) * (fps.numerator / fps.denominator) - _FLOAT_MICRO * float(fps)
+    return _edge(start, fps, -1, math.ceil)
+
+
+def _edge(t: float, fps: Fraction, sign: int, rnd) -> int:
+    """``rnd(t * fps + sign * fps * 1 us)``: from the float product where it lies far from a
+    whole frame (it is exact enough there), from exact fractions where it is near one."""
+    y = float(t) * (fps.numerator / fps.denominator) + sign * _FLOAT_MICRO * float(fps)
     if abs(y - round(y)) > _FAST_GUARD * max(1.0, abs(y)):
-        return math.ceil(y)           # far from a frame boundary: the float product is exact enough
-    return math.ceil(Fraction(float(start)) * fps - fps * _MICROSECOND)
+        return rnd(y)
+    return rnd(Fraction(float(t)) * fps + sign * fps * _MICROSECOND)
 
 
 def timecode_rate(fps) -> int:

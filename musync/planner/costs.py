@@ -150,9 +150,9 @@ def apart_rule(ok: np.ndarray, wider, ident: np.ndarray, fixed: np.ndarray) -> n
     ident = np.asarray(ident, dtype=np.int64)
     one = _single(out, ident)
     for k in np.flatnonzero((one[:-1] >= 0) & (one[:-1] == one[1:])):
+        if one[k] < 0:
+            continue                      # the pair before gave this slot a second source
         i = int(one[k])
-        if one[k] != i or one[k + 1] != i:
-            continue                      # the slot before was given a second source
         first = (k + 1, k) if fixed[k] >= 0 or out[k + 1].sum() <= out[k].sum() else (k, k + 1)
         for s in first:
             if fixed[s] >= 0:
@@ -248,7 +248,7 @@ def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS,
         parts[name] = c
         total += c
     ok = fits(slots, units)
-    wider = [ok]                  # what each rule started from, the last first
+    wider = [ok]                  # the ok matrices before the material rules, narrowest first
     notes: list[str] = []
     if sight is not None:
         ok, notes = content_rules(ok, sight)
@@ -274,10 +274,8 @@ def make_costs(slots: Slots, units, settings: PlanSettings, *, terms=COST_TERMS,
                 ok[k, best] = True
     ident = None if sight is None else sight.group
     if settings.order != "source":          # file order is the director's choice
-        ok = neighbour_rule(ok, slots, units, fixed,
-                            np.array([u.clip for u in units], dtype=np.int64) if ident is None
-                            else ident, frozen=prefer >= 0)
         same = np.array([u.clip for u in units], dtype=np.int64) if ident is None else ident
+        ok = neighbour_rule(ok, slots, units, fixed, same, frozen=prefer >= 0)
         ok = settle_singles(apart_rule(ok, wider, same, fixed), same, fixed)
     for k in np.flatnonzero(prefer >= 0):
         total[k, prefer[k]] -= KEEP_BONUS

@@ -19,8 +19,9 @@ Public:
   ones) where two bars in a row have fewer or more cuts than the pace asks for, when the DP's own
   objective can pay for it (:data:`COUNT_WEIGHT`); :func:`bar_wants` -- the counts it aims at.
 - :func:`vary_sections` -- then, in a section whose shots came out too even, cuts moved inside
-  their bars (every count stays) until the lengths vary (:data:`VARY_FLOOR`);
-  :func:`strengthen_cuts` -- cuts on weak beats moved onto strong accents where too few are.
+  their bars (or into the next, the count priced) until the lengths vary (:data:`VARY_FLOOR`);
+  :func:`strengthen_cuts` -- cuts off the accents moved onto them where too few are on one
+  (:data:`STRONG_SHARE`).
 - :func:`anticipate` -- move cuts a number of frames early (never the start, the end or a lock
   edge).
 - :data:`LAMBDA`, :data:`RUN_COST`, :data:`SHORT_COST` -- the DP's weights.
@@ -396,12 +397,12 @@ def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings
     return np.flatnonzero(out).astype(np.int64)
 
 
-def _cv_sums(n: float, s1: float, s2: float) -> float:
-    """Coefficient of variation of n lengths with sum s1 and sum of squares s2 (0 below two)."""
-    if n < 2 or s1 <= 0.0:
-        return 0.0
-    m = s1 / n
-    return math.sqrt(max(s2 / n - m * m, 0.0)) / m
+def _replaced(sums, before, after) -> tuple[float, float, float]:
+    """Count, sum and sum of squares of lengths with ``sums``, once a move replaced the two
+    lengths ``before`` it by the two ``after`` it."""
+    n, s1, s2 = sums
+    (la, lc), (na, nc) = before, after
+    return n, s1 - la - lc + na + nc, s2 - la * la - lc * lc + na * na + nc * nc
 
 
 class _Mover:
@@ -414,8 +415,9 @@ class _Mover:
     nearby changes what they touch."""
 
     def __init__(self, cands, idx, target, settings, bars, sections, rate, keep, weight):
-        from ._kernels import _move_values
+        from ._kernels import _cv, _move_values
 
+        self._cv = _cv.py_func              # the count repair's variety measure, in plain Python
         n = len(cands)
         self.cut = np.asarray(idx, dtype=np.int64).copy()
         chosen = np.zeros(n, dtype=bool)
@@ -477,6 +479,10 @@ class _Mover:
         d = [float(pos[cut[k + 1]] - pos[cut[k]]) for k in ks]
         return float(len(d)), sum(d), sum(x * x for x in d)
 
+    def cv(self, sums) -> float:
+        """The coefficient of variation of lengths with ``sums`` (count, sum, sum of squares)."""
+        return self._cv(*sums)
+
     def moves(self, k):
         """Every move of cut ``k`` (an index into ``cut``): ``(j2, gain, d_err, before, after)``,
         ``gain`` the objective's change less the count error's price, ``before``/``after`` the
@@ -513,7 +519,7 @@ class _Mover:
         if self.bar_of[j2] != self.bar_of[j]:
             self.cnt[self.bar_of[j]] -= 1.0
             self.cnt[self.bar_of[j2]] += 1.0
-            # every cut whose count error this changes: those in the bars around
+            # the count errors of the moves around both bars change: price every move again
             self._cache.clear()
         else:
             for q in range(max(0, k - self.R - 2), min(self.cut.size, k + self.R + 3)):
@@ -549,29 +555,27 @@ def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settin
         ks = mv.section(q)
         if len(ks) < shortest:
             continue
-        n, s1, s2 = mv.lengths(ks)
+        sums = mv.lengths(ks)
         for _ in range(4 * len(ks)):
-            cv0 = _cv_sums(n, s1, s2)
+            cv0 = mv.cv(sums)
             if cv0 >= floor:
                 break
             best, move = -math.inf, None
             for k in ks[1:]:                           # the first cut of a section stays
                 j = int(mv.cut[k])
-                for j2, gain, d_err, (la, lc), (na, nc) in mv.moves(k):
+                for j2, gain, d_err, before, after in mv.moves(k):
                     if strong[j] and not strong[j2]:
                         continue
-                    more = _cv_sums(n, s1 - la - lc + na + nc,
-                                    s2 - la * la - lc * lc + na * na + nc * nc) - cv0
+                    more = mv.cv(_replaced(sums, before, after)) - cv0
                     if more <= 1e-9:
                         continue
                     v = gain + worth * more
                     if v > best:
-                        best, move = v, (k, j2, d_err, la, lc, na, nc)
+                        best, move = v, (k, j2, d_err, before, after)
             if move is None or best < -VARY_LOSS:
                 break
-            k, j2, d_err, la, lc, na, nc = move
-            s1 += na + nc - la - lc
-            s2 += na * na + nc * nc - la * la - lc * lc
+            k, j2, d_err, before, after = move
+            sums = _replaced(sums, before, after)
             mv.apply(k, j2, d_err)
     return mv.cut
 
@@ -616,13 +620,11 @@ def strengthen_cuts(cands: Candidates, idx: np.ndarray, target: np.ndarray, sett
             q = mv.sec_of[int(mv.cut[k - 1])]          # (a section's first cut is forced: never k)
             if q not in sums:
                 sums[q] = mv.lengths(mv.section(q))
-            n, s1, s2 = sums[q]
-            cv0 = _cv_sums(n, s1, s2)
-            for j2, gain, d_err, (la, lc), (na, nc) in mv.moves(k):
+            cv0 = mv.cv(sums[q])
+            for j2, gain, d_err, before, after in mv.moves(k):
                 if not strong[j2] or gain <= best:
                     continue
-                cv1 = _cv_sums(n, s1 - la - lc + na + nc,
-                               s2 - la * la - lc * lc + na * na + nc * nc)
+                cv1 = mv.cv(_replaced(sums[q], before, after))
                 if cv1 < floor and cv1 < cv0 - 1e-12:
                     continue
                 best, move = gain, (k, j2, d_err, q)
@@ -673,8 +675,9 @@ def make_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
     :func:`follow_rate`), the hero shots on ``heroes`` (candidate indices) held
     (:func:`hold_heroes`), the count per two bars brought nearer to the rate's where ``bars``
     (bar lines, frames) are given (:func:`meet_counts`, keeping the variety inside the
-    ``sections``, their start frames), moved ``settings.anticipation`` frames early, then split
-    where no clip is long enough (``longest_unit`` frames). Returns ``(cuts, n_split)``."""
+    ``sections``, their start frames), the sections' lengths varied and the cuts moved onto the
+    accents (:func:`vary_sections`, :func:`strengthen_cuts`), moved ``settings.anticipation``
+    frames early, then split where no clip is long enough (``longest_unit`` frames). Returns ``(cuts, n_split)``."""
 
     def choose(c, keep):
         if rate is None:

@@ -99,7 +99,7 @@ def energy_pace(grid: MusicGrid, settings: PlanSettings, times: np.ndarray) -> n
 
 def pattern_depth(pace_bars) -> np.ndarray:
     """How much of its phrase pattern a pace of ``pace_bars`` bars per shot takes: all of it up
-    to :data:`PATTERN_FULL` bars, none from :data:`PATTERN_NONE` bars, geometric in between
+    to :data:`PATTERN_FULL` bars, none from :data:`PATTERN_NONE` bars, linear in between
     (the pattern's multiplier is raised to this power).
 
     A pattern sets the lengths of the shots that start in each bar; its count per two bars
