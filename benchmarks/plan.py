@@ -23,8 +23,9 @@ comes from the audio itself (RMS in dB), not from the analysis' energy curve.
    as they are; swap each one's clip for another file; move each one's out-point a beat later
    (the next shot starts a beat later) -- and re-plan (default scope, then ``--scope all``);
    "changed per locked shot" counts unlocked shots whose record range, source or in-point
-   differ from the edited plan, divided by the locked shots. Also: adjacent repeats next to a
-   locked shot, and unlocked shots shorter than the shortest shot.
+   differ from the edited plan, divided by the locked shots. Also: adjacent repeats between a
+   locked shot and an unlocked one (two locked neighbours with one clip are the editor's
+   choice), and unlocked shots shorter than the shortest shot.
 5. **Pictures.** A contact sheet (one frame per shot, with its time, length and section) of one
    real song's plan and a pace plot (shot length over time with the energy curve, musync and
    the baseline; also of every ``--pace-song``), written as PNGs into ``--out`` (default
@@ -176,7 +177,8 @@ def measures(shots: list[dict], fps: Fraction, a: Analysis, loud=None) -> dict:
         for k in range(1, len(shots)):
             if abs(rin[k] - c) <= bar:
                 best = max(best, lens[k] / np.median(lens[max(0, k - 4):k]))
-        out["payoff"] = best
+        # a climax on the song's first bar line has no shots before it to be held against
+        out["payoff"] = best if ci >= 1 else None
     # strong accents: downbeats, or beats whose onset strength is in the song's top half
     bs = np.asarray(a.beat_strength, dtype=np.float64)
     strong = downs
@@ -465,7 +467,8 @@ def stability_table(real, clips, fps, md: bool, baseline: Baseline | None) -> st
             for scope in ("phrase", "all"):
                 r = musync.replan(edited, a, clips, scope=scope)
                 ch = _changes(edited, r)
-                adj = sum(1 for x, y in zip(r.shots[:-1], r.shots[1:]) if x.source == y.source and (x.locked or y.locked))
+                adj = sum(1 for x, y in zip(r.shots[:-1], r.shots[1:]) if x.source == y.source
+                          and (x.locked or y.locked) and not (x.locked and y.locked))
                 flash = sum(1 for s in r.shots if not s.locked and s.length < mn)
                 totals.setdefault(scope, []).append(ch / n_locked)
                 cells += [f"{ch / n_locked:.1f}", str(adj), str(flash)]
@@ -474,7 +477,8 @@ def stability_table(real, clips, fps, md: bool, baseline: Baseline | None) -> st
                                                    "replan": edited.to_dict()}])[0])
                 chb = _changes(edited, rb)
                 totals.setdefault("baseline", []).append(chb / n_locked)
-                adjb = sum(1 for x, y in zip(rb.shots[:-1], rb.shots[1:]) if x.source == y.source and (x.locked or y.locked))
+                adjb = sum(1 for x, y in zip(rb.shots[:-1], rb.shots[1:]) if x.source == y.source
+                           and (x.locked or y.locked) and not (x.locked and y.locked))
                 cells += [f"{chb / n_locked:.1f}", str(adjb)]
             rows.append(cells)
         rows.append(None)

@@ -65,6 +65,30 @@ def test_build_and_payoff_measures():
     assert m["payoff_shot"] == 14 and m["payoff_hold"] == pytest.approx(240 / 15)
 
 
+def test_a_climax_on_the_first_bar_line_opens_the_song_on_its_payoff():
+    beats = np.arange(15, 4000, 15)
+    downs = beats[::4]
+    shots = _shots([15, 60, 60, 60, 60])
+    m = _metrics(shots, beats, downs, climax=int(downs[0]))
+    assert m["payoff_opens"] and m["payoff_hold"] is None and m["payoff_shot"] is None
+    d = {x["check"]: x for x in diagnose(shots, m, fps=FPS, beat_frames=beats, downbeat_frames=downs,
+                                         climax_frame=int(downs[0]))}
+    assert d["payoff"]["ok"] and "opens on its payoff" in d["payoff"]["reason"]
+    # a bar later the payoff is measured again: 60 frames against the 15 before it
+    m = _metrics(shots, beats, downs, climax=int(downs[1]))
+    assert not m["payoff_opens"] and m["payoff_shot"] == 1 and m["payoff_hold"] == pytest.approx(4.0)
+
+
+def test_a_climax_on_the_first_beat_leaves_no_flash_at_the_start():
+    # the climax on the first downbeat, 4 frames in (as a loud excerpt's analysis may put it)
+    a = grid_analysis(bars=16, start=4 / 30, sections=((0, "A", "chorus", 0.9), (8, "B", "verse", 0.5)),
+                      climax_bar=0)
+    p = musync.plan(a, synthetic_clip_infos(12, seed=2, min_dur=6, max_dur=10), fps=FPS)
+    assert p.shots[0].length >= round(p.settings.min_shot * 30)
+    assert not any("shorter than the shortest shot" in w for w in p.warnings)
+    assert p.metrics["payoff_opens"]
+
+
 def test_cuts_on_strong_accents():
     beats = np.arange(0, 600, 15)
     m = _metrics(_shots([15, 15, 30, 45, 60]), beats, beats[::4], strong=beats[::2])

@@ -132,6 +132,24 @@ def test_forced_cuts_closer_than_the_shortest_shot_keep_the_first():
     assert 15 + 4 * 60 in forced and 15 + 4 * 60 + 3 not in forced
 
 
+def test_forced_cuts_closer_than_the_shortest_shot_to_either_end_are_dropped():
+    # the climax on the first downbeat (frame 15) and a section starting 10 frames before the
+    # end: with a shortest shot of 0.6 s (18 frames) neither may open a flash at an end
+    n = 8 * 60 + 15
+    secs = ((0, "A", "verse", 0.9), (4, "B", "chorus", 0.8))
+    a = grid_analysis(bars=8, sections=secs, climax_bar=0)
+    last = (n - 10) / 30.0
+    a = dataclasses.replace(a, sections=(a.sections[0], a.sections[1], dataclasses.replace(
+        a.sections[1], start=last, label="C", kind="outro")))
+    g = music_grid(a, FPS, n)
+    c = cut_candidates(g, a, make_settings("energy", fps=FPS, min_shot=0.6))
+    forced = c.frames[c.forced].tolist()
+    assert 15 not in forced and n - 10 not in forced and 15 + 4 * 60 in forced
+    # a shortest shot of 0.3 s (9 frames) keeps the climax forced
+    c = cut_candidates(g, a, make_settings("energy", fps=FPS, min_shot=0.3))
+    assert 15 in c.frames[c.forced].tolist()
+
+
 def test_half_beats_only_on_strong_offbeats():
     n_beats = 32
     off = np.full(n_beats, 0.1)

@@ -109,6 +109,10 @@ def diagnose(shots, metrics: dict, *, fps, beat_frames, downbeat_frames=(), stro
                                                         " -- the payoff does not stand out"))
         out.append({"check": "payoff", "ok": ok, "value": hold, "target": f">= {t}",
                     "shots": list(range(max(0, k - 4), k + 1)), "reason": reason})
+    elif climax_frame is not None and metrics.get("payoff_opens"):
+        out.append({"check": "payoff", "ok": True, "value": None, "target": f">= {t}", "shots": [0],
+                    "reason": f"the climax at {_tc(climax_frame, f)} is on the first bar line: the song "
+                              "opens on its payoff, with no shots before it to hold against"})
     elif climax_frame is not None:
         out.append({"check": "payoff", "ok": False, "value": None, "target": f">= {t}", "shots": [],
                     "reason": f"no shot starts within a bar of the climax at {_tc(climax_frame, f)}"})

@@ -83,7 +83,8 @@ def _bars(downbeat_frames: np.ndarray, duration_frames: int) -> np.ndarray:
 
 def _build_and_payoff(shots, cuts: np.ndarray, downs: np.ndarray, climax_frame) -> dict:
     """Cut rate into the climax (last 2 bars vs the first 4 of the 8 before it) and the held
-    shot at the payoff (within one bar, against the median of its four predecessors)."""
+    shot at the payoff (within one bar, against the median of its four predecessors; none, and
+    ``payoff_opens``, where the climax is on the first bar line)."""
     out = {"build_ratio": None, "build_cuts": None, "payoff_hold": None, "payoff_shot": None}
     if climax_frame is None or downs.size < 2:
         return out
@@ -98,6 +99,11 @@ def _build_and_payoff(shots, cuts: np.ndarray, downs: np.ndarray, climax_frame) 
         rate_last = n_last / max(c - w6, 1)
         out["build_cuts"] = [n_first, n_last]
         out["build_ratio"] = round(rate_last / rate_first, 4) if n_first else (99.0 if n_last else 0.0)
+    if ci == 0:
+        # a climax on the song's first bar line: the song opens on its payoff, and there are
+        # no shots before it to hold the payoff shot against
+        out["payoff_opens"] = True
+        return out
     lens = np.array([s.length for s in shots], dtype=np.float64)
     best, best_k = 0.0, None
     for k, s in enumerate(shots):
@@ -157,8 +163,8 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
     -------
     dict -- the README's metrics plus the monotony measures: ``equal_run_max`` (+ ``_at``, the
     first shot of the run), ``one_beat_run_max`` (+ ``_at``), ``cv_min`` over the sections of 8
-    bars or more (each section's ``cv`` is in ``sections``), ``build_ratio``, ``payoff_hold``,
-    ``cuts_on_strong_accent``, ``pace_energy_2bar`` (rank correlation of cuts per 2 bars with
+    bars or more (each section's ``cv`` is in ``sections``), ``build_ratio``, ``payoff_hold``
+    (``payoff_opens`` where the climax is on the first bar line), ``cuts_on_strong_accent``, ``pace_energy_2bar`` (rank correlation of cuts per 2 bars with
     the mean energy there), ``pace_loudness_2bar`` (the same with the mean loudness in dB; None
     without a loudness curve).
     """
@@ -256,5 +262,6 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
         "build_cuts": arc["build_cuts"],
         "payoff_hold": arc["payoff_hold"],
         "payoff_shot": arc["payoff_shot"],
+        "payoff_opens": bool(arc.get("payoff_opens", False)),
         "sections": per_section,
     }
