@@ -69,7 +69,7 @@ M = [
  ("brightness repair tries no pairs", "musync/planner/_kernels.py", "PAIR_TRIES = 24\n", "PAIR_TRIES = 0\n"),
  ("frame windows: float product at every boundary", "musync/timebase.py", "_FAST_GUARD = 1e-9\n", "_FAST_GUARD = -1.0\n"),
  ("forced cut a flash after the song's start", "musync/planner/candidates.py", "kept: list[int] = [0]", "kept: list[int] = [-10 ** 9]"),
- ("forced cut a flash before the song's end", "musync/planner/candidates.py", " or n_end - fr < min_len", ""),
+ ("forced cut a flash before the song's end", "musync/planner/candidates.py", "near_end = n_end - fr < min_len", "near_end = False"),
  ("payoff measured on a climax at the first bar line", "musync/planner/metrics.py", "    if ci == 0:\n", "    if ci < 0:\n"),
 ]
 only = sys.argv[1:]

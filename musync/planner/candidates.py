@@ -87,9 +87,9 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
 
     Beats become candidates (downbeats only with ``cut_on == "downbeats"`` or a low-confidence
     grid), and the strong off-beats of ``grid`` (only present with ``half_beats``). Section starts
-    and the climax are forced; two forced cuts closer than the shortest shot keep only the first,
-    and one closer than that to the song's start or end is dropped (no flash at either end)
-    (a lock edge always stays). ``locks`` are ``(record_in, record_out)`` pairs: both edges are
+    and the climax are forced; two forced cuts closer than the shortest shot keep only the first
+    (a lock edge always stays), and one closer than that to the song's start or end is dropped
+    (no flash at either end). ``locks`` are ``(record_in, record_out)`` pairs: both edges are
     forced and nothing inside a lock is a candidate. With ``low_confidence`` (no trustworthy
     beat), the worth is where the energy moves rather than the grid's accents (plus the
     loudness term in full). ``loud_beats`` (a low-confidence grid under a style that cuts on
@@ -155,13 +155,14 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
         forced_cuts.append((grid.climax_frame, "climax"))
     lock_spans = sorted((int(a), int(b)) for a, b in locks)
     lock_edges = sorted({e for ab in lock_spans for e in ab})
-    kept: list[int] = [0]   # the song's start: a forced cut closer to it than the shortest shot is dropped
+    kept: list[int] = [0]   # the song's start (a forced cut too close to it is dropped)
     for fr, kind in sorted(forced_cuts):
         if fr <= 0 or fr >= n_end:
             continue
-        near_prev = fr - kept[-1] < min_len or n_end - fr < min_len
+        near_prev = fr - kept[-1] < min_len
+        near_end = n_end - fr < min_len
         near_lock = any(abs(fr - e) < min_len and fr != e for e in lock_edges)
-        if near_prev or near_lock:
+        if near_prev or near_end or near_lock:
             if fr == kept[-1]:
                 add(fr, FORCED_SCORE, kind, forced=True, strong=True)
             continue

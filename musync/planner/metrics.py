@@ -164,9 +164,10 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
     dict -- the README's metrics plus the monotony measures: ``equal_run_max`` (+ ``_at``, the
     first shot of the run), ``one_beat_run_max`` (+ ``_at``), ``cv_min`` over the sections of 8
     bars or more (each section's ``cv`` is in ``sections``), ``build_ratio``, ``payoff_hold``
-    (``payoff_opens`` where the climax is on the first bar line), ``cuts_on_strong_accent``, ``pace_energy_2bar`` (rank correlation of cuts per 2 bars with
-    the mean energy there), ``pace_loudness_2bar`` (the same with the mean loudness in dB; None
-    without a loudness curve).
+    (``payoff_opens`` where the climax is on the first bar line), ``cuts_on_strong_accent``,
+    ``pace_energy_2bar`` (rank correlation of cuts per 2 bars with the mean energy there),
+    ``pace_loudness_2bar`` (the same with the mean loudness in dB; None without a loudness
+    curve).
     """
     f = float(fps)
     cuts = np.array([s.record_in for s in shots[1:]], dtype=np.int64)
