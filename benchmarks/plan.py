@@ -453,6 +453,12 @@ def _changes(before: Plan, after: Plan) -> int:
     return sum(1 for s in after.shots if not s.locked and key(s) not in old)
 
 
+def _lock_repeats(p: Plan) -> int:
+    """Neighbours with one clip where one is locked and the other not (two locked neighbours
+    with one clip are the editor's choice)."""
+    return sum(1 for x, y in zip(p.shots[:-1], p.shots[1:]) if x.source == y.source and x.locked != y.locked)
+
+
 def stability_table(real, clips, fps, md: bool, baseline: Baseline | None) -> str:
     rows = []
     totals: dict = {}
@@ -467,8 +473,7 @@ def stability_table(real, clips, fps, md: bool, baseline: Baseline | None) -> st
             for scope in ("phrase", "all"):
                 r = musync.replan(edited, a, clips, scope=scope)
                 ch = _changes(edited, r)
-                adj = sum(1 for x, y in zip(r.shots[:-1], r.shots[1:]) if x.source == y.source
-                          and (x.locked or y.locked) and not (x.locked and y.locked))
+                adj = _lock_repeats(r)
                 flash = sum(1 for s in r.shots if not s.locked and s.length < mn)
                 totals.setdefault(scope, []).append(ch / n_locked)
                 cells += [f"{ch / n_locked:.1f}", str(adj), str(flash)]
@@ -477,8 +482,7 @@ def stability_table(real, clips, fps, md: bool, baseline: Baseline | None) -> st
                                                    "replan": edited.to_dict()}])[0])
                 chb = _changes(edited, rb)
                 totals.setdefault("baseline", []).append(chb / n_locked)
-                adjb = sum(1 for x, y in zip(rb.shots[:-1], rb.shots[1:]) if x.source == y.source
-                           and (x.locked or y.locked) and not (x.locked and y.locked))
+                adjb = _lock_repeats(rb)
                 cells += [f"{chb / n_locked:.1f}", str(adjb)]
             rows.append(cells)
         rows.append(None)

@@ -85,7 +85,8 @@ def _build_and_payoff(shots, cuts: np.ndarray, downs: np.ndarray, climax_frame) 
     """Cut rate into the climax (last 2 bars vs the first 4 of the 8 before it) and the held
     shot at the payoff (within one bar, against the median of its four predecessors; none, and
     ``payoff_opens``, where the climax is on the first bar line)."""
-    out = {"build_ratio": None, "build_cuts": None, "payoff_hold": None, "payoff_shot": None}
+    out = {"build_ratio": None, "build_cuts": None, "payoff_hold": None, "payoff_shot": None,
+           "payoff_opens": False}
     if climax_frame is None or downs.size < 2:
         return out
     ci = int(np.argmin(np.abs(downs - climax_frame)))
@@ -263,6 +264,6 @@ def plan_metrics(shots, *, fps, duration_frames: int, beat_frames, downbeat_fram
         "build_cuts": arc["build_cuts"],
         "payoff_hold": arc["payoff_hold"],
         "payoff_shot": arc["payoff_shot"],
-        "payoff_opens": bool(arc.get("payoff_opens", False)),
+        "payoff_opens": arc["payoff_opens"],
         "sections": per_section,
     }
