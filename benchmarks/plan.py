@@ -19,14 +19,18 @@ comes from the audio itself (RMS in dB), not from the analysis' energy curve.
 3. **Baseline.** The planner of git revision ``--baseline`` (default :data:`BASELINE_REV`, the
    planner before phrases, accents and the arc), exported with ``git archive`` into a temporary
    folder and run in a subprocess on the same Analysis and clips (JSON), default settings.
-4. **Stability.** On every real song: plan, then three edits of three shots each -- lock them
+4. **Against the human beats.** On every annotated song with a ``.beats`` file, the plans of
+   seeds 0-3 measured twice: against musync's own analysis and against the human beats and
+   downbeats with librosa's onset strength at each beat (:func:`human_analysis`), worst plan
+   per cell; also the share of cuts within one and two frames of a human beat.
+5. **Stability.** On every real song: plan, then three edits of three shots each -- lock them
    as they are; swap each one's clip for another file; move each one's out-point a beat later
    (the next shot starts a beat later) -- and re-plan (default scope, then ``--scope all``);
    "changed per locked shot" counts unlocked shots whose record range, source or in-point
    differ from the edited plan, divided by the locked shots. Also: adjacent repeats between a
    locked shot and an unlocked one (two locked neighbours with one clip are the editor's
    choice), and unlocked shots shorter than the shortest shot.
-5. **Pictures.** A contact sheet (one frame per shot, with its time, length and section) of one
+6. **Pictures.** A contact sheet (one frame per shot, with its time, length and section) of one
    real song's plan and a pace plot (shot length over time with the energy curve, musync and
    the baseline; also of every ``--pace-song``), written as PNGs into ``--out`` (default
    ``benchmarks/out``).
@@ -34,7 +38,7 @@ comes from the audio itself (RMS in dB), not from the analysis' energy curve.
    loudness correlation has, the spread of their levels (dB), the correlation at seeds 0-4
    (mean and lowest, musync and the baseline) and without the windows of the arc (the two bars
    before the climax and the two after it).
-6. **Speed** (warm ``musync.plan`` on a ready Analysis and clips, best of ``--repeats``): a
+7. **Speed** (warm ``musync.plan`` on a ready Analysis and clips, best of ``--repeats``): a
    3-minute song with 50 clips (target <= 50 ms) and a 60-minute mix with 2,000 clips (target
    <= 1 s), plus the time of each stage.
 """
@@ -404,6 +408,81 @@ def base_seed_rhos(base, a, clips, fps, loud, seeds=RHO_SEEDS) -> list:
     """:func:`seed_rhos` of the baseline planner (one subprocess for all the seeds)."""
     got = base.run([{"analysis": a, "clips": list(clips), "fps": str(fps), "seed": k} for k in seeds])
     return [[m["loud_rho"], m["loud_rho_odd"]] for m in (measures(g["shots"], fps, a, loud) for g in got)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The measures under another analysis: the human beats of the annotated songs
+
+def annotations(data: Path) -> dict:
+    """``{stem[:28]: (audio path, beat times, beat positions)}`` of every annotated song with a
+    ``.beats`` file (a time and the beat's place in its bar, 1 on the downbeat, per line). The
+    annotations are read here for evaluation only."""
+    out = {}
+    for ref in sorted((data / "audio" / "annotated").glob("*.beats")):
+        audio = [p for p in ref.parent.glob(ref.stem + ".*") if p.suffix in (".wav", ".flac", ".ogg", ".mp3")]
+        rows = np.loadtxt(ref, ndmin=2)
+        if audio and rows.shape[1] >= 2 and rows.shape[0] >= 8:
+            out[ref.stem[:28]] = (audio[0], rows[:, 0], rows[:, 1])
+    return out
+
+
+def human_analysis(a: Analysis, audio: Path, beats: np.ndarray, pos: np.ndarray) -> Analysis:
+    """``a`` with the human beats and downbeats, and each beat's onset strength from librosa's
+    onset envelope (its largest value within 50 ms of the beat): the beat grid and the accents
+    of an analysis that is not musync's (the sections and the climax stay musync's)."""
+    import dataclasses
+
+    import librosa
+
+    y, sr = librosa.load(str(audio), sr=22050, mono=True)
+    env = librosa.onset.onset_strength(y=y, sr=sr)
+    et = librosa.times_like(env, sr=sr)
+    st = np.array([env[(et >= t - 0.05) & (et <= t + 0.05)].max(initial=0.0) for t in beats])
+    return dataclasses.replace(a, beats=np.asarray(beats, dtype=np.float64),
+                               downbeats=np.asarray(beats, dtype=np.float64)[np.asarray(pos) == 1],
+                               beat_strength=st / max(float(st.max()), 1e-9))
+
+
+def human_table(real, clips, fps, data: Path, md: bool, seeds=(0, 1, 2, 3)) -> str:
+    """The issue's measures of the plans of the annotated songs (``seeds``), computed against
+    musync's own analysis and against :func:`human_analysis`: what an evaluator with another
+    beat grid and another onset measure would find. Each cell is the worst plan over the seeds
+    (the lowest share, the longest run, ...), "ours / theirs"."""
+    refs = annotations(data)
+    heads = ["song", "cuts within 1 frame of a human beat (mean)", "within 2 frames (mean)",
+             "strong accents: ours / human grid", "equal run", "one-beat run", "build", "payoff",
+             "rho loud"]
+    rows = []
+    for name, a, loud in real:
+        stem = name.split("/", 1)[-1]
+        if not name.startswith("annotated/") or stem not in refs:
+            continue
+        ah = human_analysis(a, *refs[stem])
+        hb = to_frames(ah.beats, fps)
+        ours, theirs, near1, near2 = [], [], [], []
+        for k in seeds:
+            shots = [s.to_dict() for s in musync.plan(a, clips, seed=k, fps=fps).shots]
+            ours.append(measures(shots, fps, a, loud))
+            theirs.append(measures(shots, fps, ah, loud))
+            cuts = np.array([s["record_in"] for s in shots[1:]], dtype=np.int64)
+            gap = np.min(np.abs(cuts[:, None] - hb[None, :]), axis=1) if cuts.size else np.zeros(0)
+            near1.append(float(np.mean(gap <= 1)) if gap.size else 1.0)
+            near2.append(float(np.mean(gap <= 2)) if gap.size else 1.0)
+
+        def worst(key, fn):
+            vals = [[m[key] for m in ms] for ms in (ours, theirs)]
+            if any(v is None for v in vals[0] + vals[1]):
+                return "n/a"
+            return " / ".join(fmt(fn(v), 2) for v in vals)
+
+        rows.append([name, fmt(float(np.mean(near1)), 2), fmt(float(np.mean(near2)), 2),
+                     worst("strong", min), worst("equal_run", max), worst("one_run", max),
+                     worst("build", min), worst("payoff", min), worst("loud_rho", min)])
+    if not rows:
+        return "Against the human beats: skipped (no annotated song with a .beats file)."
+    return format_table(heads, rows, title=f"Annotated songs: the measures against musync's analysis / against "
+                        f"the human beats and librosa's onsets (worst of seeds {seeds[0]}-{seeds[-1]})",
+                        markdown=md)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -814,6 +893,9 @@ def main(argv=None) -> int:
                                 ours, theirs, names, md))
             print()
             print(loudness_table("Real songs: the loudness windows", names, ours, rhos, md, brhos))
+            print()
+            print("Human beats ...", file=sys.stderr, flush=True)
+            print(human_table(real, clips, fps, data, md))
             print()
             print("Stability ...", file=sys.stderr, flush=True)
             print(stability_table(real, clips, fps, md, base))
