@@ -434,7 +434,10 @@ def human_analysis(a: Analysis, audio: Path, beats: np.ndarray, pos: np.ndarray)
 
     import librosa
 
-    y, sr = librosa.load(str(audio), sr=22050, mono=True)
+    from musync.media import load_audio
+
+    sr = 22050
+    y, _ = load_audio(audio, sr=sr)
     env = librosa.onset.onset_strength(y=y, sr=sr)
     et = librosa.times_like(env, sr=sr)
     st = np.array([env[(et >= t - 0.05) & (et <= t + 0.05)].max(initial=0.0) for t in beats])
@@ -459,14 +462,13 @@ def human_table(real, clips, fps, data: Path, md: bool, seeds=(0, 1, 2, 3)) -> s
             continue
         ah = human_analysis(a, *refs[stem])
         hb = to_frames(ah.beats, fps)
-        ours, theirs, near1, near2 = [], [], [], []
+        ours, theirs, near2 = [], [], []
         for k in seeds:
             shots = [s.to_dict() for s in musync.plan(a, clips, seed=k, fps=fps).shots]
             ours.append(measures(shots, fps, a, loud))
-            theirs.append(measures(shots, fps, ah, loud))
+            theirs.append(measures(shots, fps, ah, loud))     # its on_beat: within 1 frame of a human beat
             cuts = np.array([s["record_in"] for s in shots[1:]], dtype=np.int64)
             gap = np.min(np.abs(cuts[:, None] - hb[None, :]), axis=1) if cuts.size else np.zeros(0)
-            near1.append(float(np.mean(gap <= 1)) if gap.size else 1.0)
             near2.append(float(np.mean(gap <= 2)) if gap.size else 1.0)
 
         def worst(key, fn):
@@ -475,7 +477,7 @@ def human_table(real, clips, fps, data: Path, md: bool, seeds=(0, 1, 2, 3)) -> s
                 return "n/a"
             return " / ".join(fmt(fn(v), 2) for v in vals)
 
-        rows.append([name, fmt(float(np.mean(near1)), 2), fmt(float(np.mean(near2)), 2),
+        rows.append([name, fmt(float(np.mean([m["on_beat"] for m in theirs])), 2), fmt(float(np.mean(near2)), 2),
                      worst("strong", min), worst("equal_run", max), worst("one_run", max),
                      worst("build", min), worst("payoff", min), worst("loud_rho", min)])
     if not rows:
