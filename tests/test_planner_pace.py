@@ -363,6 +363,49 @@ def test_low_confidence_build_accelerates_on_strong_beats():
     assert last2 > 1.0 and last2 >= 1.5 * first4, (last2, first4)
 
 
+def test_low_confidence_build_accelerates_where_only_the_bar_lines_are_strong():
+    # a steady pulse with the weight on the bar line alone (every other beat weak), on an
+    # uncertain grid, its climax on bar 24: over the build's accelerating half (bars 20-23) the
+    # middle beat of each bar is a cut point all the same, nowhere else inside a bar; the last
+    # two bars cut faster than once a bar and 1.5x the build's first half
+    from musync.planner.candidates import cut_candidates
+    from musync.planner.music import music_grid
+
+    hits = np.where(np.arange(128) % 4 == 0, 1.0, 0.3)
+    a = grid_analysis(bpm=120.0, bars=32, confidence=0.1, climax_bar=24, strength=hits,
+                      loudness=np.full(32, -30.0))
+    s = musync.make_settings("energy", fps=FPS)
+    grid = music_grid(a, s.fps, int(round(a.duration * FPS)))
+    assert not np.any(grid.strong & ~grid.is_down)
+    downs = set(np.round(a.downbeats * FPS).astype(int).tolist())
+    c = cut_candidates(grid, a, s, low_confidence=True, loud_beats=True)
+    inside = [int(f) for f in c.frames[1:-1] if int(f) not in downs]
+    mids = [round(a.beats[4 * b + 2] * FPS) for b in range(20, 24)]
+    assert inside == mids, (inside, mids)
+    p = musync.plan(a, synthetic_clip_infos(24, seed=5, min_dur=8.0, max_dur=12.0), fps=FPS, seed=0)
+    cuts = np.array([x.record_in for x in p.shots[1:]]) + p.settings.anticipation
+    hi = round(a.downbeats[24] * FPS)
+    last2 = np.sum((cuts >= round(a.downbeats[22] * FPS)) & (cuts < hi)) / 2.0
+    first4 = np.sum((cuts >= round(a.downbeats[16] * FPS)) & (cuts < round(a.downbeats[20] * FPS))) / 4.0
+    assert last2 > 1.0 and last2 >= 1.5 * first4, (last2, first4)
+
+
+def test_build_never_ends_on_a_pace_shorter_than_the_shortest_shot():
+    # the pace a build ends on is what the plan can cut: at 120 BPM (0.5 s beats) with no shot
+    # under 0.95 s, 1.9 beats, not the 1.2 beats (0.6 x intense 2) a looser shortest shot allows
+    from musync.planner.music import music_grid
+    from musync.planner.pace import build_pace
+
+    a = grid_analysis(bpm=120.0, bars=32, climax_bar=24, loudness=np.full(32, -20.0))
+    for min_shot, want in ((0.95, 1.9), (0.1, 1.2)):
+        s = musync.make_settings("energy", fps=FPS, min_shot=min_shot)
+        grid = music_grid(a, s.fps, int(round(a.duration * FPS)))
+        frames = np.round(a.beats * FPS).astype(np.int64)
+        _, ends = build_pace(grid, s, frames, np.full(frames.size, 2.0))
+        climax = round(a.downbeats[24] * FPS)
+        assert ends[climax] == pytest.approx(want), (min_shot, ends)
+
+
 def _beat_candidates(n, *, forced=(), score=None):
     from musync.planner.candidates import Candidates
 

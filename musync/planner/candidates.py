@@ -81,6 +81,17 @@ class Candidates:
         return int(self.frames.size)
 
 
+def _mid_bar(grid: MusicGrid) -> np.ndarray:
+    """(n,) bool: the beat halves its bar (the third beat of a 4/4 bar; none in an odd metre)."""
+    n = grid.beat_frames.size
+    bpb = int(grid.beats_per_bar)
+    if n == 0 or bpb % 2:
+        return np.zeros(n, dtype=bool)
+    idx = np.arange(n)
+    last = np.maximum.accumulate(np.where(grid.is_down, idx, -1))
+    return (last >= 0) & (idx - last == bpb // 2)
+
+
 def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, locks=(), *,
                    low_confidence: bool = False, loud_beats: bool = False) -> Candidates:
     """Candidate cut frames and their worth.
@@ -96,7 +107,10 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     beats) also keeps the strong beats (onset in the song's top half) where the song is in the
     loud part of its own range (the drive at least :data:`LOUD_BEATS`) and over the accelerating
     half of every build: where the music is loud, and into a payoff, an editor cuts inside the
-    bar even when the grid is uncertain, on the hits it can hear.
+    bar even when the grid is uncertain, on the hits it can hear. Over that accelerating half the
+    beat in the middle of each bar (even metres) is a cut point too, strong or not: a build whose
+    bars have no strong hit inside them (a steady pulse with the weight on the bar line) could
+    otherwise not cut faster than once a bar, and its last bars would not accelerate.
     """
     fps = grid.fps
     n_end = grid.duration_frames
@@ -133,11 +147,12 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     for p in grid.payoffs:   # over a build the pace decides
         dens[(grid.beat_frames >= p.build_start) & (grid.beat_frames <= p.frame)] = 0.0
         ramp |= (2 * grid.beat_frames >= p.build_start + p.frame) & (grid.beat_frames < p.frame)
+    mid = _mid_bar(grid)
     for k, f in enumerate(grid.beat_frames):
         down = bool(grid.is_down[k])
         strong = bool(grid.strong[k])
         if downs_only and not down and int(f) not in phrase_starts and not (
-                loud_beats and strong and (er[k] >= LOUD_BEATS or ramp[k])):
+                loud_beats and ((strong and (er[k] >= LOUD_BEATS or ramp[k])) or (mid[k] and ramp[k]))):
             continue
         s = float(grid.accent[k]) - ACCENT_BASE - (0.0 if strong else WEAK_PENALTY)
         s = 0.3 * s + 4.0 * float(de[k]) + float(dens[k]) if low_confidence else s + float(dens[k])

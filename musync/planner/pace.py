@@ -148,8 +148,14 @@ def phrase_shape(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
 
 def _build_end(grid: MusicGrid, settings: PlanSettings) -> float:
     """The pace (beats) the build ends on: ``BUILD_TO x intense``, but never below what the
-    candidates allow (a beat, or a bar when cutting on bar lines only)."""
+    candidates allow (a beat, or a bar when cutting on bar lines only) nor below the shortest
+    shot (in beats of the song's median period: a grid of low confidence keeps its shots two
+    beats long at least)."""
     floor = float(grid.beats_per_bar) if settings.cut_on == "downbeats" else 1.0
+    if grid.beat_period.size:
+        period = float(np.median(grid.beat_period))
+        if period > 0:
+            floor = max(floor, settings.min_shot / period)
     return max(BUILD_TO * settings.intense_beats, floor)
 
 
