@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/plan.py [--markdown] [--songs N] [--baseline REV | --no-baseline]
                               [--data DIR] [--out DIR] [--no-real] [--no-speed] [--repeats N]
-                              [--pace-song STEM ...]
+                              [--pace-song STEM ...] [--more DIR ...]
 
 Every measure is computed here from the plan (its shots, in frames) and the Analysis the plan was
 made from (lengths are in *its* beats), independently of ``musync.planner.metrics``; loudness
@@ -38,7 +38,11 @@ comes from the audio itself (RMS in dB), not from the analysis' energy curve.
    loudness correlation has, the spread of their levels (dB), the correlation at seeds 0-4
    (mean and lowest, musync and the baseline) and without the windows of the arc (the two bars
    before the climax and the two after it).
-7. **Speed** (warm ``musync.plan`` on a ready Analysis and clips, best of ``--repeats``): a
+7. **More songs** (``--more DIR``, repeatable): every song under DIR (wav, flac, ogg, mp3; 30 s
+   or longer), none of them in ``DATA``, planned with the same real clips at seeds 0-4 and
+   measured as the real songs are (the table of measures at seed 0, the loudness windows), so
+   that a rule is checked on music it was not made on.
+8. **Speed** (warm ``musync.plan`` on a ready Analysis and clips, best of ``--repeats``): a
    3-minute song with 50 clips (target <= 50 ms) and a 60-minute mix with 2,000 clips (target
    <= 1 s), plus the time of each stage.
 """
@@ -306,12 +310,24 @@ def synthetic_songs(n: int):
         yield name, a, clips, loudness_db(s.y, s.sr)
 
 
-def real_songs(data: Path):
-    from musync.media import load_audio
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
+
+def real_songs(data: Path):
     audio = data / "audio"
     paths = sorted(audio.glob("cc/*.ogg")) + sorted(audio.glob("cc_long/*.ogg")) + \
-        sorted(p for p in audio.glob("annotated/*") if p.suffix in (".wav", ".flac", ".ogg", ".mp3"))
+        sorted(p for p in audio.glob("annotated/*") if p.suffix in AUDIO_SUFFIXES)
+    yield from _songs(paths)
+
+
+def more_songs(folder: Path):
+    """Every song under ``folder`` (any depth), as :func:`real_songs` yields them."""
+    yield from _songs(sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES))
+
+
+def _songs(paths):
+    from musync.media import load_audio
+
     for p in paths:
         a = analyze(p)
         if a.duration < 30.0:
@@ -825,6 +841,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sheet-song", default="beatgame_great_mission", help="song (stem) of the contact sheet")
     ap.add_argument("--pace-song", action="append", default=[],
                     help="also draw the pace plot of this song (stem, repeatable)")
+    ap.add_argument("--more", action="append", default=[], metavar="DIR",
+                    help="also measure every song under DIR (songs not in the shared data; repeatable)")
     ap.add_argument("--repeats", type=int, default=5, help="timed calls per speed case (best of)")
     ap.add_argument("--no-real", action="store_true", help="skip the real songs")
     ap.add_argument("--no-speed", action="store_true", help="skip the speed tables")
@@ -902,6 +920,21 @@ def main(argv=None) -> int:
             print("Stability ...", file=sys.stderr, flush=True)
             print(stability_table(real, clips, fps, md, base))
             print()
+            for folder in args.more:
+                print(f"More songs ({folder}) ...", file=sys.stderr, flush=True)
+                names, ours, rhos = [], [], []
+                for name, a, loud in more_songs(Path(folder)):
+                    p = musync.plan(a, clips, seed=0, fps=fps)
+                    ours.append(measures([s.to_dict() for s in p.shots], fps, a, loud))
+                    rhos.append(seed_rhos(a, clips, fps, loud, done={0: ours[-1]}))
+                    low = " fallback grid" if a.fallback else " low confidence" if a.confidence < 0.3 else ""
+                    names.append(f"{name} ({a.duration:.0f} s, {a.tempo:.0f} BPM{low})")
+                print(measure_table(f"More songs: {Path(folder).name} ({len(names)} songs)", ours,
+                                    [None] * len(ours), names, md))
+                print()
+                print(loudness_table(f"More songs: {Path(folder).name}, the loudness windows", names,
+                                     ours, rhos, md))
+                print()
         elif not args.no_real:
             print(f"Real songs: skipped ({data} has no audio/ or video/ folder).")
             print()
