@@ -176,12 +176,14 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
         raise PlanError("no clip has a usable window at this frame rate; check the clips with `musync scan`")
     lock_edges = {e for s in fixed for e in (s.record_in, s.record_out)}
     max_unit = max(u.length for u in units)
-    cuts, added = make_cuts(cands, target, eff, lock_edges=lock_edges, longest_unit=max_unit,
+    split = split_length(units, settings)
+    cuts, added = make_cuts(cands, target, eff, lock_edges=lock_edges, longest_unit=split,
                             beat_frames=grid.beat_frames, rate=cut_rate(grid, analysis, eff, cands.frames, cands.fixed_prev),
                             window=2.0 * grid.bar_seconds * f, heroes=_heroes(grid, cands, eff),
                             bars=grid.downbeat_frames, sections=grid.section_frames)
     if added:
-        warn.append(f"clips are short: the longest usable span is {max_unit / f:.2f} s, so "
+        two = f" ({split / f:.2f} s that two clips can fill)" if split < max_unit else ""
+        warn.append(f"clips are short: the longest usable span is {max_unit / f:.2f} s{two}, so "
                     f"{added} extra cut(s) were added to long shots")
 
     # -- stage 3-5: what fills each shot ---------------------------------------------------
@@ -210,6 +212,24 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
 
     # -- stage 6: markers, metrics, diagnostics --------------------------------------------
     return _assemble(analysis, settings, grid, shots, clip_list, skipped_all, warn, assignment)
+
+
+def split_length(units, settings: PlanSettings) -> int:
+    """The longest shot (frames) the plan keeps whole: a longer one (a stretch with no cut
+    point, e.g. a long silence the tracker found no beat in) is cut into pieces.
+
+    The longest usable span of any clip, but no longer than the longest two clips can fill (the
+    second clip's longest span) while that is at least the style's longest shot -- so the pieces
+    can take turns and no file follows itself."""
+    best: dict[int, int] = {}
+    for u in units:
+        best[u.clip] = max(best.get(u.clip, 0), u.length)
+    spans = sorted(best.values(), reverse=True)
+    longest = spans[0]
+    if len(spans) < 2:
+        return longest
+    _, max_len = min_max_frames(settings)
+    return min(longest, max(spans[1], max_len))
 
 
 def _heroes(grid, cands, settings) -> list[int]:

@@ -651,14 +651,29 @@ def anticipate(frames: list[int], n_frames: int, keep: set) -> list[int]:
 
 
 def split_long(cuts: list[int], max_len: int, beat_frames: np.ndarray) -> tuple[list[int], int]:
-    """Insert cuts (on beats where possible) so no shot exceeds ``max_len`` frames; returns the
-    cuts and how many were added."""
+    """Insert cuts so no shot exceeds ``max_len`` frames; returns the cuts and how many were
+    added.
+
+    A shot too long is cut into the fewest pieces of at most ``max_len``, as even as the beats
+    allow: each added cut on the beat nearest its even share (never leaving a piece longer than
+    ``max_len``). Past the last beat (a song that ends in a long silence, where the beat tracker
+    finds nothing) the grid continues at the median beat period, so the pieces keep the song's
+    pulse; with no beats at all the pieces are plain even shares."""
+    bf = np.sort(np.asarray(beat_frames, dtype=np.int64))
+    if bf.size >= 2 and cuts:
+        period = float(np.median(np.diff(bf)))
+        if period >= 1:
+            tail = bf[-1] + np.round(period * np.arange(1, int((cuts[-1] - bf[-1]) / period) + 1))
+            bf = np.concatenate([bf, tail.astype(np.int64)])
     out = [cuts[0]]
     added = 0
     for a, b in zip(cuts[:-1], cuts[1:]):
         while b - a > max_len:
-            inside = beat_frames[(beat_frames > a) & (beat_frames <= a + max_len)]
-            nxt = int(inside[-1]) if inside.size and inside[-1] - a >= max(1, max_len // 2) else a + max_len
+            n = -(-(b - a) // max_len)                # pieces still to make, the fewest possible
+            ideal = a + (b - a) / n
+            lo, hi = b - (n - 1) * max_len, a + max_len   # this cut must leave the rest room
+            ok = bf[(bf >= max(lo, a + 1)) & (bf <= hi)]
+            nxt = int(ok[np.argmin(np.abs(ok - ideal))]) if ok.size else int(round(min(max(ideal, lo), hi)))
             out.append(nxt)
             added += 1
             a = nxt
