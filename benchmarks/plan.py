@@ -38,7 +38,7 @@ comes from the audio itself (RMS in dB), not from the analysis' energy curve.
    loudness correlation has, the spread of their levels (dB), the correlation at seeds 0-4
    (mean and lowest, musync and the baseline) and without the windows of the arc (the two bars
    before the climax and the two after it).
-7. **More songs** (``--more DIR``, repeatable): every song under DIR (wav, flac, ogg, mp3; 30 s
+7. **More songs** (``--more DIR``, repeatable): every song under DIR (wav, flac, ogg, mp3, opus, m4a; 30 s
    or longer), none of them in ``DATA``, planned with the same real clips at seeds 0-4 and
    measured as the real songs are (the table of measures at seed 0, the loudness windows), so
    that a rule is checked on music it was not made on.
@@ -310,7 +310,7 @@ def synthetic_songs(n: int):
         yield name, a, clips, loudness_db(s.y, s.sr)
 
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".m4a")
 
 
 def real_songs(data: Path):

@@ -57,7 +57,7 @@ __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split
            "follow_rate", "window_counts", "LAMBDA", "RUN_COST", "SHORT_COST", "RATE_ROUNDS",
            "RATE_GAIN", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT", "COUNT_SWEEPS",
            "COUNT_CV_FLOOR", "vary_sections", "VARY_FLOOR", "VARY_WORTH", "VARY_LOSS", "VARY_SHOTS",
-           "strengthen_cuts", "STRONG_SHARE",
+           "strengthen_cuts", "STRONG_SHARE", "SPLIT_PATTERN",
            "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
 
 #: Weight of the length penalty.
@@ -650,33 +650,48 @@ def anticipate(frames: list[int], n_frames: int, keep: set) -> list[int]:
     return out
 
 
+#: The lengths of the pieces a shot too long is cut into (:func:`split_long`), in turn: a
+#: longer and a shorter one, so the pieces never read as a run of equal shots.
+SPLIT_PATTERN = (1.0, 0.7)
+
+
 def split_long(cuts: list[int], max_len: int, beat_frames: np.ndarray) -> tuple[list[int], int]:
     """Insert cuts so no shot exceeds ``max_len`` frames; returns the cuts and how many were
     added.
 
-    A shot too long is cut into the fewest pieces of at most ``max_len``, as even as the beats
-    allow: each added cut on the beat nearest its even share (never leaving a piece longer than
+    A shot too long is cut into the fewest pieces of at most ``max_len`` whose lengths go in
+    turn as :data:`SPLIT_PATTERN` (a longer piece, then a shorter one: never a run of equal
+    shots), each added cut on the beat nearest its share (never leaving a piece longer than
     ``max_len``). Past the last beat (a song that ends in a long silence, where the beat tracker
     finds nothing) the grid continues at the median beat period, so the pieces keep the song's
-    pulse; with no beats at all the pieces are plain even shares."""
+    pulse; with no beats at all the cuts fall on the shares themselves."""
     bf = np.sort(np.asarray(beat_frames, dtype=np.int64))
     if bf.size >= 2 and cuts:
         period = float(np.median(np.diff(bf)))
         if period >= 1:
             tail = bf[-1] + np.round(period * np.arange(1, int((cuts[-1] - bf[-1]) / period) + 1))
             bf = np.concatenate([bf, tail.astype(np.int64)])
+    pat = np.asarray(SPLIT_PATTERN, dtype=np.float64)
     out = [cuts[0]]
     added = 0
     for a, b in zip(cuts[:-1], cuts[1:]):
-        while b - a > max_len:
-            n = -(-(b - a) // max_len)                # pieces still to make, the fewest possible
-            ideal = a + (b - a) / n
-            lo, hi = b - (n - 1) * max_len, a + max_len   # this cut must leave the rest room
-            ok = bf[(bf >= max(lo, a + 1)) & (bf <= hi)]
+        if b - a <= max_len:
+            out.append(b)
+            continue
+        n = 2
+        while (b - a) * pat[0] / pat[np.arange(n) % pat.size].sum() > max_len:
+            n += 1                                    # the fewest pieces whose longest fits
+        w = pat[np.arange(n) % pat.size]
+        shares = a + (b - a) * np.cumsum(w)[:-1] / w.sum()
+        prev = a
+        for k, ideal in enumerate(shares):
+            rest = n - 1 - k                          # pieces after this cut
+            lo, hi = b - rest * max_len, prev + max_len
+            ok = bf[(bf >= max(lo, prev + 1)) & (bf <= hi)]
             nxt = int(ok[np.argmin(np.abs(ok - ideal))]) if ok.size else int(round(min(max(ideal, lo), hi)))
             out.append(nxt)
             added += 1
-            a = nxt
+            prev = nxt
         out.append(b)
     return out, added
 
