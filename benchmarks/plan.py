@@ -923,16 +923,17 @@ def main(argv=None) -> int:
             for folder in args.more:
                 print(f"More songs ({folder}) ...", file=sys.stderr, flush=True)
                 names, ours, rhos = [], [], []
+                label = "/".join(Path(folder).resolve().parts[-2:])
                 for name, a, loud in more_songs(Path(folder)):
                     p = musync.plan(a, clips, seed=0, fps=fps)
                     ours.append(measures([s.to_dict() for s in p.shots], fps, a, loud))
                     rhos.append(seed_rhos(a, clips, fps, loud, done={0: ours[-1]}))
                     low = " fallback grid" if a.fallback else " low confidence" if a.confidence < 0.3 else ""
                     names.append(f"{name} ({a.duration:.0f} s, {a.tempo:.0f} BPM{low})")
-                print(measure_table(f"More songs: {Path(folder).name} ({len(names)} songs)", ours,
+                print(measure_table(f"More songs: {label} ({len(names)} songs)", ours,
                                     [None] * len(ours), names, md))
                 print()
-                print(loudness_table(f"More songs: {Path(folder).name}, the loudness windows", names,
+                print(loudness_table(f"More songs: {label}, the loudness windows", names,
                                      ours, rhos, md))
                 print()
         elif not args.no_real:
