@@ -176,7 +176,7 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
         raise PlanError("no clip has a usable window at this frame rate; check the clips with `musync scan`")
     lock_edges = {e for s in fixed for e in (s.record_in, s.record_out)}
     max_unit = max(u.length for u in units)
-    split = split_length(units, settings)
+    split = split_length(units, eff)
     cuts, added = make_cuts(cands, target, eff, lock_edges=lock_edges, longest_unit=split,
                             beat_frames=grid.beat_frames, rate=cut_rate(grid, analysis, eff, cands.frames, cands.fixed_prev),
                             window=2.0 * grid.bar_seconds * f, heroes=_heroes(grid, cands, eff),

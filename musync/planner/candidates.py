@@ -23,7 +23,7 @@ import numpy as np
 
 from ..timebase import to_frame
 from ..types import Analysis, PlanSettings
-from .music import MusicGrid, energy_at
+from .music import MusicGrid, beat_in_bar, energy_at
 from .pace import drive_at
 
 __all__ = ["Candidates", "cut_candidates", "ACCENT_BASE", "WEAK_PENALTY", "FORCED_SCORE",
@@ -83,13 +83,10 @@ class Candidates:
 
 def _mid_bar(grid: MusicGrid) -> np.ndarray:
     """(n,) bool: the beat halves its bar (the third beat of a 4/4 bar; none in an odd metre)."""
-    n = grid.beat_frames.size
     bpb = int(grid.beats_per_bar)
-    if n == 0 or bpb % 2:
-        return np.zeros(n, dtype=bool)
-    idx = np.arange(n)
-    last = np.maximum.accumulate(np.where(grid.is_down, idx, -1))
-    return (last >= 0) & (idx - last == bpb // 2)
+    if bpb % 2:
+        return np.zeros(grid.beat_frames.size, dtype=bool)
+    return beat_in_bar(grid.is_down) == bpb // 2
 
 
 def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, locks=(), *,

@@ -12,6 +12,7 @@ Public:
 - :func:`beat_accents` -- the musical weight of a cut on every beat.
 - :func:`find_payoffs` -- the climax and the big rises of energy, each with its build.
 - :func:`beat_position` -- frames as positions on a beat grid (lengths in beats).
+- :func:`beat_in_bar` -- each beat's place in its bar.
 
 All frames are integers at the plan rate (:mod:`musync.timebase`); all weights are plain floats.
 """
@@ -27,7 +28,7 @@ from ..timebase import to_frame, to_frames
 from ..types import Analysis
 
 __all__ = ["Phrase", "Payoff", "MusicGrid", "music_grid", "find_phrases", "beat_accents",
-           "find_payoffs", "energy_at", "beat_position", "relative_loudness", "PHRASE_BARS",
+           "find_payoffs", "energy_at", "beat_position", "beat_in_bar", "relative_loudness", "PHRASE_BARS",
            "LOUD_BARS", "LOUD_SPAN"]
 
 #: Bars per phrase (the common phrase length of popular music).
@@ -241,13 +242,20 @@ def beat_accents(analysis: Analysis, beat_frames: np.ndarray, is_down: np.ndarra
         strength = np.zeros(n)
     rank = _ranks(strength) if np.ptp(strength) > 0 else np.zeros(n)
     bpb = int(analysis.beats_per_bar)
-    idx = np.arange(n)
-    last = np.maximum.accumulate(np.where(is_down, idx, -1)) if n else idx
-    pos_in_bar = np.where(last >= 0, idx - last, -1)
+    pos_in_bar = beat_in_bar(is_down)
     pos = np.where(is_down, 1.0, np.where((bpb % 2 == 0) & (pos_in_bar == bpb // 2), 0.4, 0.15))
     accent = pos + 0.8 * rank + 1.2 * energy_rise
     strong = is_down | (rank >= 0.5) | (energy_rise >= 0.5)
     return accent, strong, rank
+
+
+def beat_in_bar(is_down: np.ndarray) -> np.ndarray:
+    """(n,) int64: each beat's place in its bar (0 on a downbeat, 1 on the next beat, ...), -1
+    before the first downbeat."""
+    is_down = np.asarray(is_down, dtype=bool)
+    idx = np.arange(is_down.size)
+    last = np.maximum.accumulate(np.where(is_down, idx, -1)) if is_down.size else idx
+    return np.where(last >= 0, idx - last, -1).astype(np.int64)
 
 
 def find_phrases(analysis: Analysis, fps: Fraction, duration_frames: int) -> tuple[Phrase, ...]:
