@@ -317,16 +317,24 @@ def test_low_confidence_plan_cuts_faster_where_loud():
     r = musync.plan(flat, clips, fps=FPS, seed=0)
     assert min(s.length for s in r.shots[:-1]) >= 29, sorted(s.length for s in r.shots)[:5]
     assert np.mean(_cuts_per_block(r, flat)[8:]) >= 2.5
-    # a fallback grid (no beat found at all) keeps to its bar lines
-    q = musync.plan(_low_confidence_song(fallback=True), clips, fps=FPS, seed=0)
+    # a fallback grid (no beat found at all, so no strong beat either) cuts on its bar lines and
+    # the middle of its bars, and faster where loud: the half bars are how two bars can hold
+    # more than two cuts
+    fb = _low_confidence_song(fallback=True)
+    q = musync.plan(fb, clips, fps=FPS, seed=0)
     fc = np.array([s.record_in for s in q.shots[1:]]) + q.settings.anticipation
-    assert all(int(c) in downs for c in fc)
+    mids = set(np.round(fb.beats[2::4] * FPS).astype(int).tolist())
+    assert all(int(c) in downs | mids for c in fc)
+    fcount = _cuts_per_block(q, fb)
+    assert fcount[8:].mean() >= 2.5 and fcount[:8].mean() <= 1.0, fcount.tolist()
+    assert sum(int(c) in mids for c in fc if c > half) >= 6
+    assert min(s.length for s in q.shots[:-1]) >= 29
 
 
 def test_low_confidence_settings_keep_shots_two_beats_apart():
     # the settings an uncertain grid is planned with, against the rule: no shot shorter than 1.9
     # beats (0.95 s at 120 BPM: two beats less a little for a wavering tempo), two beats at the
-    # fastest, 16 at the calmest; a fallback grid on bar lines; a confident grid as given
+    # fastest, 16 at the calmest (a fallback grid too); a confident grid as given
     from musync.planner import LOW_CONF_SHORTEST, grid_settings
 
     s = musync.make_settings("energy", fps=FPS, min_shot=0.1)
@@ -335,6 +343,9 @@ def test_low_confidence_settings_keep_shots_two_beats_apart():
     assert eff.min_shot == pytest.approx(1.9 * 60.0 / 120.0) and eff.cut_on == "beats"
     assert eff.intense_beats >= 2.0 and eff.calm_beats >= 16.0
     eff, low, loud = grid_settings(_low_confidence_song(fallback=True), s)
+    assert low and loud and eff.cut_on == "beats" and eff.min_shot == pytest.approx(0.95)
+    eff, low, loud = grid_settings(_low_confidence_song(fallback=True),
+                                   dataclasses.replace(s, cut_on="downbeats"))
     assert low and not loud and eff.cut_on == "downbeats" and eff.min_shot == pytest.approx(0.1)
     sure = grid_analysis(bpm=120.0, bars=8)
     assert grid_settings(sure, s) == (s, False, False)

@@ -1,7 +1,7 @@
 """The planner on real songs and real footage (../shared/data; skipped where it is absent): the
 rules that must hold on every plan, at every seed, measured here from the shots and the song's
 analysis (not from the plan's own metrics). Hungarian Dance is the hard case: a string orchestra
-with rubato, read on a fallback grid (bar lines only), and few clips long enough for its shots; the
+with rubato, read on a fallback grid (bar lines and half bars), and few clips long enough for its shots; the
 Frets on Fire tutorial holds long shots in a row where one clip alone is long enough for some."""
 
 from __future__ import annotations

@@ -94,11 +94,12 @@ def grid_settings(analysis: Analysis, settings: PlanSettings) -> tuple[PlanSetti
 
     A grid of low confidence (or a fallback grid) is paced by phrases and loudness: cuts on bar
     lines, a bar at the fastest (:data:`LOW_CONF_INTENSE` beats where its loud passages may cut
-    on their strong beats, ``loud_beats``; a fallback grid has no beats to cut on), 16 beats at
-    the calmest, and no shot shorter than :data:`LOW_CONF_SHORTEST` beats (no one-beat flashes
-    on a grid that may be wrong). A confident grid keeps ``settings`` as they are."""
+    on their strong beats, ``loud_beats``; a fallback grid, which has no strong beats, on the
+    middle of its bars), 16 beats at the calmest, and no shot shorter than
+    :data:`LOW_CONF_SHORTEST` beats (no one-beat flashes on a grid that may be wrong). A
+    confident grid keeps ``settings`` as they are."""
     low_conf = analysis.fallback or analysis.confidence < 0.3
-    loud_beats = low_conf and settings.cut_on == "beats" and not analysis.fallback
+    loud_beats = low_conf and settings.cut_on == "beats"
     if not low_conf:
         return settings, False, False
     # cut_on stays "beats" with loud_beats (the candidates keep to bar lines elsewhere; the

@@ -107,7 +107,11 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     bar even when the grid is uncertain, on the hits it can hear. Over that accelerating half the
     beat in the middle of each bar (even metres) is a cut point too, strong or not: a build whose
     bars have no strong hit inside them (a steady pulse with the weight on the bar line) could
-    otherwise not cut faster than once a bar, and its last bars would not accelerate.
+    otherwise not cut faster than once a bar, and its last bars would not accelerate. A fallback
+    grid (no pulse found: a fixed grid with no onsets on it) has no strong beats to offer, so with
+    ``loud_beats`` the middle of every bar is a cut point all through the song: cutting on bar
+    lines alone, two bars hold at most two cuts and the cut rate cannot follow the loudness; the
+    pace decides where the half bars are used.
     """
     fps = grid.fps
     n_end = grid.duration_frames
@@ -148,8 +152,9 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     for k, f in enumerate(grid.beat_frames):
         down = bool(grid.is_down[k])
         strong = bool(grid.strong[k])
-        if downs_only and not down and int(f) not in phrase_starts and not (
-                loud_beats and ((strong and (er[k] >= LOUD_BEATS or ramp[k])) or (mid[k] and ramp[k]))):
+        inside = loud_beats and ((strong and (er[k] >= LOUD_BEATS or ramp[k]))
+                                 or (mid[k] and (ramp[k] or analysis.fallback)))
+        if downs_only and not down and int(f) not in phrase_starts and not inside:
             continue
         s = float(grid.accent[k]) - ACCENT_BASE - (0.0 if strong else WEAK_PENALTY)
         s = 0.3 * s + 4.0 * float(de[k]) + float(dens[k]) if low_confidence else s + float(dens[k])
