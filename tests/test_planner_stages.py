@@ -915,10 +915,13 @@ def test_vary_sections_breaks_an_even_section_inside_its_bars():
     assert vary_sections(c, even, target, s, bars, sections, floor=0.0).tolist() == even.tolist()
 
 
-def test_vary_sections_moves_a_bar_line_cut_into_the_next_bar_when_the_pace_allows():
+def test_vary_sections_moves_a_bar_line_cut_into_the_next_bar_when_the_pace_allows(monkeypatch):
     # cuts on bar lines only (one candidate a bar), every third bar: 12 12 12 12 beats cannot
     # vary inside a bar; with the pace's rate a cut may move to the bar before or after (never
-    # two bars), the count error priced
+    # two bars), the count error priced (the moves alone: no cut is added)
+    import musync.planner.cuts as cuts_mod
+
+    monkeypatch.setattr(cuts_mod, "VARY_SPLITS", 0)
     frames = 60 * np.arange(25)
     c = dataclasses.replace(_cands(frames, beat_pos=4.0 * np.arange(25)), strong=np.ones(25, bool))
     s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=20.0)
@@ -943,6 +946,35 @@ def test_vary_sections_moves_a_bar_line_cut_into_the_next_bar_when_the_pace_allo
     rate2[0] = 1e-9
     assert vary_sections(c, two, target, s, bars, None, rate=rate2, weight=100.0).tolist() == two.tolist()
     assert vary_sections(c, two, target, s, bars, None, rate=rate2, weight=0.0).tolist() != two.tolist()
+
+
+def test_vary_sections_adds_a_cut_to_a_long_section_of_two_even_holds(monkeypatch):
+    # an eight-bar section (cuts on bar lines only, 60 frames a bar) held in two four-bar shots:
+    # no move varies it (moving the middle cut a bar makes a shot longer than the longest, 240
+    # frames), so a cut is added on a bar line inside one of them; a section of fewer than eight
+    # bars keeps its two holds, and so does one where the count per two bars prices the extra cut
+    import musync.planner.cuts as cuts_mod
+
+    frames = 60 * np.arange(9)
+    c = _cands(frames, beat_pos=4.0 * np.arange(9))
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    target = np.full(9, 180.0)
+    even = np.array([0, 4, 8])
+    got = vary_sections(c, even, target, s, frames, np.array([0]))
+    f = c.frames[got]
+    assert got.size == 4 and np.all(np.diff(got) > 0) and _cv(f) >= 0.3 - 1e-9, f
+    assert np.all(np.diff(f) <= 240) and {0, 8} <= set(got.tolist())
+    # four bar lines to the section (bars every 120 frames): left alone
+    assert vary_sections(c, even, target, s, frames[::2], np.array([0])).tolist() == even.tolist()
+    # a pace that asks for no cut at all, the count priced heavily: the extra cut does not pay
+    rate = np.full(9, 1e-9)
+    assert vary_sections(c, even, target, s, frames, np.array([0]), rate=rate,
+                         weight=100.0).tolist() == even.tolist()
+    got2 = vary_sections(c, even, target, s, frames, np.array([0]), rate=rate)
+    assert got2.size == 4
+    # no split allowed: the section stays even (the test can fail)
+    monkeypatch.setattr(cuts_mod, "VARY_SPLITS", 0)
+    assert vary_sections(c, even, target, s, frames, np.array([0])).tolist() == even.tolist()
 
 
 def test_vary_sections_keeps_locks_heroes_and_the_longest_shot():

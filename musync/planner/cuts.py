@@ -19,7 +19,8 @@ Public:
   ones) where two bars in a row have fewer or more cuts than the pace asks for, when the DP's own
   objective can pay for it (:data:`COUNT_WEIGHT`); :func:`bar_wants` -- the counts it aims at.
 - :func:`vary_sections` -- then, in a section whose shots came out too even, cuts moved inside
-  their bars (or into the next, the count priced) until the lengths vary (:data:`VARY_FLOOR`);
+  their bars (or into the next, the count priced) until the lengths vary (:data:`VARY_FLOOR`),
+  or a cut added where a long section has too few shots for a move to vary them;
   :func:`strengthen_cuts` -- cuts off the accents moved onto them where too few are on one
   (:data:`STRONG_SHARE`).
 - :func:`anticipate` -- move cuts a number of frames early (never the start, the end or a lock
@@ -56,7 +57,7 @@ from .candidates import Candidates
 __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split_long",
            "follow_rate", "window_counts", "LAMBDA", "RUN_COST", "SHORT_COST", "RATE_ROUNDS",
            "RATE_GAIN", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT", "COUNT_SWEEPS",
-           "COUNT_CV_FLOOR", "vary_sections", "VARY_FLOOR", "VARY_WORTH", "VARY_LOSS", "VARY_SHOTS",
+           "COUNT_CV_FLOOR", "vary_sections", "VARY_FLOOR", "VARY_SPLITS", "VARY_SPLIT_BARS", "VARY_WORTH", "VARY_LOSS", "VARY_SHOTS",
            "strengthen_cuts", "STRONG_SHARE", "SPLIT_PATTERN",
            "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD"]
 
@@ -92,6 +93,11 @@ VARY_WORTH = 10.0
 VARY_LOSS = 3.0
 #: Sections of fewer shots are left as they are.
 VARY_SHOTS = 2
+#: Cuts :func:`vary_sections` may add to a section whose moves alone leave it too even, if it
+#: has :data:`VARY_SPLIT_BARS` bars or more (a short section may hold two even shots; eight bars
+#: in two equal holds is a picture standing still).
+VARY_SPLITS = 2
+VARY_SPLIT_BARS = 8
 #: :func:`strengthen_cuts` moves cuts on weak beats onto strong accents while fewer than this
 #: share of the cuts are on one (the benchmark's target is 0.8).
 STRONG_SHARE = 0.85
@@ -443,6 +449,7 @@ class _Mover:
                 np.maximum(np.asarray(target, dtype=np.float64), 1.0), int(mn), int(mx),
                 float(LAMBDA), run_cost, float(SHORT_BEATS), float(SHORT_COST))
         self.values = lambda cut, k, a, b, js: _move_values(cut, k, a, b, js, *args)
+        self._args = args
         self._cache: dict[int, list] = {}
         self._sections: dict[int, list] | None = None
 
@@ -514,6 +521,41 @@ class _Mover:
         self._cache[k] = out
         return out
 
+    def _d_add(self, b: int) -> float:
+        """The change of the count error when a cut is added in bar b."""
+        if self.want is None or b < 0:
+            return 0.0
+        w, cnt, nw = self.want, self.cnt, len(self.want)
+        d = 0.0
+        for v in (b - 1, b):
+            if 0 <= v < nw:
+                e = cnt[v] + cnt[v + 1] - w[v]
+                d += (e + 1.0) ** 2 - e * e
+        return d
+
+    def splits(self, k):
+        """Every cut that could be added inside the shot starting at cut ``k`` (an index into
+        ``cut``), on a candidate the repair may use: ``(j2, gain, before, after)``, ``gain``
+        the objective's change less the count error's price, ``before`` the shot's length and
+        ``after`` the two it becomes."""
+        from ._kernels import _path_value
+
+        cut, pos = self.cut, self.pos
+        a, c = int(cut[k]), int(cut[k + 1])
+        js = [j2 for j2 in range(a + 1, c) if self.movable[j2]]
+        if not js:
+            return []
+        lo, hi = max(0, k - self.R - 1), min(cut.size - 1, k + self.R + 2)
+        v0 = _path_value(cut, lo, hi, *self._args)
+        out = []
+        for j2 in js:
+            new = np.insert(cut, k + 1, j2)
+            v = _path_value(new, lo, hi + 1, *self._args)
+            gain = float(v - v0) - self.weight * self._d_add(self.bar_of[j2])
+            out.append((j2, gain, float(pos[c] - pos[a]),
+                        (float(pos[j2] - pos[a]), float(pos[c] - pos[j2]))))
+        return out
+
     def apply(self, k, j2, d_err):
         j = int(self.cut[k])
         if self.bar_of[j2] != self.bar_of[j]:
@@ -541,7 +583,10 @@ def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settin
     taken is the one that raises the section's variation and costs least in the DP's own
     objective (:func:`choose_cuts`: accents, lengths against the target, runs, one-beat pairs),
     the variation worth ``worth`` per unit, no move costing more than :data:`VARY_LOSS`. Forced
-    cuts, locks and hero shots (``keep``) stay.
+    cuts, locks and hero shots (``keep``) stay. Where the moves leave a section of
+    :data:`VARY_SPLIT_BARS` bars or more still too even, a cut is added on an accent inside one of
+    its shots, priced the same way (the count error of the extra cut included), up to
+    :data:`VARY_SPLITS` times, the moves tried again after each.
 
     The DP and the count repair keep the cut rate and the accents; on a stretch of even level
     with accents on every beat, or only on the downbeats, they can still land on lengths of 3, 3,
@@ -551,33 +596,71 @@ def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settin
     if mv is None or floor <= 0:
         return np.asarray(idx, dtype=np.int64)
     strong = cands.heard.tolist()
+    bar_sec = np.bincount(_section_of(np.asarray(bars, dtype=np.int64), sections))
     for q in sorted(set(mv.sec_of[j] for j in mv.cut[:-1].tolist())):
-        ks = mv.section(q)
-        if len(ks) < shortest:
-            continue
-        sums = mv.lengths(ks)
-        for _ in range(4 * len(ks)):
-            cv0 = mv.cv(sums)
-            if cv0 >= floor:
+        for added in range(VARY_SPLITS + 1):
+            ks = mv.section(q)
+            if len(ks) < shortest or _vary_moves(mv, ks, strong, floor, worth) >= floor:
                 break
-            best, move = -math.inf, None
-            for k in ks[1:]:                           # the first cut of a section stays
-                j = int(mv.cut[k])
-                for j2, gain, d_err, before, after in mv.moves(k):
-                    if strong[j] and not strong[j2]:
-                        continue
-                    more = mv.cv(_replaced(sums, before, after)) - cv0
-                    if more <= 1e-9:
-                        continue
-                    v = gain + worth * more
-                    if v > best:
-                        best, move = v, (k, j2, d_err, before, after)
-            if move is None or best < -VARY_LOSS:
+            if added == VARY_SPLITS or q >= bar_sec.size or bar_sec[q] < VARY_SPLIT_BARS:
                 break
-            k, j2, d_err, before, after = move
-            sums = _replaced(sums, before, after)
-            mv.apply(k, j2, d_err)
+            grown = _vary_split(mv, ks, strong, worth)
+            if grown is None:
+                break
+            mv = _Mover(cands, grown, target, settings, bars, sections, rate, keep, weight)
     return mv.cut
+
+
+def _vary_moves(mv: _Mover, ks, strong, floor: float, worth: float) -> float:
+    """:func:`vary_sections`' moves over the shots starting at cuts ``ks`` (one section), the
+    best first, until their variation reaches ``floor``; returns the variation reached."""
+    sums = mv.lengths(ks)
+    for _ in range(4 * len(ks)):
+        cv0 = mv.cv(sums)
+        if cv0 >= floor:
+            break
+        best, move = -math.inf, None
+        for k in ks[1:]:                           # the first cut of a section stays
+            j = int(mv.cut[k])
+            for j2, gain, d_err, before, after in mv.moves(k):
+                if strong[j] and not strong[j2]:
+                    continue
+                more = mv.cv(_replaced(sums, before, after)) - cv0
+                if more <= 1e-9:
+                    continue
+                v = gain + worth * more
+                if v > best:
+                    best, move = v, (k, j2, d_err, before, after)
+        if move is None or best < -VARY_LOSS:
+            break
+        k, j2, d_err, before, after = move
+        sums = _replaced(sums, before, after)
+        mv.apply(k, j2, d_err)
+    return mv.cv(sums)
+
+
+def _vary_split(mv: _Mover, ks, strong, worth: float):
+    """The cuts of ``mv`` with one cut added on an accent inside a shot of the section whose
+    shots start at cuts ``ks``: the addition that raises the section's variation and costs least
+    in the DP's objective and the count (as a move is priced), or None where none raises it or
+    the best costs more than :data:`VARY_LOSS`. A section of a few long, even shots (a calm
+    intro of two four-bar holds) has no move that varies it without a shot past the longest."""
+    n, s1, s2 = mv.lengths(ks)
+    cv0 = mv.cv((n, s1, s2))
+    best, add = -math.inf, None
+    for k in ks:
+        for j2, gain, before, (la, lb) in mv.splits(k):
+            if not strong[j2]:
+                continue
+            more = mv.cv((n + 1.0, s1, s2 - before * before + la * la + lb * lb)) - cv0
+            if more <= 1e-9:
+                continue
+            v = gain + worth * more
+            if v > best:
+                best, add = v, (k, j2)
+    if add is None or best < -VARY_LOSS:
+        return None
+    return np.insert(mv.cut, add[0] + 1, add[1])
 
 
 def _checked_mover(cands, idx, target, settings, bars, sections, rate, keep, weight):
