@@ -977,6 +977,28 @@ def test_vary_sections_adds_a_cut_to_a_long_section_of_two_even_holds(monkeypatc
     assert vary_sections(c, even, target, s, frames, np.array([0])).tolist() == even.tolist()
 
 
+def test_vary_sections_joins_two_shots_of_a_long_section_of_even_bars(monkeypatch):
+    # eight one-bar shots (cuts on bar lines only, 60 frames a bar, the shortest shot a bar): no
+    # move inside a bar, no cut added (a piece would be shorter than the shortest shot), so a cut
+    # is taken away and two bars hold one shot; a forced cut (a section start) never goes
+    import musync.planner.cuts as cuts_mod
+
+    frames = 60 * np.arange(9)
+    c = _cands(frames, beat_pos=4.0 * np.arange(9))
+    s = make_settings("energy", fps=FPS, min_shot=2.0, max_shot=8.0)
+    target = np.full(9, 60.0)
+    every = np.arange(9)
+    got = vary_sections(c, every, target, s, frames, np.array([0]))
+    f = c.frames[got]
+    assert got.size == 8 and _cv(f) >= 0.3 - 1e-9 and np.all(np.diff(f) >= 60), f
+    forced = c.forced.copy()
+    forced[1:8] = True
+    assert vary_sections(dataclasses.replace(c, forced=forced), every, target, s, frames,
+                         np.array([0])).tolist() == every.tolist()
+    monkeypatch.setattr(cuts_mod, "VARY_SPLITS", 0)
+    assert vary_sections(c, every, target, s, frames, np.array([0])).tolist() == every.tolist()
+
+
 def test_vary_sections_keeps_locks_heroes_and_the_longest_shot():
     c, bars = _beats(4, strong_every=1)
     n = len(c)

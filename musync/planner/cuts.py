@@ -20,7 +20,7 @@ Public:
   objective can pay for it (:data:`COUNT_WEIGHT`); :func:`bar_wants` -- the counts it aims at.
 - :func:`vary_sections` -- then, in a section whose shots came out too even, cuts moved inside
   their bars (or into the next, the count priced) until the lengths vary (:data:`VARY_FLOOR`),
-  or a cut added where a long section has too few shots for a move to vary them;
+  or a cut added or taken away where no move can vary a long section;
   :func:`strengthen_cuts` -- cuts off the accents moved onto them where too few are on one
   (:data:`STRONG_SHARE`).
 - :func:`anticipate` -- move cuts a number of frames early (never the start, the end or a lock
@@ -93,9 +93,9 @@ VARY_WORTH = 10.0
 VARY_LOSS = 3.0
 #: Sections of fewer shots are left as they are.
 VARY_SHOTS = 2
-#: Cuts :func:`vary_sections` may add to a section whose moves alone leave it too even, if it
-#: has :data:`VARY_SPLIT_BARS` bars or more (a short section may hold two even shots; eight bars
-#: in two equal holds is a picture standing still).
+#: Cuts :func:`vary_sections` may add to (or take from) a section whose moves alone leave it too
+#: even, if it has :data:`VARY_SPLIT_BARS` bars or more (a short section may hold two even
+#: shots; eight bars in two equal holds is a picture standing still).
 VARY_SPLITS = 2
 VARY_SPLIT_BARS = 8
 #: :func:`strengthen_cuts` moves cuts on weak beats onto strong accents while fewer than this
@@ -521,8 +521,8 @@ class _Mover:
         self._cache[k] = out
         return out
 
-    def _d_add(self, b: int) -> float:
-        """The change of the count error when a cut is added in bar b."""
+    def _d_add(self, b: int, by: float = 1.0) -> float:
+        """The change of the count error when a cut is added in bar b (``by=-1``: taken away)."""
         if self.want is None or b < 0:
             return 0.0
         w, cnt, nw = self.want, self.cnt, len(self.want)
@@ -530,8 +530,25 @@ class _Mover:
         for v in (b - 1, b):
             if 0 <= v < nw:
                 e = cnt[v] + cnt[v + 1] - w[v]
-                d += (e + 1.0) ** 2 - e * e
+                d += (e + by) ** 2 - e * e
         return d
+
+    def merge(self, k):
+        """Cut ``k`` (an index into ``cut``) taken away, joining the shots on either side of it:
+        ``(gain, before, after)`` as :meth:`splits` prices an added cut, or None where the cut
+        may not go."""
+        from ._kernels import _path_value
+
+        cut, pos = self.cut, self.pos
+        j = int(cut[k])
+        if not (1 <= k < cut.size - 1) or not self.movable[j]:
+            return None
+        a, c = int(cut[k - 1]), int(cut[k + 1])
+        lo, hi = max(0, k - self.R - 2), min(cut.size - 1, k + self.R + 2)
+        v0 = _path_value(cut, lo, hi, *self._args)
+        v = _path_value(np.delete(cut, k), lo, hi - 1, *self._args)
+        gain = float(v - v0) - self.weight * self._d_add(self.bar_of[j], -1.0)
+        return gain, (float(pos[j] - pos[a]), float(pos[c] - pos[j])), float(pos[c] - pos[a])
 
     def splits(self, k):
         """Every cut that could be added inside the shot starting at cut ``k`` (an index into
@@ -585,8 +602,9 @@ def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settin
     the variation worth ``worth`` per unit, no move costing more than :data:`VARY_LOSS`. Forced
     cuts, locks and hero shots (``keep``) stay. Where the moves leave a section of
     :data:`VARY_SPLIT_BARS` bars or more still too even, a cut is added on an accent inside one of
-    its shots, priced the same way (the count error of the extra cut included), up to
-    :data:`VARY_SPLITS` times, the moves tried again after each.
+    its shots or one of its cuts taken away (two shots joined into a hold), whichever is
+    priced best the same way (the count error included), up to :data:`VARY_SPLITS` times, the
+    moves tried again after each.
 
     The DP and the count repair keep the cut rate and the accents; on a stretch of even level
     with accents on every beat, or only on the downbeats, they can still land on lengths of 3, 3,
@@ -641,10 +659,12 @@ def _vary_moves(mv: _Mover, ks, strong, floor: float, worth: float) -> float:
 
 def _vary_split(mv: _Mover, ks, strong, worth: float):
     """The cuts of ``mv`` with one cut added on an accent inside a shot of the section whose
-    shots start at cuts ``ks``: the addition that raises the section's variation and costs least
-    in the DP's objective and the count (as a move is priced), or None where none raises it or
-    the best costs more than :data:`VARY_LOSS`. A section of a few long, even shots (a calm
-    intro of two four-bar holds) has no move that varies it without a shot past the longest."""
+    shots start at cuts ``ks``, or one of its cuts (not the first) taken away: the change that
+    raises the section's variation and costs least in the DP's objective and the count (as a
+    move is priced), or None where none raises it or the best costs more than
+    :data:`VARY_LOSS`. A section of a few long, even shots (a calm intro of two four-bar holds)
+    has no move that varies it without a shot past the longest; one of even one-bar shots on a
+    grid that cuts on bar lines has no move inside a bar."""
     n, s1, s2 = mv.lengths(ks)
     cv0 = mv.cv((n, s1, s2))
     best, add = -math.inf, None
@@ -658,8 +678,22 @@ def _vary_split(mv: _Mover, ks, strong, worth: float):
             v = gain + worth * more
             if v > best:
                 best, add = v, (k, j2)
-    if add is None or best < -VARY_LOSS:
+    drop = None
+    for k in ks[1:]:                                   # the first cut of a section stays
+        got = mv.merge(k)
+        if got is None:
+            continue
+        gain, (la, lb), joined = got
+        more = mv.cv((n - 1.0, s1, s2 - la * la - lb * lb + joined * joined)) - cv0
+        if more <= 1e-9:
+            continue
+        v = gain + worth * more
+        if v > best:
+            best, drop = v, k
+    if (add is None and drop is None) or best < -VARY_LOSS:
         return None
+    if drop is not None:
+        return np.delete(mv.cut, drop)
     return np.insert(mv.cut, add[0] + 1, add[1])
 
 
