@@ -999,6 +999,42 @@ def test_vary_sections_joins_two_shots_of_a_long_section_of_even_bars(monkeypatc
     assert vary_sections(c, every, target, s, frames, np.array([0])).tolist() == every.tolist()
 
 
+def test_quicken_builds_makes_the_last_bars_of_a_build_cut_faster(monkeypatch):
+    # 16 bars, a beat every 15 frames, a build over bars 8-15 into a payoff on bar 16: the DP's
+    # cuts are one a bar all through it (no acceleration); the repair adds cuts in the build's
+    # last quarter (bars 14-15) or takes them from its first half (bars 8-11) until the cut rate
+    # there is 1.6 times the first half's, counted here from the frames
+    from musync.planner.cuts import quicken_builds
+
+    c, bars = _beats(16, strong_every=2)
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    n = len(c)
+    target = np.full(n, 50.0)
+    every_bar = np.arange(0, n, 4)
+    a, b = int(bars[8]), int(bars[16])
+
+    def ratio(idx):
+        f = c.frames[idx][1:-1]
+        first = np.sum((f >= a) & (f < bars[12])) / (bars[12] - a)
+        last = np.sum((f >= bars[14]) & (f < b)) / (b - bars[14])
+        return last / first
+
+    assert ratio(every_bar) == pytest.approx(1.0)
+    got = quicken_builds(c, every_bar, target, s, bars, None, [(a, b)])
+    assert ratio(got) >= 1.6 - 1e-9
+    changed = set(c.frames[got].tolist()) ^ set(c.frames[every_bar].tolist())
+    assert changed and all(a <= f < bars[12] or bars[14] <= f < b for f in changed), changed
+    assert np.all(np.diff(got) > 0) and got[0] == 0 and got[-1] == n - 1
+    # no build (or one of four bars), or a cost cap of nothing: the cuts stay
+    assert quicken_builds(c, every_bar, target, s, bars, None, []).tolist() == every_bar.tolist()
+    short = (int(bars[12]), b)
+    assert quicken_builds(c, every_bar, target, s, bars, None, [short]).tolist() == every_bar.tolist()
+    import musync.planner.cuts as cuts_mod
+
+    monkeypatch.setattr(cuts_mod, "BUILD_LOSS", -1e6)
+    assert quicken_builds(c, every_bar, target, s, bars, None, [(a, b)]).tolist() == every_bar.tolist()
+
+
 def test_vary_sections_keeps_locks_heroes_and_the_longest_shot():
     c, bars = _beats(4, strong_every=1)
     n = len(c)

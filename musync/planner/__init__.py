@@ -181,7 +181,8 @@ def plan(analysis: Analysis, clips, settings: PlanSettings | None = None, *, loc
     cuts, added = make_cuts(cands, target, eff, lock_edges=lock_edges, longest_unit=split,
                             beat_frames=grid.beat_frames, rate=cut_rate(grid, analysis, eff, cands.frames, cands.fixed_prev),
                             window=2.0 * grid.bar_seconds * f, heroes=_heroes(grid, cands, eff),
-                            bars=grid.downbeat_frames, sections=grid.section_frames)
+                            bars=grid.downbeat_frames, sections=grid.section_frames,
+                            builds=[(p.build_start, p.frame) for p in grid.payoffs] if eff.climax_build else ())
     if added:
         two = f" ({split / f:.2f} s that two clips can fill)" if split < max_unit else ""
         warn.append(f"clips are short: the longest usable span is {max_unit / f:.2f} s{two}, so "
