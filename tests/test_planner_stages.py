@@ -79,6 +79,15 @@ def test_payoffs_climax_build_is_eight_bars_and_rises_are_found():
     rises = [x for x in find_payoffs(a, FPS, 2.0) if x.kind == "rise"]
     assert [x.frame for x in rises] == [15 + 12 * 60]
     assert rises[0].build_start == 15 + 8 * 60
+    # the same rise out of a two-bar break (the drums drop out, then the chorus): no build, the
+    # quiet bars are the breath; the climax keeps its build whatever comes before it
+    secs = ((0, "A", "verse", 0.5), (10, "X", "bridge", 0.1), (12, "B", "chorus", 0.9),
+            (24, "C", "verse", 0.4), (34, "Y", "bridge", 0.1), (36, "D", "chorus", 1.0))
+    p = find_payoffs(grid_analysis(bars=48, sections=secs, climax_bar=36), FPS, 2.0)
+    rises = [x for x in p if x.kind == "rise"]
+    assert [x.frame for x in rises] == [15 + 12 * 60] and rises[0].build_start == rises[0].frame
+    clim = [x for x in p if x.kind == "climax"]
+    assert clim[0].build_start == 15 + 28 * 60
 
 
 # -- stage 1: candidates -----------------------------------------------------------------------

@@ -40,6 +40,9 @@ LOUD_SPAN = 6.0
 #: An energy jump (on the song's 0-1 energy scale) over one bar that opens a phrase or marks a
 #: rise worth a build and a payoff.
 RISE = 0.2
+#: A rise whose build would end this much quieter (energy, 0-1) over its second half than over
+#: its first is a return after a break, and gets no build (:func:`find_payoffs`).
+BREAK_DIP = 0.1
 
 
 @dataclass(frozen=True)
@@ -314,7 +317,9 @@ def find_payoffs(analysis: Analysis, fps: Fraction, bar: float) -> tuple[Payoff,
     A rise is a downbeat where the mean energy of the next two bars exceeds that of the two bars
     before by :data:`RISE` or more, at least eight bars into the song and eight bars from any
     other payoff; its strength grows with the jump. The climax's build spans the eight bars
-    before it, a rise's the four bars before it, never reaching back past the previous payoff.
+    before it, a rise's the four bars before it, never reaching back past the previous payoff;
+    a rise out of a break (its four bars' second half quieter than their first by
+    :data:`BREAK_DIP`) has none.
     """
     out: list[tuple[float, float, str]] = []   # (time, strength, kind)
     if analysis.climax > 0:
@@ -338,6 +343,14 @@ def find_payoffs(analysis: Analysis, fps: Fraction, bar: float) -> tuple[Payoff,
     prev = 0.0
     for t, s, kind in out:
         start = max(prev, t - (8 if kind == "climax" else 4) * bar)
+        if kind == "rise" and t - start > bar:
+            # a rise out of a break (the build's second half quieter than its first: the drums
+            # drop out before the return) has no build: the quiet bars are the breath
+            mid = 0.5 * (start + t)
+            first = energy_at(analysis, np.linspace(start, mid, 9)).mean()
+            second = energy_at(analysis, np.linspace(mid, t, 9)).mean()
+            if second < first - BREAK_DIP:
+                start = t
         payoffs.append(Payoff(to_frame(t, fps), to_frame(start, fps), s, kind))
         prev = t
     return tuple(payoffs)
