@@ -347,6 +347,10 @@ def test_low_confidence_settings_keep_shots_two_beats_apart():
     eff, low, loud = grid_settings(_low_confidence_song(fallback=True),
                                    dataclasses.replace(s, cut_on="downbeats"))
     assert low and not loud and eff.cut_on == "downbeats" and eff.min_shot == pytest.approx(0.1)
+    # a fallback grid in 3/4 has no middle beat to cut on: bar lines only, as before
+    waltz = grid_analysis(bpm=120.0, bars=32, bpb=3, fallback=True)
+    eff, low, loud = grid_settings(waltz, s)
+    assert low and not loud and eff.cut_on == "downbeats" and eff.min_shot == pytest.approx(0.1)
     sure = grid_analysis(bpm=120.0, bars=8)
     assert grid_settings(sure, s) == (s, False, False)
 

@@ -987,25 +987,30 @@ def test_vary_sections_adds_a_cut_to_a_long_section_of_two_even_holds(monkeypatc
 
 
 def test_vary_sections_joins_two_shots_of_a_long_section_of_even_bars(monkeypatch):
-    # eight one-bar shots (cuts on bar lines only, 60 frames a bar, the shortest shot a bar): no
-    # move inside a bar, no cut added (a piece would be shorter than the shortest shot), so a cut
-    # is taken away and two bars hold one shot; a forced cut (a section start) never goes
+    # eight one-bar shots on a beat grid (15 frames a beat, 60 a bar, the shortest shot a bar):
+    # no move inside a bar and no added cut keeps every shot a bar long at least, so a cut is
+    # taken away and two bars hold one shot; a forced cut (a section start) stays, and so do the
+    # cuts a hero is held against
     import musync.planner.cuts as cuts_mod
 
-    frames = 60 * np.arange(9)
-    c = _cands(frames, beat_pos=4.0 * np.arange(9))
+    c, bars = _beats(8, strong_every=1)
+    n = len(c)
     s = make_settings("energy", fps=FPS, min_shot=2.0, max_shot=8.0)
-    target = np.full(9, 60.0)
-    every = np.arange(9)
-    got = vary_sections(c, every, target, s, frames, np.array([0]))
+    target = np.full(n, 60.0)
+    every = np.arange(0, n, 4)
+    got = vary_sections(c, every, target, s, bars, np.array([0]))
     f = c.frames[got]
-    assert got.size == 8 and _cv(f) >= 0.3 - 1e-9 and np.all(np.diff(f) >= 60), f
+    assert got.size == 8 and set(got.tolist()) < set(every.tolist()), got
+    assert _cv(f) >= 0.3 - 1e-9 and np.all(np.diff(f) >= 60), f
     forced = c.forced.copy()
-    forced[1:8] = True
-    assert vary_sections(dataclasses.replace(c, forced=forced), every, target, s, frames,
-                         np.array([0])).tolist() == every.tolist()
+    forced[16] = True
+    kept = vary_sections(dataclasses.replace(c, forced=forced), every, target, s, bars, np.array([0]))
+    assert 16 in kept.tolist() and kept.size == 8 and _cv(c.frames[kept]) >= 0.3 - 1e-9
+    # a hero on bar 7: none of the four cuts before it goes (its hold is measured against them)
+    hero = vary_sections(c, every, target, s, bars, np.array([0]), keep=[28])
+    assert {12, 16, 20, 24, 28} <= set(hero.tolist()) and hero.size == 8, hero
     monkeypatch.setattr(cuts_mod, "VARY_SPLITS", 0)
-    assert vary_sections(c, every, target, s, frames, np.array([0])).tolist() == every.tolist()
+    assert vary_sections(c, every, target, s, bars, np.array([0])).tolist() == every.tolist()
 
 
 def test_quicken_builds_makes_the_last_bars_of_a_build_cut_faster(monkeypatch):
@@ -1013,8 +1018,11 @@ def test_quicken_builds_makes_the_last_bars_of_a_build_cut_faster(monkeypatch):
     # cuts are one a bar all through it (no acceleration); the repair adds cuts in the build's
     # last quarter (bars 14-15) or takes them from its first half (bars 8-11) until the cut rate
     # there is 1.6 times the first half's, counted here from the frames
-    from musync.planner.cuts import quicken_builds
+    from musync.planner.cuts import build_ratio, quicken_builds
 
+    # the ratio itself: 3 cuts over the first half of [0, 80), 2 over its last quarter
+    assert build_ratio([10, 20, 30, 65, 75], (0, 80)) == pytest.approx((2 / 20) / (3 / 40))
+    assert build_ratio([50, 65], (0, 80)) == np.inf and build_ratio([50], (0, 80)) == 0.0
     c, bars = _beats(16, strong_every=2)
     s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
     n = len(c)
@@ -1035,6 +1043,20 @@ def test_quicken_builds_makes_the_last_bars_of_a_build_cut_faster(monkeypatch):
     assert changed and all(a <= f < bars[12] or bars[14] <= f < b for f in changed), changed
     assert np.all(np.diff(got) > 0) and got[0] == 0 and got[-1] == n - 1
     # no build (or one of four bars), or a cost cap of nothing: the cuts stay
+    # a build that starts a frame after its first bar line is still eight bars long
+    late_start = quicken_builds(c, every_bar, target, s, bars, None, [(a + 1, b)])
+    assert late_start.tolist() != every_bar.tolist() and ratio(late_start) >= 1.6 - 1e-9
+    # cuts are added on accents only: with the held half's cuts forced (none can go), the last
+    # quarter gains cuts on its accents, and with no accent there but the bar lines, none
+    forced = c.forced.copy()
+    forced[32:48:4] = True
+    held = dataclasses.replace(c, forced=forced)
+    got2 = quicken_builds(held, every_bar, target, s, bars, None, [(a, b)])
+    assert ratio(got2) > 1.0 and set(got2.tolist()) > set(every_bar.tolist())
+    heard = np.ones(n, bool)
+    heard[(c.frames >= bars[14]) & (c.frames < b) & (np.arange(n) % 4 != 0)] = False
+    deaf = dataclasses.replace(held, accented=heard)
+    assert quicken_builds(deaf, every_bar, target, s, bars, None, [(a, b)]).tolist() == every_bar.tolist()
     assert quicken_builds(c, every_bar, target, s, bars, None, []).tolist() == every_bar.tolist()
     short = (int(bars[12]), b)
     assert quicken_builds(c, every_bar, target, s, bars, None, [short]).tolist() == every_bar.tolist()

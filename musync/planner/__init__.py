@@ -94,12 +94,14 @@ def grid_settings(analysis: Analysis, settings: PlanSettings) -> tuple[PlanSetti
 
     A grid of low confidence (or a fallback grid) is paced by phrases and loudness: cuts on bar
     lines, a bar at the fastest (:data:`LOW_CONF_INTENSE` beats where its loud passages may cut
-    on their strong beats, ``loud_beats``; a fallback grid, which has no strong beats, on the
-    middle of its bars), 16 beats at the calmest, and no shot shorter than
+    on their strong beats, ``loud_beats``; a fallback grid in an even metre, which has no strong
+    beats, on the middle of its bars), 16 beats at the calmest, and no shot shorter than
     :data:`LOW_CONF_SHORTEST` beats (no one-beat flashes on a grid that may be wrong). A
     confident grid keeps ``settings`` as they are."""
     low_conf = analysis.fallback or analysis.confidence < 0.3
-    loud_beats = low_conf and settings.cut_on == "beats"
+    # a fallback grid cuts inside the bar on its middle beat, which an odd metre does not have
+    loud_beats = low_conf and settings.cut_on == "beats" and (
+        not analysis.fallback or analysis.beats_per_bar % 2 == 0)
     if not low_conf:
         return settings, False, False
     # cut_on stays "beats" with loud_beats (the candidates keep to bar lines elsewhere; the

@@ -439,6 +439,7 @@ class _Mover:
         chosen = np.zeros(n, dtype=bool)
         chosen[self.cut] = True
         self.movable = _movable(cands, chosen, keep).tolist()
+        self.heroes = {int(h) for h in keep}
         if rate is not None:
             bar_of, want = bar_wants(cands.frames, np.asarray(rate, dtype=np.float64), bars)
             self.want = want.tolist()
@@ -546,13 +547,16 @@ class _Mover:
     def merge(self, k):
         """Cut ``k`` (an index into ``cut``) taken away, joining the shots on either side of it:
         ``(gain, before, after)`` as :meth:`splits` prices an added cut, or None where the cut
-        may not go."""
+        may not go (a forced cut, a lock's edge, or one of the :data:`HERO_LEAD` cuts before a
+        hero, which its hold is measured against)."""
         from ._kernels import _path_value
 
         cut, pos = self.cut, self.pos
         j = int(cut[k])
         if not (1 <= k < cut.size - 1) or not self.movable[j]:
             return None
+        if any(int(h) in self.heroes for h in cut[k + 1:k + 1 + HERO_LEAD].tolist()):
+            return None                      # a hero is held against the shots before it
         a, c = int(cut[k - 1]), int(cut[k + 1])
         lo, hi = max(0, k - self.R - 2), min(cut.size - 1, k + self.R + 2)
         v0 = _path_value(cut, lo, hi, *self._args)
@@ -707,12 +711,17 @@ def _vary_split(mv: _Mover, ks, strong, worth: float):
     return np.insert(mv.cut, add[0] + 1, add[1])
 
 
+def _build_parts(a: int, b: int) -> tuple[float, float]:
+    """Where the held first half of the build ``[a, b)`` ends and its last quarter starts."""
+    return a + (b - a) / 2.0, a + 3.0 * (b - a) / 4.0
+
+
 def build_ratio(frames: np.ndarray, build: tuple[int, int]) -> float:
     """The cut rate over the last quarter of ``build`` (``(start, payoff)`` frames) against that
     over its first half, from the cut ``frames`` (inf where the first half has no cut and the
     last quarter has one, 0 where neither has)."""
     a, b = int(build[0]), int(build[1])
-    mid, late = a + (b - a) / 2.0, a + 3.0 * (b - a) / 4.0
+    mid, late = _build_parts(a, b)
     f = np.asarray(frames, dtype=np.float64)
     n1 = float(np.sum((f >= a) & (f < mid)))
     n2 = float(np.sum((f >= late) & (f < b)))
@@ -727,9 +736,14 @@ def quicken_builds(cands: Candidates, idx: np.ndarray, target: np.ndarray, setti
     """The cuts ``idx`` (candidate indices) with every build of :data:`BUILD_BARS` bars or more
     (``builds``: ``(start, payoff)`` frames) accelerating into its payoff: while the cut rate
     over its last quarter is under ``ratio`` times that over its first half
-    (:func:`build_ratio`), a cut is added inside the last quarter or one taken away from the
-    first half, whichever costs least in the DP's objective and the count (priced as
-    :func:`vary_sections` prices a change), none costing more than :data:`BUILD_LOSS`.
+    (:func:`build_ratio`), a cut is added on an accent
+    (:attr:`~musync.planner.candidates.Candidates.heard`) inside the last quarter or one taken
+    away from the first half, whichever costs least in the DP's objective over the shots it
+    touches less the count error's price (as :func:`vary_sections` prices its moves, without a
+    variation term), none costing more than :data:`BUILD_LOSS` and none among the shots a hero
+    is held against. The changes made stay where three do not reach ``ratio``: each makes the
+    last quarter faster against the first half. A build's length is read in bars of the median
+    bar length (its start may fall a frame or two off a bar line).
 
     The pace asks for the acceleration (:func:`musync.planner.pace.build_pace`), but the DP
     trades it away where the last bars have few strong accents and the variety terms price a
@@ -738,10 +752,14 @@ def quicken_builds(cands: Candidates, idx: np.ndarray, target: np.ndarray, setti
     idx = np.asarray(idx, dtype=np.int64)
     frames = cands.frames
     bars = np.asarray(bars, dtype=np.int64)
+    if bars.size < 2:
+        return idx
+    bar = float(np.median(np.diff(bars)))
+    heard = cands.heard
     for a, b in builds:
-        if np.sum((bars >= a) & (bars < b)) < BUILD_BARS:
+        if b - a < (BUILD_BARS - 0.5) * bar:
             continue
-        mid, late = a + (b - a) / 2.0, a + 3.0 * (b - a) / 4.0
+        mid, late = _build_parts(a, b)
         for _ in range(BUILD_CHANGES):
             if build_ratio(frames[idx], (a, b)) >= ratio:
                 break
@@ -753,7 +771,7 @@ def quicken_builds(cands: Candidates, idx: np.ndarray, target: np.ndarray, setti
                 if frames[mv.cut[k + 1]] <= late or frames[mv.cut[k]] >= b:
                     continue
                 for j2, gain, _, _ in mv.splits(k):
-                    if late <= frames[j2] < b and gain > best:
+                    if late <= frames[j2] < b and heard[j2] and gain > best:
                         best, change = gain, ("add", k, j2)
             for k in range(1, mv.cut.size - 1):
                 if a <= frames[mv.cut[k]] < mid:

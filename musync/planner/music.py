@@ -318,7 +318,7 @@ def find_payoffs(analysis: Analysis, fps: Fraction, bar: float) -> tuple[Payoff,
     before by :data:`RISE` or more, at least eight bars into the song and eight bars from any
     other payoff; its strength grows with the jump. The climax's build spans the eight bars
     before it, a rise's the four bars before it, never reaching back past the previous payoff;
-    a rise out of a break (its four bars' second half quieter than their first by
+    a rise out of a break (its build's second half quieter than its first by
     :data:`BREAK_DIP`) has none.
     """
     out: list[tuple[float, float, str]] = []   # (time, strength, kind)
