@@ -17,6 +17,7 @@ Public: :func:`quick_hash`, :func:`stamp_clips`, :func:`check_media`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -50,14 +51,27 @@ def quick_hash(path) -> str:
     return f"{HASH_SCHEME}:{h.hexdigest()}"
 
 
+@functools.lru_cache(maxsize=16384)
+def _stamp_hash(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    """:func:`quick_hash` of ``path`` as it is at that size, modification time and inode (the
+    key: a file written since is hashed again)."""
+    return quick_hash(path)
+
+
 def stamp_clips(plan_clips) -> tuple:
     """The PlanClips with ``file_size`` and ``content_hash`` filled in from the files on disk
     (``frame_count`` stays as the PlanClip carries it: :meth:`PlanClip.from_clip` takes the
-    scan's); a clip whose file is not there keeps an empty hash."""
+    scan's); a clip whose file is not there keeps an empty hash.
+
+    Every plan stamps every clip of its library, so a file's hash is kept for as long as its
+    size, modification time and inode stay as they were (2,000 clips cost about 0.8 s to hash
+    and 10 ms to stat): a re-plan in the review page does not read the library again.
+    :func:`check_media` always reads the files."""
     out = []
     for pc in plan_clips:
         try:
-            size, digest = os.stat(pc.path).st_size, quick_hash(pc.path)
+            st = os.stat(pc.path)
+            size, digest = st.st_size, _stamp_hash(str(pc.path), st.st_size, st.st_mtime_ns, st.st_ino)
         except OSError:
             size, digest = 0, ""
         out.append(dataclasses.replace(pc, file_size=size, content_hash=digest,

@@ -234,6 +234,29 @@ def test_export_from_another_folder_checks_relative_clip_paths(media, capsys, mo
     assert code == 3 and victim.name in err and "changed since the plan was made" in err
 
 
+def test_stamps_hash_a_file_once_until_it_is_written_again(tmp_path, monkeypatch):
+    import os
+
+    import musync.mediacheck as mc
+    from musync.mediacheck import stamp_clips
+    from musync.types import PlanClip
+
+    f = tmp_path / "a.mp4"
+    f.write_bytes(os.urandom(300_000))
+    calls = []
+    real = mc.quick_hash
+    monkeypatch.setattr(mc, "quick_hash", lambda p: calls.append(p) or real(p))
+    pc = PlanClip(str(f), 1.0, 30, (64, 64))
+    first = stamp_clips([pc])[0]
+    again = stamp_clips([pc])[0]
+    assert first.content_hash == again.content_hash == real(f) and len(calls) == 1
+    # written again (other bytes, same size): hashed again, and the stamp says so
+    f.write_bytes(os.urandom(300_000))
+    os.utime(f, ns=(os.stat(f).st_atime_ns, os.stat(f).st_mtime_ns + 1_000_000))
+    third = stamp_clips([pc])[0]
+    assert len(calls) == 2 and third.content_hash == real(f) != first.content_hash
+
+
 def test_an_unreadable_clip_is_a_media_error_naming_it(media, monkeypatch):
     import musync.mediacheck as mc
 
