@@ -65,7 +65,7 @@ M = [
  ("brightness rules leave neighbours one source", "musync/planner/costs.py", "settle_singles(apart_rule(ok, wider, same, fixed)", "settle_singles((lambda ok, *_: ok)(ok, wider, same, fixed)"),
  ("one-source slots do not settle their neighbours", "musync/planner/costs.py", "        ok = settle_singles(apart_rule", "        ok = (lambda ok, *_: ok)(apart_rule"),
  ("phrase patterns at full depth at every pace", "musync/planner/pace.py", "PATTERN_NONE = 1.0\n", "PATTERN_NONE = 99.0\n"),
- ("count error of a move across bars: window sign", "musync/planner/cuts.py", "            s = -1.0 if b == lo else 1.0", "            s = 1.0 if b == lo else -1.0"),
+ ("count error of a move across bars: window sign", "musync/planner/cuts.py", "self._window_d(lo - 1, -1.0 if b == lo else 1.0)", "self._window_d(lo - 1, 1.0 if b == lo else -1.0)"),
  ("brightness repair tries no pairs", "musync/planner/_kernels.py", "PAIR_TRIES = 24\n", "PAIR_TRIES = 0\n"),
  ("frame windows: float product at every boundary", "musync/timebase.py", "_FAST_GUARD = 1e-9\n", "_FAST_GUARD = -1.0\n"),
  ("forced cut a flash after the song's start", "musync/planner/candidates.py", "kept: list[int] = [0]", "kept: list[int] = [-10 ** 9]"),

@@ -109,9 +109,9 @@ def cut_candidates(grid: MusicGrid, analysis: Analysis, settings: PlanSettings, 
     bars have no strong hit inside them (a steady pulse with the weight on the bar line) could
     otherwise not cut faster than once a bar, and its last bars would not accelerate. A fallback
     grid (no pulse found: a fixed grid with no onsets on it) has no strong beats to offer, so with
-    ``loud_beats`` the middle of every bar (in an even metre) is a cut point all through the song: cutting on bar
-    lines alone, two bars hold at most two cuts and the cut rate cannot follow the loudness; the
-    pace decides where the half bars are used.
+    ``loud_beats`` the middle of every bar (in an even metre) is a cut point all through the
+    song: cutting on bar lines alone, two bars hold at most two cuts and the cut rate cannot
+    follow the loudness; the pace decides where the half bars are used.
     """
     fps = grid.fps
     n_end = grid.duration_frames

@@ -57,7 +57,8 @@ from .candidates import Candidates
 __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split_long",
            "follow_rate", "window_counts", "LAMBDA", "RUN_COST", "SHORT_COST", "RATE_ROUNDS",
            "RATE_GAIN", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT", "COUNT_SWEEPS",
-           "COUNT_CV_FLOOR", "vary_sections", "VARY_FLOOR", "VARY_SPLITS", "VARY_SPLIT_BARS", "VARY_WORTH", "VARY_LOSS", "VARY_SHOTS",
+           "COUNT_CV_FLOOR", "vary_sections", "VARY_FLOOR", "VARY_SPLITS", "VARY_SPLIT_BARS",
+           "VARY_WORTH", "VARY_LOSS", "VARY_SHOTS",
            "strengthen_cuts", "STRONG_SHARE", "SPLIT_PATTERN",
            "hold_heroes", "hero_need", "HERO_CONTRAST", "HERO_LEAD", "quicken_builds", "build_ratio",
            "BUILD_MIN", "BUILD_BARS", "BUILD_CHANGES", "BUILD_LOSS"]
@@ -469,18 +470,18 @@ class _Mover:
         windows of two bars w = (w, w + 1) that hold one of the two bars but not both."""
         if self.want is None or b == b2:
             return 0.0
-        w, cnt, nw = self.want, self.cnt, len(self.want)
         lo, hi = min(b, b2), max(b, b2)
-        d = 0.0
-        if lo - 1 >= 0:            # window (lo - 1, lo): loses the cut if it leaves lo, else gains
-            e = cnt[lo - 1] + cnt[lo] - w[lo - 1]
-            s = -1.0 if b == lo else 1.0
-            d += (e + s) ** 2 - e * e
-        if hi < nw:                # window (hi, hi + 1)
-            e = cnt[hi] + cnt[hi + 1] - w[hi]
-            s = -1.0 if b == hi else 1.0
-            d += (e + s) ** 2 - e * e
-        return d
+        # window (lo - 1, lo) loses the cut if it leaves lo, else gains it; so does (hi, hi + 1)
+        return (self._window_d(lo - 1, -1.0 if b == lo else 1.0)
+                + self._window_d(hi, -1.0 if b == hi else 1.0))
+
+    def _window_d(self, v: int, by: float) -> float:
+        """The change of the squared count error of the window of bars (v, v + 1) when its count
+        changes by ``by`` (0 for a window that is not there)."""
+        if not 0 <= v < len(self.want):
+            return 0.0
+        e = self.cnt[v] + self.cnt[v + 1] - self.want[v]
+        return (e + by) ** 2 - e * e
 
     def section(self, q):
         """The cut indices (into ``cut``) starting a shot in section q (a move never takes a
@@ -536,13 +537,7 @@ class _Mover:
         """The change of the count error when a cut is added in bar b (``by=-1``: taken away)."""
         if self.want is None or b < 0:
             return 0.0
-        w, cnt, nw = self.want, self.cnt, len(self.want)
-        d = 0.0
-        for v in (b - 1, b):
-            if 0 <= v < nw:
-                e = cnt[v] + cnt[v + 1] - w[v]
-                d += (e + by) ** 2 - e * e
-        return d
+        return self._window_d(b - 1, by) + self._window_d(b, by)
 
     def merge(self, k):
         """Cut ``k`` (an index into ``cut``) taken away, joining the shots on either side of it:
@@ -767,17 +762,18 @@ def quicken_builds(cands: Candidates, idx: np.ndarray, target: np.ndarray, setti
             if mv is None:
                 break
             best, change = -math.inf, None
-            for k in range(mv.cut.size - 1):
-                if frames[mv.cut[k + 1]] <= late or frames[mv.cut[k]] >= b:
-                    continue
+            at = frames[mv.cut]
+            # the shots reaching into the last quarter; the cuts of the held half
+            for k in range(max(int(np.searchsorted(at, late, side="right")) - 1, 0),
+                           int(np.searchsorted(at, b, side="left"))):
                 for j2, gain, _, _ in mv.splits(k):
                     if late <= frames[j2] < b and heard[j2] and gain > best:
                         best, change = gain, ("add", k, j2)
-            for k in range(1, mv.cut.size - 1):
-                if a <= frames[mv.cut[k]] < mid:
-                    got = mv.merge(k)
-                    if got is not None and got[0] > best:
-                        best, change = got[0], ("drop", k, 0)
+            for k in range(max(int(np.searchsorted(at, a, side="left")), 1),
+                           min(int(np.searchsorted(at, mid, side="left")), mv.cut.size - 1)):
+                got = mv.merge(k)
+                if got is not None and got[0] > best:
+                    best, change = got[0], ("drop", k, 0)
             if change is None or best < -BUILD_LOSS:
                 break
             what, k, j2 = change
@@ -912,8 +908,9 @@ def make_cuts(cands: Candidates, target: np.ndarray, settings: PlanSettings, *,
     (bar lines, frames) are given (:func:`meet_counts`, keeping the variety inside the
     ``sections``, their start frames), the sections' lengths varied and the cuts moved onto the
     accents (:func:`vary_sections`, :func:`strengthen_cuts`), every build (``builds``:
-    ``(start, payoff)`` frames) made to accelerate (:func:`quicken_builds`), moved ``settings.anticipation``
-    frames early, then split where no clip is long enough (``longest_unit`` frames). Returns ``(cuts, n_split)``."""
+    ``(start, payoff)`` frames) made to accelerate (:func:`quicken_builds`), moved
+    ``settings.anticipation`` frames early, then split where no clip is long enough
+    (``longest_unit`` frames). Returns ``(cuts, n_split)``."""
 
     def choose(c, keep):
         if rate is None:
