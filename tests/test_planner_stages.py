@@ -1013,6 +1013,14 @@ def test_vary_sections_joins_two_shots_of_a_long_section_of_even_bars(monkeypatc
     assert vary_sections(c, every, target, s, bars, np.array([0])).tolist() == every.tolist()
 
 
+def ratio_from_start(frames, bars):
+    """Cuts per frame over bars 6-7 against bars 0-3 (the song's start and end are no cuts)."""
+    f = np.asarray(frames)[1:-1]
+    first = np.sum((f >= bars[0]) & (f < bars[4])) / (bars[4] - bars[0])
+    last = np.sum((f >= bars[6]) & (f < bars[8])) / (bars[8] - bars[6])
+    return last / first
+
+
 def test_quicken_builds_makes_the_last_bars_of_a_build_cut_faster(monkeypatch):
     # 16 bars, a beat every 15 frames, a build over bars 8-15 into a payoff on bar 16: the DP's
     # cuts are one a bar all through it (no acceleration); the repair adds cuts in the build's
@@ -1058,6 +1066,11 @@ def test_quicken_builds_makes_the_last_bars_of_a_build_cut_faster(monkeypatch):
     deaf = dataclasses.replace(held, accented=heard)
     assert quicken_builds(deaf, every_bar, target, s, bars, None, [(a, b)]).tolist() == every_bar.tolist()
     assert quicken_builds(c, every_bar, target, s, bars, None, []).tolist() == every_bar.tolist()
+    # a build from the song's first frame: the start is no cut (one cut in the held half, on
+    # bar 2, one in the last quarter, on bar 7: 2x already)
+    sparse = np.array([0, 8, 16, 20, 28, 32, n - 1])
+    assert ratio_from_start(c.frames[sparse], bars) == pytest.approx(2.0)
+    assert quicken_builds(c, sparse, target, s, bars, None, [(0, int(bars[8]))]).tolist() == sparse.tolist()
     short = (int(bars[12]), b)
     assert quicken_builds(c, every_bar, target, s, bars, None, [short]).tolist() == every_bar.tolist()
     import musync.planner.cuts as cuts_mod

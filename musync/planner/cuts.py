@@ -756,7 +756,7 @@ def quicken_builds(cands: Candidates, idx: np.ndarray, target: np.ndarray, setti
             continue
         mid, late = _build_parts(a, b)
         for _ in range(BUILD_CHANGES):
-            if build_ratio(frames[idx], (a, b)) >= ratio:
+            if build_ratio(frames[idx[1:-1]], (a, b)) >= ratio:      # the song's ends are no cuts
                 break
             mv = _checked_mover(cands, idx, target, settings, bars, sections, rate, keep, weight)
             if mv is None:
