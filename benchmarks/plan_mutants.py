@@ -84,6 +84,12 @@ M = [
  ("joins take the shots a hero is held against", "musync/planner/cuts.py", "if any(int(h) in self.heroes for h in", "if False and any(int(h) in self.heroes for h in"),
  ("a rise out of a break keeps its build", "musync/planner/music.py", "BREAK_DIP = 0.1\n", "BREAK_DIP = 9.0\n"),
  ("payoff measured on a climax at the first bar line", "musync/planner/metrics.py", "    if ci == 0:\n", "    if ci < 0:\n"),
+ ("count repair ignores the run limit", "musync/planner/cuts.py", "float(cv_floor), int(RUN_MAX))", "float(cv_floor), 99)"),
+ ("count repair checks the run on one side of an added cut", "musync/planner/_kernels.py", "                    if add:\n                        run = max(", "                    if False:\n                        run = max("),
+ ("splits ignore the run limit", "musync/planner/cuts.py", "if not self._runs_ok(new, (k, k + 1), lo, hi + 1):", "if False:"),
+ ("joins ignore the run limit", "musync/planner/cuts.py", "if not self._runs_ok(new, (k - 1,), lo, hi - 1):", "if False:"),
+ ("a run counted on one side only", "musync/planner/_kernels.py", "    q = k + 1\n    while q < b and", "    q = k + 1\n    while q < k and"),
+ ("a build's third quarter keeps the ramp", "musync/planner/pace.py", "BUILD_MID_OWN = 0.5\n", "BUILD_MID_OWN = 0.0\n"),
 ]
 only = sys.argv[1:]
 missed = 0

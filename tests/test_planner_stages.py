@@ -378,7 +378,24 @@ def _beats(n_bars, strong_every=2):
     return dataclasses.replace(c, strong=np.arange(frames.size) % strong_every == 0), frames[::4]
 
 
-def test_meet_counts_adds_cuts_on_strong_beats_where_two_bars_lack_them():
+def _cuts_per_bar(c, idx, bars):
+    f = c.frames[np.asarray(idx)[1:-1]]
+    return [int(np.sum((f >= b0) & (f < b1))) for b0, b1 in zip(bars[:-1], bars[1:])]
+
+
+def _longest_equal_run(lengths):
+    """The longest run of consecutive equal lengths (in beats, within a tenth)."""
+    best = run = 0
+    prev = None
+    for x in lengths:
+        run = run + 1 if prev is not None and abs(x - prev) < 0.1 else 1
+        best, prev = max(best, run), x
+    return best
+
+
+def test_meet_counts_adds_cuts_on_strong_beats_where_two_bars_lack_them(monkeypatch):
+    import musync.planner.cuts as cuts_mod
+
     c, bars = _beats(8)
     s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
     n = len(c)
@@ -391,13 +408,20 @@ def test_meet_counts_adds_cuts_on_strong_beats_where_two_bars_lack_them():
     assert added and all(c.strong[j] for j in added) and set(start.tolist()) <= set(got.tolist())
     assert _count_error(c, got, want_bar, bars) < _count_error(c, start, want_bar, bars)
     # at the planner's weight, a run of equal lengths still costs what it costs (some bars keep
-    # one cut); a heavy weight fills every bar (the first has the song's start on its downbeat,
-    # which is no cut, and no weak beat is cut to make up for it)
+    # one cut); a heavy weight fills the bars, but never into a run of more than RUN_MAX equal
+    # shots (the first bar has the song's start on its downbeat, which is no cut, and no weak
+    # beat is cut to make up for it)
     heavy = meet_counts(c, start, target, s, rate, bars, weight=30.0, sweeps=50, cv_floor=0.0)
-    f = c.frames[heavy[1:-1]]
-    per_bar = [int(np.sum((f >= b0) & (f < b1))) for b0, b1 in zip(bars[:-1], bars[1:])]
-    assert per_bar == [1] + [2] * 7
+    per_bar = _cuts_per_bar(c, heavy, bars)
+    assert per_bar[0] == 1 and set(per_bar) == {1, 2} and sum(per_bar) > 8 + 3
+    assert _longest_equal_run(np.diff(c.beat_pos[heavy])) == cuts_mod.RUN_MAX == 4
     assert np.all(c.strong[heavy])
+    # without that limit, the heavy weight fills every bar: fifteen two-beat shots in a row
+    monkeypatch.setattr(cuts_mod, "RUN_MAX", 99)
+    unbound = meet_counts(c, start, target, s, rate, bars, weight=30.0, sweeps=50, cv_floor=0.0)
+    assert _cuts_per_bar(c, unbound, bars) == [1] + [2] * 7
+    assert np.all(c.strong[unbound])
+    monkeypatch.undo()
     # every shot two beats long but the first: the lengths are even, which only the variety
     # floor (off above) keeps from happening
     kept = meet_counts(c, start, target, s, rate, bars, weight=30.0, sweeps=50)
@@ -407,7 +431,9 @@ def test_meet_counts_adds_cuts_on_strong_beats_where_two_bars_lack_them():
     assert meet_counts(c, start, target, s, rate, bars, weight=0.0).tolist() == start.tolist()
 
 
-def test_meet_counts_takes_weak_cuts_away_where_two_bars_have_too_many():
+def test_meet_counts_takes_weak_cuts_away_where_two_bars_have_too_many(monkeypatch):
+    import musync.planner.cuts as cuts_mod
+
     c, bars = _beats(8)
     s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
     n = len(c)
@@ -420,10 +446,43 @@ def test_meet_counts_takes_weak_cuts_away_where_two_bars_have_too_many():
     # give way; strong beats always stay
     assert set(np.flatnonzero(c.strong)) <= set(heavy.tolist())
     assert len(heavy) < len(light) <= n
-    f = c.frames[heavy[1:-1]]
-    per_bar = [int(np.sum((f >= b0) & (f < b1))) for b0, b1 in zip(bars[:-1], bars[1:])]
-    assert per_bar == [1] + [2] * 7          # the song's start is no cut
-    assert np.all(c.strong[heavy])
+    # every two bars within a cut of the four they want (the song's start is no cut), in shots
+    # of two beats and one, never more than RUN_MAX of one length in a row
+    per_bar = np.array(_cuts_per_bar(c, heavy, bars))
+    assert np.all(np.abs(per_bar[:-1] + per_bar[1:] - 4) <= 1), per_bar
+    assert _longest_equal_run(np.diff(c.beat_pos[heavy])) <= cuts_mod.RUN_MAX == 4
+    assert np.sum(~c.strong[heavy]) < np.sum(~c.strong[light])
+    # without that limit: exactly two a bar, fifteen two-beat shots in a row (a metronome)
+    monkeypatch.setattr(cuts_mod, "RUN_MAX", 99)
+    unbound = meet_counts(c, every, target, s, rate, bars, weight=30.0, sweeps=50, cv_floor=0.0)
+    assert _cuts_per_bar(c, unbound, bars) == [1] + [2] * 7
+    assert np.all(c.strong[unbound])
+
+
+def test_repairs_add_or_join_no_cut_into_a_run_of_more_than_run_max(monkeypatch):
+    # a beat every 15 frames; four four-beat shots, then eight beats, then three: splitting the
+    # eight into four and four makes five four-beat shots in a row, into five and three or six
+    # and two does not. Two-beat shots 2 2 2 2 then 1 1: joining the two one-beat shots makes a
+    # fifth two-beat shot, joining a two and the one after it does not
+    import musync.planner.cuts as cuts_mod
+    from musync.planner.cuts import _Mover
+
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    frames = 15 * np.arange(33)
+    c = _cands(frames, beat_pos=np.arange(33, dtype=float))
+    bars = frames[::4]
+
+    def mover(idx):
+        return _Mover(c, np.asarray(idx), np.full(33, 60.0), s, bars, None, None, (), 1.0)
+
+    cut = [0, 4, 8, 12, 16, 24, 27, 32]
+    split_at = {int(j2) for j2, *_ in mover(cut).splits(4)}
+    assert 20 not in split_at and {21, 22} <= split_at
+    joins = [0, 2, 4, 6, 8, 9, 10, 13, 32]
+    assert mover(joins).merge(5) is None and mover(joins).merge(6) is not None
+    monkeypatch.setattr(cuts_mod, "RUN_MAX", 99)
+    assert 20 in {int(j2) for j2, *_ in mover(cut).splits(4)}
+    assert mover(joins).merge(5) is not None
 
 
 @pytest.mark.parametrize("at,added", [(42, True), (41, False)])
@@ -440,10 +499,15 @@ def test_meet_counts_keeps_the_shortest_shot_exactly(at, added):
     assert (2 in got.tolist()) is added
 
 
-def test_meet_counts_prices_the_whole_run_a_cut_would_lengthen():
+def test_meet_counts_prices_the_whole_run_a_cut_would_lengthen(monkeypatch):
     # six two-beat shots, one of four beats, two of two: a cut inside the four-beat shot would
     # bring its bars to the pace's count, but it makes a run of ten equal shots, which costs far
-    # more than the count gains; the same cut after shots of other lengths is worth making
+    # more than the count gains; the same cut after shots of other lengths is worth making.
+    # The price alone, at a count weight of 1 (RUN_MAX, which would forbid the cut outright,
+    # lifted)
+    import musync.planner.cuts as cuts_mod
+
+    monkeypatch.setattr(cuts_mod, "RUN_MAX", 99)
     frames = 15 * np.arange(21)
     c = dataclasses.replace(_cands(frames, beat_pos=np.arange(21, dtype=float)),
                             strong=np.arange(21) % 2 == 0)        # the even beats
@@ -455,14 +519,15 @@ def test_meet_counts_prices_the_whole_run_a_cut_would_lengthen():
     target = np.full(n, 30.0)
     start = np.array([0, 2, 4, 6, 8, 10, 12, 16, 18, 20])
     # (the variety floor off: it alone would keep the lengths from evening out)
-    assert meet_counts(c, start, target, s, rate, bars, cv_floor=0.0).tolist() == start.tolist()
+    assert meet_counts(c, start, target, s, rate, bars, cv_floor=0.0, weight=1.0).tolist() == start.tolist()
     varied = np.array([0, 3, 4, 7, 8, 11, 12, 16, 18, 20])          # 3 1 3 1 3 1 4 2 2 beats
-    assert 14 in meet_counts(c, varied, target, s, rate, bars, cv_floor=0.0).tolist()
+    assert 14 in meet_counts(c, varied, target, s, rate, bars, cv_floor=0.0, weight=1.0).tolist()
     # and where the run would grow after the cut: 3 1 4 2 2 2 2 4 beats, the 4 at beat 4 split
     # makes six two-beat shots in a row, the dearest of them four shots past the cut
     after = np.array([0, 3, 4, 8, 10, 12, 14, 16, 20])
     rate2 = np.repeat([1.0, 2.0, 2.0, 2.0, 1.0, 1.0], [4, 4, 4, 4, 4, 1]) / 60.0
-    assert meet_counts(c, after, target, s, rate2, bars, cv_floor=0.0).tolist() == after.tolist()
+    assert meet_counts(c, after, target, s, rate2, bars, cv_floor=0.0,
+                       weight=1.0).tolist() == after.tolist()
 
 
 @pytest.mark.parametrize("seed", range(200))

@@ -176,6 +176,24 @@ def _move_values(cut, k, a, b, js, pos, bpos, score, fixed_prev, target, min_len
 
 
 @njit(cache=True, nogil=True)
+def _run_through(cut, k, a, b, bpos):
+    """The run of shots of one length in beats (within a tenth of a beat, as :func:`_variety`
+    counts a run) that shot ``cut[k] -> cut[k + 1]`` belongs to, counting the shots ``k`` in
+    ``[a, b)``."""
+    L = bpos[cut[k + 1]] - bpos[cut[k]]
+    n = 1
+    q = k - 1
+    while q >= a and abs(bpos[cut[q + 1]] - bpos[cut[q]] - L) < 0.1:
+        n += 1
+        q -= 1
+    q = k + 1
+    while q < b and abs(bpos[cut[q + 1]] - bpos[cut[q]] - L) < 0.1:
+        n += 1
+        q += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
 def _cv(n, s1, s2):
     """Coefficient of variation of n lengths with sum s1 and sum of squares s2 (0 below two)."""
     if n < 2 or s1 <= 0.0:
@@ -201,10 +219,10 @@ def _section_sums(cut, m, pos, sec_of, sn, s1, s2):
 
 @njit("boolean[:](int64[:], float64[:], float64[:], boolean[:], boolean[:], int64[:], float64[:], "
       "int64, int64, float64, float64[:], float64, float64, int64[:], float64[:], float64, "
-      "boolean[:], int64, int64[:], float64)", cache=True, nogil=True)
+      "boolean[:], int64, int64[:], float64, int64)", cache=True, nogil=True)
 def _count_search(pos, bpos, score, strong, movable, fixed_prev, target, min_len, max_len, lam,
                   run_cost, short_beats, short_cost, bar_of, want, mu, chosen_in, sweeps, sec_of,
-                  cv_floor):
+                  cv_floor, run_max):
     """Move single cuts so the cuts per two bars come nearer to ``want``.
 
     chosen_in[j]  the cuts to start from (``chosen_in[0]`` and ``chosen_in[-1]`` set)
@@ -217,8 +235,8 @@ def _count_search(pos, bpos, score, strong, movable, fixed_prev, target, min_len
     A move is made when it raises ``objective - mu * sum_w (made_w - want_w)**2``, the objective
     that of :func:`_cut_dp`, with the count error falling, and leaves the coefficient of variation
     of the shot lengths of every section it touches at ``cv_floor`` or more (or no lower than it
-    was); bar by bar, the best move in the bar first, ``sweeps`` passes at most. Returns the new
-    cuts (bool, n).
+    was) and makes no run of shots of one length longer than ``run_max``; bar by bar, the best
+    move in the bar first, ``sweeps`` passes at most. Returns the new cuts (bool, n).
     """
     n = pos.shape[0]
     nb = want.shape[0] + 1
@@ -330,6 +348,12 @@ def _count_search(pos, bpos, score, strong, movable, fixed_prev, target, min_len
                             continue
                         trial[t] = cut[q]
                         t += 1
+                    # no run of one length past run_max through the shots the move makes
+                    run = _run_through(trial, kk - a - 1, 0, t - 1, bpos)
+                    if add:
+                        run = max(run, _run_through(trial, kk - a, 0, t - 1, bpos))
+                    if run > run_max:
+                        continue
                     new = _path_value(trial, 0, t - 1, pos, bpos, score, fixed_prev, target,
                                       min_len, max_len, lam, run_cost, short_beats, short_cost)
                     gain = new - old - mu * dE

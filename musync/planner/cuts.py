@@ -56,7 +56,8 @@ from .candidates import Candidates
 
 __all__ = ["Cuts", "choose_cuts", "dp_window", "make_cuts", "anticipate", "split_long",
            "follow_rate", "window_counts", "LAMBDA", "RUN_COST", "SHORT_COST", "RATE_ROUNDS",
-           "RATE_GAIN", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT", "COUNT_SWEEPS",
+           "RATE_GAIN", "RUN_MAX", "min_max_frames", "meet_counts", "bar_wants", "COUNT_WEIGHT",
+           "REPAIR_COUNT_WEIGHT", "COUNT_SWEEPS",
            "COUNT_CV_FLOOR", "vary_sections", "VARY_FLOOR", "VARY_SPLITS", "VARY_SPLIT_BARS",
            "VARY_WORTH", "VARY_LOSS", "VARY_SHOTS",
            "strengthen_cuts", "STRONG_SHARE", "SPLIT_PATTERN",
@@ -68,6 +69,11 @@ LAMBDA = 4.0
 #: Cost of the r-th shot in a row of the same length in beats (index r; 0 and 1 cost nothing;
 #: the last entry applies to every longer run).
 RUN_COST = (0.0, 0.0, 0.3, 0.9, 1.8, 8.0)
+#: No cut a repair adds or takes away (:func:`meet_counts`, and the splits and joins of
+#: :func:`vary_sections` and :func:`quicken_builds`) makes a run of shots of one length (in beats)
+#: longer than this, whatever the count it brings nearer: the DP prices such a run
+#: (:data:`RUN_COST`), but the count error can outbid that price.
+RUN_MAX = 4
 #: Cost of a one-beat (or shorter) shot right after another.
 SHORT_COST = 0.35
 #: Shots up to this many beats count as one-beat shots.
@@ -80,7 +86,11 @@ RATE_GAIN = 0.3
 RATE_LIMIT = 3.0
 #: Worth of a unit of squared count error per two bars in :func:`meet_counts` (against the DP's
 #: objective: a cut's accent, its shots' lengths against their targets, variety).
-COUNT_WEIGHT = 1.0
+COUNT_WEIGHT = 2.0
+#: What the repairs after it (:func:`vary_sections`, :func:`strengthen_cuts`,
+#: :func:`quicken_builds`) price that error at: their work is the variety, the accents and the
+#: builds, and priced as high the count would leave them no move to make.
+REPAIR_COUNT_WEIGHT = 1.0
 #: Passes over the bars :func:`meet_counts` makes at most.
 COUNT_SWEEPS = 3
 #: :func:`meet_counts` brings no section's shot-length coefficient of variation below this.
@@ -410,7 +420,7 @@ def meet_counts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings
                         cands.fixed_prev.astype(np.int64), np.maximum(target, 1.0), int(min_len),
                         int(max_len), float(LAMBDA), np.asarray(RUN_COST, dtype=np.float64),
                         float(SHORT_BEATS), float(SHORT_COST), bar_of, want, float(weight), chosen,
-                        int(sweeps), sec_of, float(cv_floor))
+                        int(sweeps), sec_of, float(cv_floor), int(RUN_MAX))
     return np.flatnonzero(out).astype(np.int64)
 
 
@@ -539,6 +549,15 @@ class _Mover:
             return 0.0
         return self._window_d(b - 1, by) + self._window_d(b, by)
 
+    def _runs_ok(self, new, shots, lo, hi) -> bool:
+        """Whether the ``shots`` (indices into the cuts ``new``) that a cut added or taken away
+        made are in no run of one length longer than :data:`RUN_MAX` (shots ``lo .. hi - 1``
+        counted)."""
+        from ._kernels import _run_through
+
+        run = _run_through.py_func
+        return all(run(new, k, lo, hi, self._args[1]) <= RUN_MAX for k in shots)
+
     def merge(self, k):
         """Cut ``k`` (an index into ``cut``) taken away, joining the shots on either side of it:
         ``(gain, before, after)`` as :meth:`splits` prices an added cut, or None where the cut
@@ -554,8 +573,11 @@ class _Mover:
             return None                      # a hero is held against the shots before it
         a, c = int(cut[k - 1]), int(cut[k + 1])
         lo, hi = max(0, k - self.R - 2), min(cut.size - 1, k + self.R + 2)
+        new = np.delete(cut, k)
+        if not self._runs_ok(new, (k - 1,), lo, hi - 1):
+            return None
         v0 = _path_value(cut, lo, hi, *self._args)
-        v = _path_value(np.delete(cut, k), lo, hi - 1, *self._args)
+        v = _path_value(new, lo, hi - 1, *self._args)
         gain = float(v - v0) - self.weight * self._d_add(self.bar_of[j], -1.0)
         return gain, (float(pos[j] - pos[a]), float(pos[c] - pos[j])), float(pos[c] - pos[a])
 
@@ -576,6 +598,8 @@ class _Mover:
         out = []
         for j2 in js:
             new = np.insert(cut, k + 1, j2)
+            if not self._runs_ok(new, (k, k + 1), lo, hi + 1):
+                continue
             v = _path_value(new, lo, hi + 1, *self._args)
             gain = float(v - v0) - self.weight * self._d_add(self.bar_of[j2])
             out.append((j2, gain, float(pos[c] - pos[a]),
@@ -598,7 +622,7 @@ class _Mover:
 def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings: PlanSettings,
                   bars: np.ndarray, sections, *, rate: np.ndarray | None = None, keep=(),
                   floor: float = VARY_FLOOR, worth: float = VARY_WORTH, shortest: int = VARY_SHOTS,
-                  weight: float = COUNT_WEIGHT) -> np.ndarray:
+                  weight: float = REPAIR_COUNT_WEIGHT) -> np.ndarray:
     """The cuts ``idx`` (candidate indices) with the shots of every section that came out too
     even made to differ: while the coefficient of variation of a section's shot lengths is under
     ``floor`` (and it has ``shortest`` shots or more), one cut moves to another candidate
@@ -727,7 +751,7 @@ def build_ratio(frames: np.ndarray, build: tuple[int, int]) -> float:
 
 def quicken_builds(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings: PlanSettings,
                    bars: np.ndarray, sections, builds, *, rate: np.ndarray | None = None, keep=(),
-                   ratio: float = BUILD_MIN, weight: float = COUNT_WEIGHT) -> np.ndarray:
+                   ratio: float = BUILD_MIN, weight: float = REPAIR_COUNT_WEIGHT) -> np.ndarray:
     """The cuts ``idx`` (candidate indices) with every build of :data:`BUILD_BARS` bars or more
     (``builds``: ``(start, payoff)`` frames) accelerating into its payoff: while the cut rate
     over its last quarter is under ``ratio`` times that over its first half
@@ -794,7 +818,7 @@ def _checked_mover(cands, idx, target, settings, bars, sections, rate, keep, wei
 def strengthen_cuts(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings: PlanSettings,
                     bars: np.ndarray, sections, *, rate: np.ndarray | None = None, keep=(),
                     share: float = STRONG_SHARE, floor: float = VARY_FLOOR,
-                    weight: float = COUNT_WEIGHT) -> np.ndarray:
+                    weight: float = REPAIR_COUNT_WEIGHT) -> np.ndarray:
     """The cuts ``idx`` with cuts off the accents moved onto them while fewer than ``share`` of
     the cuts are on one (:attr:`~musync.planner.candidates.Candidates.heard`: a downbeat or a
     beat whose onset is in the song's top half): the cheapest move first (the DP's own objective

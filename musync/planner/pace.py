@@ -37,7 +37,7 @@ from .music import MusicGrid
 
 __all__ = ["target_lengths", "cut_rate", "phrase_shape", "build_pace", "in_build", "section_factor",
            "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp",
-           "build_swing", "LOUD_WEIGHT", "PHRASE_PATTERNS", "pattern_depth", "PATTERN_FULL",
+           "build_swing", "BUILD_MID_OWN", "LOUD_WEIGHT", "PHRASE_PATTERNS", "pattern_depth", "PATTERN_FULL",
            "PATTERN_NONE", "BUILD_RATIO", "BUILD_TO", "BUILD_SWING",
            "HERO_TIMES", "SOFT_FROM", "ahead_in_builds"]
 
@@ -72,6 +72,11 @@ BUILD_TO = 0.6
 #: How much of the song's own pace swing (louder bars faster, quieter bars slower) a build keeps
 #: inside each of its parts (:func:`build_swing`; 0: the ramp alone, 1: all of it).
 BUILD_SWING = 0.6
+#: How far the third quarter of a build goes from the ramp back to the song's own pace there
+#: (geometric; 0: the ramp, 1: the song's pace, within the ramp's range). The held first half and
+#: the last quarter carry the acceleration (what a viewer feels and a reader counts: the last
+#: bars against the held ones); the bars between them need not be pulled off the music as well.
+BUILD_MID_OWN = 0.5
 
 
 def _normalised(pattern) -> np.ndarray:
@@ -210,14 +215,19 @@ def build_pace(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
     :data:`BUILD_RATIO` times faster, but never faster than :func:`_build_end`; where that floor
     leaves too little room, the start is held slower than the pace so the acceleration still
     reads. A build never cuts slower than the
-    pace already does (a crescendo keeps its own rise), except for that held start; weaker
-    payoffs blend the ramp with the plain pace by their strength.
+    pace already does (a crescendo keeps its own rise), except for that held start; its third
+    quarter goes :data:`BUILD_MID_OWN` of the way back to the song's own pace (a build over a
+    break does not cut its quietest bars faster than the loud ones around it); weaker payoffs
+    blend the ramp with the plain pace by their strength.
     """
     out, ends = pace.copy(), {}
     floor = _build_end(grid, settings)
     for p, m, x, start, end, p0 in _builds(grid, settings, frames, pace):
         ramp = np.maximum(build_ramp(x, start, end) * build_swing(x, pace[m]), floor)
         own = ramp if start > p0 * (1 + 1e-9) else np.minimum(pace[m], ramp)
+        mid = (x >= 0.5) & (x < 0.75)
+        song = np.clip(pace[m], end, start)
+        own = np.where(mid, own ** (1.0 - BUILD_MID_OWN) * song ** BUILD_MID_OWN, own)
         out[m] = pace[m] ** (1.0 - p.strength) * own ** p.strength
         ends[p.frame] = end
     return out, ends
