@@ -459,6 +459,25 @@ def test_meet_counts_takes_weak_cuts_away_where_two_bars_have_too_many(monkeypat
     assert np.all(c.strong[unbound])
 
 
+def test_meet_counts_adds_no_cut_whose_next_shot_makes_a_run_too_long(monkeypatch):
+    # 6 4 4 4 4 2 beats; the first two bars want more cuts, and the one strong beat free is
+    # beat 2: a cut there makes the shot after it the fifth four-beat shot in a row
+    import musync.planner.cuts as cuts_mod
+
+    frames = 15 * np.arange(25)
+    strong = np.zeros(25, dtype=bool)
+    strong[[0, 2, 6, 10, 14, 18, 22, 24]] = True
+    c = dataclasses.replace(_cands(frames, beat_pos=np.arange(25, dtype=float)), strong=strong)
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    rate = np.full(25, 1.0 / 60.0)
+    rate[:8] = 3.0 / 60.0
+    start = np.array([0, 6, 10, 14, 18, 22, 24])
+    args = (c, start, np.full(25, 60.0), s, rate, frames[::4])
+    assert meet_counts(*args, weight=30.0, cv_floor=0.0).tolist() == start.tolist()
+    monkeypatch.setattr(cuts_mod, "RUN_MAX", 99)
+    assert 2 in meet_counts(*args, weight=30.0, cv_floor=0.0).tolist()
+
+
 def test_repairs_add_or_join_no_cut_into_a_run_of_more_than_run_max(monkeypatch):
     # a beat every 15 frames; four four-beat shots, then eight beats, then three: splitting the
     # eight into four and four makes five four-beat shots in a row, into five and three or six
