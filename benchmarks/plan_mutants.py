@@ -89,6 +89,8 @@ M = [
  ("splits ignore the run limit", "musync/planner/cuts.py", "if not self._runs_ok(new, (k, k + 1), lo, hi + 1):", "if False:"),
  ("joins ignore the run limit", "musync/planner/cuts.py", "if not self._runs_ok(new, (k - 1,), lo, hi - 1):", "if False:"),
  ("a run counted on one side only", "musync/planner/_kernels.py", "    q = k + 1\n    while q < b and", "    q = k + 1\n    while q < k and"),
+ ("splits check the shot before the added cut only", "musync/planner/cuts.py", "self._runs_ok(new, (k, k + 1), lo, hi + 1)", "self._runs_ok(new, (k,), lo, hi + 1)"),
+ ("a run of exactly RUN_MAX refused", "musync/planner/cuts.py", "bpos) <= RUN_MAX for k in shots)", "bpos) < RUN_MAX for k in shots)"),
  ("a build's third quarter keeps the ramp", "musync/planner/pace.py", "BUILD_MID_OWN = 0.5\n", "BUILD_MID_OWN = 0.0\n"),
 ]
 only = sys.argv[1:]

@@ -499,9 +499,21 @@ def test_repairs_add_or_join_no_cut_into_a_run_of_more_than_run_max(monkeypatch)
     assert 20 not in split_at and {21, 22} <= split_at
     joins = [0, 2, 4, 6, 8, 9, 10, 13, 32]
     assert mover(joins).merge(5) is None and mover(joins).merge(6) is not None
+    # the run on the other side of the change, and a run of exactly RUN_MAX (allowed)
+    def offered(idx, k):
+        return {int(j2) for j2, *_ in mover(idx).splits(k)}
+
+    right = [0, 3, 9, 13, 17, 21, 25, 30, 32]         # 3 6 4 4 4 4 5: a cut at 5 makes 2 then 4
+    left = [0, 4, 8, 12, 16, 22, 25, 32]              # 4 4 4 4 6 3: a cut at 20 makes 4 then 2
+    four = [0, 4, 8, 12, 18, 21, 32]                  # 4 4 4 6 3: a cut at 16 makes a fourth 4
+    assert 5 not in offered(right, 1) and 20 not in offered(left, 4) and 16 in offered(four, 3)
+    join_right = [0, 3, 4, 5, 7, 9, 11, 13, 18, 32]   # 3 1 1 2 2 2 2 5: joining the ones
+    join_four = [0, 3, 4, 5, 7, 9, 11, 16, 32]        # 3 1 1 2 2 2 5: a fourth two
+    assert mover(join_right).merge(2) is None and mover(join_four).merge(2) is not None
     monkeypatch.setattr(cuts_mod, "RUN_MAX", 99)
     assert 20 in {int(j2) for j2, *_ in mover(cut).splits(4)}
     assert mover(joins).merge(5) is not None
+    assert 5 in offered(right, 1) and mover(join_right).merge(2) is not None
 
 
 @pytest.mark.parametrize("at,added", [(42, True), (41, False)])

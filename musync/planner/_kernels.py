@@ -177,9 +177,10 @@ def _move_values(cut, k, a, b, js, pos, bpos, score, fixed_prev, target, min_len
 
 @njit(cache=True, nogil=True)
 def _run_through(cut, k, a, b, bpos):
-    """The run of shots of one length in beats (within a tenth of a beat, as :func:`_variety`
-    counts a run) that shot ``cut[k] -> cut[k + 1]`` belongs to, counting the shots ``k`` in
-    ``[a, b)``."""
+    """The run of shots around shot ``cut[k] -> cut[k + 1]`` (itself included) whose lengths in
+    beats are each within a tenth of a beat of its own, counting the shots ``k`` in ``[a, b)``.
+    (:func:`_variety` compares each shot with the one before instead; on the beat grid, where
+    lengths are whole or half beats, the two count the same runs.)"""
     L = bpos[cut[k + 1]] - bpos[cut[k]]
     n = 1
     q = k - 1

@@ -555,8 +555,8 @@ class _Mover:
         counted)."""
         from ._kernels import _run_through
 
-        run = _run_through.py_func
-        return all(run(new, k, lo, hi, self._args[1]) <= RUN_MAX for k in shots)
+        bpos = self._args[1]
+        return all(_run_through(new, k, lo, hi, bpos) <= RUN_MAX for k in shots)
 
     def merge(self, k):
         """Cut ``k`` (an index into ``cut``) taken away, joining the shots on either side of it:
@@ -629,7 +629,8 @@ def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settin
     between the cuts on either side of it, onto an accent where it was on one
     (:attr:`~musync.planner.candidates.Candidates.heard`): inside its own bar (every count per
     bar stays), or, where the pace's ``rate`` is given, into the bar before or after, the count
-    error per two bars it makes priced as :func:`meet_counts` prices it (``weight``). The move
+    error per two bars it makes priced the way :func:`meet_counts` prices it, at ``weight`` per
+    unit (:data:`REPAIR_COUNT_WEIGHT`, below the count repair's own). The move
     taken is the one that raises the section's variation and costs least in the DP's own
     objective (:func:`choose_cuts`: accents, lengths against the target, runs, one-beat pairs),
     the variation worth ``worth`` per unit, no move costing more than :data:`VARY_LOSS`. Forced

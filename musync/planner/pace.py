@@ -37,8 +37,8 @@ from .music import MusicGrid
 
 __all__ = ["target_lengths", "cut_rate", "phrase_shape", "build_pace", "in_build", "section_factor",
            "energy_pace", "drive_at", "soft_ceiling", "hero_seconds", "build_ramp",
-           "build_swing", "BUILD_MID_OWN", "LOUD_WEIGHT", "PHRASE_PATTERNS", "pattern_depth", "PATTERN_FULL",
-           "PATTERN_NONE", "BUILD_RATIO", "BUILD_TO", "BUILD_SWING",
+           "build_swing", "BUILD_MID_OWN", "LOUD_WEIGHT", "PHRASE_PATTERNS", "pattern_depth",
+           "PATTERN_FULL", "PATTERN_NONE", "BUILD_RATIO", "BUILD_TO", "BUILD_SWING",
            "HERO_TIMES", "SOFT_FROM", "ahead_in_builds"]
 
 #: Patterns of shot lengths inside a phrase: multipliers of the energy pace over the phrase's
@@ -178,6 +178,12 @@ def hero_seconds(grid: MusicGrid, settings: PlanSettings, period: float,
     return float(np.clip(min(want, top), settings.min_shot, settings.max_shot))
 
 
+def _build_part(x: np.ndarray) -> np.ndarray:
+    """(n,) int: the part of a build each place ``x`` in [0, 1) lies in -- 0 the held first half,
+    1 the third quarter (the acceleration), 2 the last quarter (see :func:`build_ramp`)."""
+    return np.digitize(np.asarray(x, dtype=np.float64), [0.5, 0.75])
+
+
 def build_ramp(x: np.ndarray, start: float, end: float) -> np.ndarray:
     """The build's pace at ``x`` in [0, 1) of the build: held at ``start`` over the first half,
     accelerating geometrically over the third quarter, at ``end`` over the last."""
@@ -225,7 +231,7 @@ def build_pace(grid: MusicGrid, settings: PlanSettings, frames: np.ndarray,
     for p, m, x, start, end, p0 in _builds(grid, settings, frames, pace):
         ramp = np.maximum(build_ramp(x, start, end) * build_swing(x, pace[m]), floor)
         own = ramp if start > p0 * (1 + 1e-9) else np.minimum(pace[m], ramp)
-        mid = (x >= 0.5) & (x < 0.75)
+        mid = _build_part(x) == 1
         song = np.clip(pace[m], end, start)
         own = np.where(mid, own ** (1.0 - BUILD_MID_OWN) * song ** BUILD_MID_OWN, own)
         out[m] = pace[m] ** (1.0 - p.strength) * own ** p.strength
@@ -244,7 +250,7 @@ def build_swing(x: np.ndarray, pace: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     pace = np.asarray(pace, dtype=np.float64)
     out = np.ones(x.size)
-    part = np.digitize(x, [0.5, 0.75])
+    part = _build_part(x)
     for k in range(3):
         m = part == k
         if np.count_nonzero(m) >= 2:
