@@ -11,6 +11,7 @@ Public function:
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import tempfile
@@ -177,8 +178,11 @@ def _cards_from_song(song: Path, fps: Fraction):
     starts = [0] + cuts
     ends = cuts + [total]
     cards = []
+    sec_frames = [to_frame(sec.start, fps) for sec in a.sections]
     for i, (s, e) in enumerate(zip(starts, ends)):
-        sec = a.section_at(float(Fraction(s) / fps))
+        # the section by its start frame (its start in seconds may lie a fraction of a frame later)
+        k = bisect.bisect_right(sec_frames, s) - 1
+        sec = a.sections[k] if a.sections and k >= 0 else None
         label = f"{sec.label} {sec.kind}".strip() if sec is not None else ""
         cards.append(_Card(s, e, i, marks.get(s, "start"), label, f"bar grid of {song.name}"))
     return cards, total, a

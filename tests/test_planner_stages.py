@@ -18,7 +18,7 @@ from musync.planner.costs import COST_TERMS, Costs, make_costs
 from musync.planner.cuts import (Cuts, anticipate, bar_wants, choose_cuts, meet_counts, min_max_frames,
                                  strengthen_cuts, vary_sections)
 from musync.planner.music import find_payoffs, find_phrases, music_grid
-from musync.planner.pace import target_lengths
+from musync.planner.pace import section_factor, target_lengths
 from musync.planner.slots import make_slots, strongest_accent
 from musync.planner.units import Unit, source_units
 from musync.types import Shot
@@ -707,6 +707,48 @@ def test_pace_is_longer_when_calm_and_accelerates_into_the_climax():
     s2 = make_settings("energy", fps=FPS, min_shot=1.0, max_shot=3.0)
     t2 = target_lengths(g, a, s2, beats)
     assert t2.min() >= 30 - 1e-9 and t2.max() <= 90 + 1e-9
+
+
+@pytest.mark.parametrize("late", [0.0, 0.4 / FPS, -0.4 / FPS])
+def test_the_climax_section_is_the_one_the_climax_frame_opens(late):
+    # the climax on section C's start, that start a fraction of a frame after (or before) the
+    # downbeat: in frames, C starts on the climax frame, so C runs faster (0.8) and B does not,
+    # and the slots say the same
+    secs = ((0, "A", "verse", 0.2), (8, "B", "verse", 0.4), (16, "C", "chorus", 1.0))
+    a = grid_analysis(bars=24, sections=secs, climax_bar=16)
+    b, c, *_ = a.sections[1:]
+    moved = (a.sections[0], dataclasses.replace(b, end=b.end + late),
+             dataclasses.replace(c, start=c.start + late))
+    a = dataclasses.replace(a, sections=moved, climax=a.climax + late)
+    n = 24 * 60 + 15
+    g = music_grid(a, FPS, n)
+    climax = 15 + 16 * 60
+    assert g.climax_frame == climax and g.climax_section() == 2
+    s = make_settings("energy", fps=FPS)
+    fr = np.arange(n)
+    f = section_factor(g, a, s, fr)
+    np.testing.assert_allclose(f[fr < climax], 1.0)
+    np.testing.assert_allclose(f[fr >= climax], 0.8)
+    cuts = Cuts(frames=np.array([0, 15 + 12 * 60, climax, climax + 60, n]),
+                kind=("start", "downbeat", "climax", "beat", "end"), target=np.zeros(5),
+                candidate=np.full(5, -1))
+    sl = make_slots(cuts, g, a)
+    assert sl.section.tolist() == [0, 1, 2, 2]
+    assert sl.section_label == ("A", "B", "C", "C")
+    assert sl.in_climax.tolist() == [False, False, True, True]
+    assert sl.before_climax.tolist() == [True, True, False, False]
+
+
+def test_outro_sections_run_slower():
+    secs = ((0, "A", "verse", 0.5), (8, "B", "outro", 0.5))
+    a = grid_analysis(bars=16, sections=secs)
+    n = 16 * 60 + 15
+    g = music_grid(a, FPS, n)
+    fr = np.arange(n)
+    f = section_factor(g, a, make_settings("energy", fps=FPS), fr)
+    edge = 15 + 8 * 60
+    np.testing.assert_allclose(f[fr < edge], 1.0)
+    np.testing.assert_allclose(f[fr >= edge], 1.3)
 
 
 # -- stage 3: slots ----------------------------------------------------------------------------

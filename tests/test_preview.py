@@ -178,3 +178,27 @@ def test_shots_show_their_pictures_from_proxies(tmp_path, monkeypatch):
     assert res.proxies == 3
     every, _, _ = decode_output(tmp_path / "all.mp4")
     assert read_code(every[40], c.size) == (9, c.frame_for(5, fps))
+
+
+def test_song_cards_name_the_section_their_start_frame_opens(monkeypatch):
+    # section B starts 0.4 of a frame after its downbeat (as an analysis' seconds may): the card
+    # cut on that frame is B's, and the card before it A's
+    import dataclasses
+
+    import musync.analysis as analysis_mod
+    from musync.preview import _cards_from_song
+
+    from planner_util import grid_analysis
+
+    a = grid_analysis(bars=8, sections=((0, "A", "verse", 0.3), (4, "B", "chorus", 0.8)))
+    late = 0.4 / 30
+    s0, s1 = a.sections
+    a = dataclasses.replace(a, sections=(dataclasses.replace(s0, end=s0.end + late),
+                                         dataclasses.replace(s1, start=s1.start + late)))
+    monkeypatch.setattr(analysis_mod, "analyze", lambda song: a)
+    cards, _, _ = _cards_from_song(Path("song.wav"), Fraction(30))
+    b = int(round(float(a.downbeats[4]) * 30))
+    by_start = {c.start: c for c in cards}
+    assert by_start[b].section == "B chorus" and by_start[b].reason.startswith("section B")
+    before = max(s for s in by_start if s < b)
+    assert by_start[before].section == "A verse"

@@ -144,6 +144,19 @@ class MusicGrid:
             return self.rel_energy_at(times)
         return np.interp(times, self.energy_times, self.loud_rel)
 
+    def section_index(self, frames) -> np.ndarray:
+        """Index (into the analysis' sections) of the section holding each of ``frames``, read
+        from :attr:`section_frames` (the section starts rounded to frames, as every other frame
+        here: a frame at a section's start frame is in that section, even where the start in
+        seconds lies a fraction of a frame after it)."""
+        return np.maximum(0, np.searchsorted(self.section_frames, np.asarray(frames), side="right") - 1)
+
+    def climax_section(self) -> int | None:
+        """Index of the section the climax frame falls in (see :meth:`section_index`), or None."""
+        if self.climax_frame is None:
+            return None
+        return int(self.section_index(self.climax_frame))
+
     def phrase_at(self, frames) -> np.ndarray:
         """Index of the phrase holding each of ``frames``."""
         starts = np.array([p.start for p in self.phrases], dtype=np.int64)

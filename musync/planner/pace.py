@@ -269,18 +269,19 @@ def in_build(grid: MusicGrid, frames: np.ndarray) -> np.ndarray:
 
 def section_factor(grid: MusicGrid, analysis: Analysis, settings: PlanSettings,
                    frames: np.ndarray) -> np.ndarray:
-    """The climax section runs at 0.8 of the pace, outros at 1.3."""
-    fps = float(grid.fps)
+    """The climax section (the one the climax frame falls in) runs at 0.8 of the pace, outros
+    at 1.3; sections by their start frames (:meth:`MusicGrid.section_index`)."""
+    frames = np.asarray(frames, dtype=np.int64)
     out = np.ones(frames.size)
-    if settings.climax_build and grid.climax_frame is not None:
-        sec = analysis.section_at(grid.climax_frame / fps)
-        if sec is not None:
-            a, b = to_frame(sec.start, grid.fps), to_frame(sec.end, grid.fps)
-            out[(frames >= a) & (frames < b)] *= 0.8
-    for sec in analysis.sections:
+    if not analysis.sections:
+        return out
+    idx = grid.section_index(frames)
+    ci = grid.climax_section()
+    if settings.climax_build and ci is not None:
+        out[idx == ci] *= 0.8
+    for i, sec in enumerate(analysis.sections):
         if sec.kind == "outro":
-            a, b = to_frame(sec.start, grid.fps), to_frame(sec.end, grid.fps)
-            out[(frames >= a) & (frames < b)] *= 1.3
+            out[idx == i] *= 1.3
     return out
 
 

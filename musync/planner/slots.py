@@ -93,8 +93,7 @@ def make_slots(cuts: Cuts, grid: MusicGrid, analysis: Analysis, *, locked=(), ke
     rout = np.array([b for _, b in spans], dtype=np.int64)
     secs = list(analysis.sections)
     if secs:
-        starts = np.array([s.start for s in secs])
-        sec_idx = np.maximum(0, np.searchsorted(starts, rin / fps, side="right") - 1).astype(np.int64)
+        sec_idx = grid.section_index(rin).astype(np.int64)
         labels = [secs[i].label for i in sec_idx]
     else:
         sec_idx = np.full(S, -1, dtype=np.int64)
@@ -103,13 +102,13 @@ def make_slots(cuts: Cuts, grid: MusicGrid, analysis: Analysis, *, locked=(), ke
     e = energy_at(analysis, grid_t).mean(axis=1)
     er = grid.rel_energy_at(grid_t).mean(axis=1)
     acc = np.array([strongest_accent(grid, a, b) for a, b in spans], dtype=np.int64)
-    climax_sec = analysis.section_at(grid.climax_frame / fps) if grid.climax_frame is not None else None
-    mid = (rin + rout) / 2.0 / fps
+    ci = grid.climax_section() if secs else None
+    mid = (rin + rout) // 2
     in_climax = np.zeros(S, dtype=bool)
     before = np.zeros(S, dtype=bool)
-    if climax_sec is not None:
-        in_climax = (mid >= climax_sec.start) & (mid < climax_sec.end)
-        before = mid < climax_sec.start
+    if ci is not None:
+        in_climax = grid.section_index(mid) == ci
+        before = mid < grid.section_frames[ci]
     hero = np.zeros(S, dtype=bool)
     build = np.zeros(S, dtype=bool)
     for p in grid.payoffs:
