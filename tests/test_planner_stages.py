@@ -1164,11 +1164,18 @@ def test_quicken_builds_makes_the_last_bars_of_a_build_cut_faster(monkeypatch):
     # cuts are one a bar all through it (no acceleration); the repair adds cuts in the build's
     # last quarter (bars 14-15) or takes them from its first half (bars 8-11) until the cut rate
     # there is 1.6 times the first half's, counted here from the frames
+    import musync.planner.cuts as cuts_mod
     from musync.planner.cuts import build_ratio, quicken_builds
 
     # the ratio itself: 3 cuts over the first half of [0, 80), 2 over its last quarter
     assert build_ratio([10, 20, 30, 65, 75], (0, 80)) == pytest.approx((2 / 20) / (3 / 40))
     assert build_ratio([50, 65], (0, 80)) == np.inf and build_ratio([50], (0, 80)) == 0.0
+    # a frame's slack at each edge: a cut a frame before the three quarters (61.5 of 82) is in
+    # the last quarter; one a frame before the half (41) is not in the first half, and one a frame
+    # before the start is
+    assert build_ratio([10, 20, 30, 40, 61, 75], (0, 82)) == pytest.approx(2 * 2 / 3)
+    assert build_ratio([-1, 10, 20, 30, 61, 75], (0, 82)) == pytest.approx(2 * 2 / 4)
+    assert build_ratio([-2, 10, 20, 30, 60, 75], (0, 82)) == pytest.approx(2 * 1 / 3)
     c, bars = _beats(16, strong_every=2)
     s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
     n = len(c)
@@ -1192,8 +1199,10 @@ def test_quicken_builds_makes_the_last_bars_of_a_build_cut_faster(monkeypatch):
     # a build that starts a frame after its first bar line is still eight bars long
     late_start = quicken_builds(c, every_bar, target, s, bars, None, [(a + 1, b)])
     assert late_start.tolist() != every_bar.tolist() and ratio(late_start) >= 1.6 - 1e-9
-    # cuts are added on accents only: with the held half's cuts forced (none can go), the last
-    # quarter gains cuts on its accents, and with no accent there but the bar lines, none
+    # cuts are added on accents only while the build is at BUILD_FLOOR or more: with the held
+    # half's cuts forced (none can go), the last quarter gains cuts on its accents; with no accent
+    # there but the bar lines, on its plain beats (the ratio is 1.0, under the floor), and none
+    # with the floor at 1.0 or where those cuts would fall between two beats
     forced = c.forced.copy()
     forced[32:48:4] = True
     held = dataclasses.replace(c, forced=forced)
@@ -1202,7 +1211,17 @@ def test_quicken_builds_makes_the_last_bars_of_a_build_cut_faster(monkeypatch):
     heard = np.ones(n, bool)
     heard[(c.frames >= bars[14]) & (c.frames < b) & (np.arange(n) % 4 != 0)] = False
     deaf = dataclasses.replace(held, accented=heard)
+    got3 = quicken_builds(deaf, every_bar, target, s, bars, None, [(a, b)])
+    added = set(got3.tolist()) - set(every_bar.tolist())
+    assert ratio(got3) > 1.0 and added and not heard[list(added)].any(), added
+    assert all(bars[14] <= c.frames[j] < b for j in added), added
+    off = deaf.beat_pos.copy()
+    off[~heard] += 0.5
+    assert quicken_builds(dataclasses.replace(deaf, beat_pos=off), every_bar, target, s, bars, None,
+                          [(a, b)]).tolist() == every_bar.tolist()
+    monkeypatch.setattr(cuts_mod, "BUILD_FLOOR", 1.0)
     assert quicken_builds(deaf, every_bar, target, s, bars, None, [(a, b)]).tolist() == every_bar.tolist()
+    monkeypatch.undo()
     assert quicken_builds(c, every_bar, target, s, bars, None, []).tolist() == every_bar.tolist()
     # a build from the song's first frame: the start is no cut (one cut in the held half, on
     # bar 2, one in the last quarter, on bar 7: 2x already)
@@ -1211,7 +1230,6 @@ def test_quicken_builds_makes_the_last_bars_of_a_build_cut_faster(monkeypatch):
     assert quicken_builds(c, sparse, target, s, bars, None, [(0, int(bars[8]))]).tolist() == sparse.tolist()
     short = (int(bars[12]), b)
     assert quicken_builds(c, every_bar, target, s, bars, None, [short]).tolist() == every_bar.tolist()
-    import musync.planner.cuts as cuts_mod
 
     monkeypatch.setattr(cuts_mod, "BUILD_LOSS", -1e6)
     assert quicken_builds(c, every_bar, target, s, bars, None, [(a, b)]).tolist() == every_bar.tolist()
