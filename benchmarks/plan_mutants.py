@@ -92,6 +92,12 @@ M = [
  ("splits check the shot before the added cut only", "musync/planner/cuts.py", "self._runs_ok(new, (k, k + 1), lo, hi + 1)", "self._runs_ok(new, (k,), lo, hi + 1)"),
  ("a run of exactly RUN_MAX refused", "musync/planner/cuts.py", "bpos) <= RUN_MAX for k in shots)", "bpos) < RUN_MAX for k in shots)"),
  ("a build's third quarter keeps the ramp", "musync/planner/pace.py", "BUILD_MID_OWN = 0.5\n", "BUILD_MID_OWN = 0.0\n"),
+ ("a build's third quarter leans from the ramp, not the build's own pace", "musync/planner/pace.py", "own = np.where(mid, own ** (1.0 - BUILD_MID_OWN)", "own = np.where(mid, ramp ** (1.0 - BUILD_MID_OWN)"),
+ ("a frame on a section's start is in the section before", "musync/planner/music.py", "self.section_frames, np.asarray(frames), side=\"right\")", "self.section_frames, np.asarray(frames), side=\"left\")"),
+ ("the climax section is the one before a climax on its start", "musync/planner/music.py", "return int(self.section_index(self.climax_frame))", "return int(self.section_index(self.climax_frame - 1))"),
+ ("a build's parts counted without a frame's slack", "musync/planner/cuts.py", "return a - 1.0, a + (b - a) / 2.0 - 1.0, a + 3.0 * (b - a) / 4.0 - 1.0", "return a, a + (b - a) / 2.0, a + 3.0 * (b - a) / 4.0"),
+ ("a build at its floor adds cuts on accents only", "musync/planner/cuts.py", "ok = heard | (on_beat if now < BUILD_FLOOR else heard)", "ok = heard"),
+ ("a build at its floor adds cuts between beats", "musync/planner/cuts.py", "on_beat = np.abs(cands.beat_pos - np.round(cands.beat_pos)) < 0.05", "on_beat = np.ones(len(cands), dtype=bool)"),
 ]
 only = sys.argv[1:]
 missed = 0

@@ -421,13 +421,15 @@ def test_build_never_ends_on_a_pace_shorter_than_the_shortest_shot():
         assert ends[climax] == pytest.approx(want), (min_shot, ends)
 
 
-@pytest.mark.parametrize("late", [2.0, 6.0])
-def test_a_build_holds_accelerates_and_its_third_quarter_leans_to_the_song(late):
+@pytest.mark.parametrize("own,late", [(2.0, 2.0), (2.0, 6.0), (4.0, 2.0), (4.0, 6.0)])
+def test_a_build_holds_accelerates_and_its_third_quarter_leans_to_the_song(own, late):
     # 32 bars at 120 BPM, the climax on bar 24: its build over bars 16-23. The song's own pace
-    # two beats, and ``late`` beats over the build's second half (6: a break, quieter bars).
-    # The held start is 2.5 x the end, the end 0.6 x the intense pace (1.2 beats): the first half
-    # at 3 beats, the last quarter at 1.2, the third quarter half-way (geometrically) from the
-    # ramp to the song's pace (held within the ramp's range: a break is held at the start's 3)
+    # ``own`` beats, and ``late`` beats over the build's second half (6: a break, quieter bars;
+    # 2 after 4: louder bars). The ramp ends on own / 2.5, but never under 0.6 x the intense pace
+    # (1.2 beats), and starts 2.5 x its end: a song at 2 beats is held at 3 over the first half
+    # (slower than its own pace), one at 4 keeps its 4. The third quarter goes half-way
+    # (geometrically) from the build's pace to the song's, held within the ramp's range; a build
+    # that is not held never cuts slower than the song already does.
     from musync.planner.music import music_grid
     from musync.planner.pace import build_pace
 
@@ -436,18 +438,24 @@ def test_a_build_holds_accelerates_and_its_third_quarter_leans_to_the_song(late)
     grid = music_grid(a, s.fps, int(round(a.duration * FPS)))
     frames = np.arange(0, int(round(a.duration * FPS)), dtype=np.int64)
     b16, b20, b22, b24 = (round(a.downbeats[k] * FPS) for k in (16, 20, 22, 24))
-    pace = np.where((frames >= b20) & (frames < b24), late, 2.0)
+    pace = np.where((frames >= b20) & (frames < b24), late, own)
     out, ends = build_pace(grid, s, frames, pace)
-    assert ends[b24] == pytest.approx(1.2)
+    end = max(own / 2.5, 1.2)
+    start = max(own, 2.5 * end)
+    assert ends[b24] == pytest.approx(end) and start == pytest.approx(3.0 if own == 2.0 else 4.0)
     first, third, last = (frames >= b16) & (frames < b20), (frames >= b20) & (frames < b22), \
         (frames >= b22) & (frames < b24)
-    assert np.allclose(out[first], 3.0) and np.allclose(out[last], 1.2)
+    assert np.allclose(out[first], start) and np.allclose(out[last], min(end, late))
     x = (frames[third] - b16) / (b24 - b16)
-    ramp = 3.0 * (1.2 / 3.0) ** ((x - 0.5) / 0.25)
-    assert np.allclose(out[third], np.sqrt(ramp * min(late, 3.0)))
-    song = min(late, 3.0)
+    ramp = start * (end / start) ** ((x - 0.5) / 0.25)
+    held = ramp if start > own else np.minimum(ramp, late)
+    song = np.clip(late, end, start)
+    assert np.allclose(out[third], np.sqrt(held * song))
     assert np.all(out[third] >= np.minimum(ramp, song) - 1e-9)
     assert np.all(out[third] <= np.maximum(ramp, song) + 1e-9)
+    if start == own and late < own:
+        # louder bars in a build that is not held: the song's own faster pace, not the ramp's
+        assert np.allclose(out[third][ramp > late], late)
     outside = (frames < b16) | (frames >= b24)
     assert np.array_equal(out[outside], pace[outside])
 
