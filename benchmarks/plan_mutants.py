@@ -97,6 +97,9 @@ M = [
  ("the climax section is the one before a climax on its start", "musync/planner/music.py", "return int(self.section_index(self.climax_frame))", "return int(self.section_index(self.climax_frame - 1))"),
  ("a build's parts counted without a frame's slack", "musync/planner/cuts.py", "return a - 1.0, a + (b - a) / 2.0 - 1.0, a + 3.0 * (b - a) / 4.0 - 1.0", "return a, a + (b - a) / 2.0, a + 3.0 * (b - a) / 4.0"),
  ("a build at its floor adds cuts on accents only", "musync/planner/cuts.py", "ok = heard | (on_beat if now < BUILD_FLOOR else heard)", "ok = heard"),
+ ("moves ignore the run limit", "musync/planner/cuts.py", "if runs[i + 1] > RUN_MAX and runs[i + 1] >= runs[0]:", "if False:"),
+ ("moves may not shorten a run already too long", "musync/planner/cuts.py", "if runs[i + 1] > RUN_MAX and runs[i + 1] >= runs[0]:", "if runs[i + 1] > RUN_MAX:"),
+ ("a move's run counted through the shot after the cut only", "musync/planner/_kernels.py", "out[i] = max(_run_through(cut, k - 1, 0, m, bpos), _run_through(cut, k, 0, m, bpos))", "out[i] = _run_through(cut, k, 0, m, bpos)"),
  ("a build at its floor adds cuts between beats", "musync/planner/cuts.py", "on_beat = np.abs(cands.beat_pos - np.round(cands.beat_pos)) < 0.05", "on_beat = np.ones(len(cands), dtype=bool)"),
 ]
 only = sys.argv[1:]

@@ -478,7 +478,7 @@ def test_meet_counts_adds_no_cut_whose_next_shot_makes_a_run_too_long(monkeypatc
     assert 2 in meet_counts(*args, weight=30.0, cv_floor=0.0).tolist()
 
 
-def test_repairs_add_or_join_no_cut_into_a_run_of_more_than_run_max(monkeypatch):
+def test_repairs_add_join_or_move_no_cut_into_a_run_of_more_than_run_max(monkeypatch):
     # a beat every 15 frames; four four-beat shots, then eight beats, then three: splitting the
     # eight into four and four makes five four-beat shots in a row, into five and three or six
     # and two does not. Two-beat shots 2 2 2 2 then 1 1: joining the two one-beat shots makes a
@@ -510,10 +510,29 @@ def test_repairs_add_or_join_no_cut_into_a_run_of_more_than_run_max(monkeypatch)
     join_right = [0, 3, 4, 5, 7, 9, 11, 13, 18, 32]   # 3 1 1 2 2 2 2 5: joining the ones
     join_four = [0, 3, 4, 5, 7, 9, 11, 16, 32]        # 3 1 1 2 2 2 5: a fourth two
     assert mover(join_right).merge(2) is None and mover(join_four).merge(2) is not None
+    # a cut moved (the variety and accent repairs' moves, inside its bar here): 4 4 4 4 5 11,
+    # the cut at beat 21 to 20 makes a fifth four-beat shot, to 22 or 23 it does not; in
+    # 4 4 4 4 4 4 2 6 a move that shortens the run of six is taken, if not to four
+    def moved(idx, k):
+        return {int(j2) for j2, *_ in mover(idx).moves(k)}
+
+    move = [0, 4, 8, 12, 16, 21, 32]
+    assert moved(move, 5) == {22, 23}
+    six = [0, 4, 8, 12, 16, 20, 24, 26, 32]
+    assert moved(six, 6) == {25}                      # 4 4 4 4 4 5 1: five left, not six
+    assert moved(six, 5) == {21, 22, 23}              # 4 4 4 4 5 3 / 6 2 / 7 1: the run broken
+    # five fours, a five, seven fours: the cut after the five to beat 24 joins the five to the
+    # run on the left (six) and takes one from the run on the right (seven), which is allowed
+    frames2 = 15 * np.arange(54)
+    c2 = _cands(frames2, beat_pos=np.arange(54, dtype=float))
+    long_run = [0, 4, 8, 12, 16, 20, 25, 29, 33, 37, 41, 45, 49, 53]
+    mv2 = _Mover(c2, np.asarray(long_run), np.full(54, 60.0), s, frames2[::4], None, None, (), 1.0)
+    assert {int(j2) for j2, *_ in mv2.moves(6)} == {24, 26, 27}
     monkeypatch.setattr(cuts_mod, "RUN_MAX", 99)
     assert 20 in {int(j2) for j2, *_ in mover(cut).splits(4)}
     assert mover(joins).merge(5) is not None
     assert 5 in offered(right, 1) and mover(join_right).merge(2) is not None
+    assert moved(move, 5) == {20, 22, 23}
 
 
 @pytest.mark.parametrize("at,added", [(42, True), (41, False)])

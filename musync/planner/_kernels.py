@@ -195,6 +195,22 @@ def _run_through(cut, k, a, b, bpos):
 
 
 @njit(cache=True, nogil=True)
+def _move_runs(cut, k, js, bpos):
+    """The longest run of one length (:func:`_run_through`, over all the shots of ``cut``)
+    through the two shots that cut ``cut[k]`` ends and starts, as they are (entry 0) and with
+    ``cut[k]`` moved to each of ``js`` (entries 1 ..); ``cut`` is as it was on return."""
+    out = np.empty(js.shape[0] + 1, dtype=np.int64)
+    m = cut.shape[0] - 1
+    j0 = cut[k]
+    for i in range(js.shape[0] + 1):
+        if i > 0:
+            cut[k] = js[i - 1]
+        out[i] = max(_run_through(cut, k - 1, 0, m, bpos), _run_through(cut, k, 0, m, bpos))
+    cut[k] = j0
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _cv(n, s1, s2):
     """Coefficient of variation of n lengths with sum s1 and sum of squares s2 (0 below two)."""
     if n < 2 or s1 <= 0.0:

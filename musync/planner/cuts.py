@@ -443,7 +443,8 @@ class _Mover:
     one-beat pairs) less ``weight`` x the change of the squared count error per two bars
     (:func:`bar_wants`) where the pace's ``rate`` is given. Forced cuts, locks and hero shots
     (``keep``) never move; a move stays inside its bar, or goes to the bar before or after
-    where the rate prices it. Each cut's moves are priced once and again only when a move
+    where the rate prices it, and never makes a run of more than :data:`RUN_MAX` shots of one
+    length (as no cut the repairs add or take away does). Each cut's moves are priced once and again only when a move
     nearby changes what they touch."""
 
     def __init__(self, cands, idx, target, settings, bars, sections, rate, keep, weight):
@@ -520,10 +521,13 @@ class _Mover:
     def moves(self, k):
         """Every move of cut ``k`` (an index into ``cut``): ``(j2, gain, d_err, before, after)``,
         ``gain`` the objective's change less the count error's price, ``before``/``after`` the
-        two lengths it changes."""
+        two lengths it changes. No move puts either shot in a run of one length longer than
+        :data:`RUN_MAX` (unless it shortens a longer run that was there)."""
         got = self._cache.get(k)
         if got is not None:
             return got
+        from ._kernels import _move_runs
+
         cut, bar_of, pos = self.cut, self.bar_of, self.pos
         out = []
         j = int(cut[k])
@@ -540,8 +544,12 @@ class _Mover:
                 if j2 != j and near and self.movable[j2]:
                     js.append(j2)
             if js:
-                v = self.values(cut, k, lo, hi, np.array(js, dtype=np.int64))
+                ja = np.array(js, dtype=np.int64)
+                v = self.values(cut, k, lo, hi, ja)
+                runs = _move_runs(cut, k, ja, self._args[1])
                 for i, j2 in enumerate(js):
+                    if runs[i + 1] > RUN_MAX and runs[i + 1] >= runs[0]:
+                        continue                 # a run of one length too long, or longer
                     d_err = 0.0 if bar_of[j2] == bj else self._d_err(bj, bar_of[j2])
                     out.append((j2, float(v[i + 1] - v[0]) - self.weight * d_err, d_err, before,
                                 (float(pos[j2] - pos[a]), float(pos[c] - pos[j2]))))
