@@ -189,3 +189,35 @@ def test_silver_beats(shared_data):
         a = musync.analyze(song, use_cache=False)
         scores.append(f_measure(ref, a.beats))
     assert np.mean(scores) >= 0.9
+
+
+def test_beat_strength_is_the_mean_of_the_fine_and_the_wide_onset_measures():
+    # the wide frames' flux read within 50 ms of each beat (its largest value), over its own
+    # 95th percentile and clipped to 1, averaged with the fine grid's strength
+    from types import SimpleNamespace
+
+    from musync.analysis import WIDE_REACH, heard_strength
+
+    sr, hop = 22050, 512
+    beats = 1.0 + 0.5 * np.arange(20)
+    wide = np.zeros(int(12.0 * sr / hop))
+    fr = lambda t: int(round(t * sr / hop))            # noqa: E731  (frame t starts at t * hop)
+    want = np.zeros(20)
+    for i, b in enumerate(beats):
+        v = 1.0 + i                                      # a different height at every beat
+        if i == 3:
+            wide[fr(b + 0.07)] = 50.0                    # beyond the reach: not this beat's
+            continue
+        wide[fr(b + (0.035 if i % 2 else -0.035))] = v   # within it (a frame is 23 ms), after or before
+        want[i] = v
+    wide[fr(beats[5])] = 2.0                             # a smaller value nearer: the largest counts
+    assert WIDE_REACH == 0.05
+    fine = np.linspace(0.0, 1.2, 20)                     # (clipped to 1 too)
+    got = heard_strength(SimpleNamespace(onset_wide=wide, hop=hop, sr=sr), beats, fine)
+    ref = np.percentile(want, 95)
+    np.testing.assert_allclose(got, 0.5 * (np.minimum(fine, 1.0) + np.minimum(want / ref, 1.0)), atol=1e-12)
+    assert got[3] == pytest.approx(0.5 * fine[3]) and got[19] == pytest.approx(1.0)
+    # no wide measure, or strengths that do not match the beats: the fine strength as it is
+    np.testing.assert_array_equal(heard_strength(SimpleNamespace(onset_wide=None), beats, fine), fine)
+    short = fine[:5]
+    np.testing.assert_array_equal(heard_strength(SimpleNamespace(onset_wide=wide, hop=hop, sr=sr), beats, short), short)

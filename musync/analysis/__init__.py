@@ -55,7 +55,7 @@ MIN_PEAKINESS = 3.0
 FALLBACK_BPM = 120.0
 
 _SR = 22050
-_ALGO = 18  # bump when results change, to invalidate caches
+_ALGO = 19  # bump when results change, to invalidate caches
 
 
 def _active_range(feat, duration: float) -> tuple[float, float]:
@@ -188,6 +188,8 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
         alternatives = tuple({"bpm": round(float(b), 3), "score": round(float(p), 4)}
                              for b, p in bt.alternatives[:2])
         level_conf = 1.0 if forced else bt.level_confidence
+    if not fallback:
+        strength = heard_strength(feat, beats, strength)
     e_times, e_vals = energy_curve(feat, duration)
     sections, sec_conf = find_sections(feat, downbeats, duration, e_times, e_vals)
     climax = find_climax(e_times, e_vals, sections, downbeats)
@@ -212,6 +214,34 @@ def analyze_signal(y: np.ndarray, sr: int, *, beats_per_bar: int | None = None,
                  beat_division=int(division))
     # store exactly what the JSON form holds, so save/load round-trips to an equal object
     return Analysis.from_dict(json.loads(json.dumps(a.to_dict())))
+
+
+#: How far from a beat (s) the wide frames' flux is read for its strength (its largest value).
+WIDE_REACH = 0.05
+
+
+def heard_strength(feat, beats: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    """Each beat's strength as two onset measures hear it: the mean of ``strength`` (the fine
+    grid's peak at the beat, 23 ms frames) and the wide frames' log-mel flux (93 ms frames, its
+    largest value within :data:`WIDE_REACH` of the beat), each over its own 95th percentile and
+    clipped to 1. The two frame lengths rank the beats of a real recording differently (a
+    short tick and a note that swells over a few tens of milliseconds weigh differently in
+    each); a kick, a snare or a crash is high in both. A beat only one of them ranks high is an
+    accent another onset measure, or a listener, may not count as one: on the five annotated
+    recordings of ``../shared``, cuts on beats in the top half of the fine measure alone were in
+    the top half of librosa's onset envelope (at the human beats) 55-70 % of the time."""
+    strength = np.asarray(strength, dtype=np.float64)
+    beats = np.asarray(beats, dtype=np.float64)
+    wide = getattr(feat, "onset_wide", None)
+    if wide is None or wide.size == 0 or beats.size == 0 or strength.size != beats.size:
+        return strength
+    t = np.arange(wide.size) * feat.hop / feat.sr
+    lo = np.searchsorted(t, beats - WIDE_REACH, side="left")
+    hi = np.searchsorted(t, beats + WIDE_REACH, side="right")
+    w = np.array([wide[a:b].max() if b > a else 0.0 for a, b in zip(lo, hi)])
+    ref = float(np.percentile(w, 95))
+    w = np.clip(w / ref, 0.0, 1.0) if ref > 0 else np.zeros_like(w)
+    return 0.5 * (np.clip(strength, 0.0, 1.0) + w)
 
 
 def analyze(path, sr: int | None = None, *, beats_per_bar: int | None = None,

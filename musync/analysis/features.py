@@ -29,6 +29,7 @@ class Features:
     rms_db: np.ndarray        # (n,) frame loudness, dBFS
     centroid: np.ndarray      # (n,) spectral centroid, Hz
     onset_coarse: np.ndarray  # (n,) onset strength on the coarse grid
+    onset_wide: np.ndarray | None = None  # (n,) log-mel flux of the 2048-sample (93 ms) frames
 
     @property
     def fps_fine(self) -> float:
@@ -134,12 +135,22 @@ def compute_features(y: np.ndarray, sr: int, *, hop_fine: int = 64, n_fft_fine: 
     mfcc = np.empty((13, n))
     rms = np.empty(n)
     centroid = np.empty(n)
+    wide = np.zeros(n)
+    prev = None
     for f0, C in _stft_blocks(y, hop, 2048, max(1, _BLOCK_SAMPLES // hop)):
         sl = slice(f0, f0 + C.shape[1])
         P = C ** 2
         chroma[:, sl] = sp.chroma(P, sr)
         mel2 = np.einsum("ft,mf->mt", P, sp.mel_filters(sr, 2048, 96), optimize=True)
-        mfcc[:, sl] = sp.mfcc(sp.power_to_db(mel2, ref=1.0), 13)
+        lm2 = sp.power_to_db(mel2, ref=1.0)
+        mfcc[:, sl] = sp.mfcc(lm2, 13)
+        # the wide frames' flux: an onset heard over 93 ms (a bass note, a chord, a kick's body)
+        # as well as over the fine grid's 23 ms; the floor 80 dB under the block's loudest value
+        lm2 = np.maximum(lm2, float(lm2.max()) - 80.0) if lm2.size else lm2
+        ext = lm2 if prev is None else np.concatenate([prev, lm2], axis=1)
+        d = np.maximum(np.diff(ext, axis=1), 0.0).mean(axis=0)
+        wide[f0 + (1 if prev is None else 0):f0 + C.shape[1]] = d
+        prev = lm2[:, -1:]
         rms[sl] = sp.rms(C, 2048)
         centroid[sl] = sp.spectral_centroid(C, sr)
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-6))
@@ -149,4 +160,5 @@ def compute_features(y: np.ndarray, sr: int, *, hop_fine: int = 64, n_fft_fine: 
     oc = np.zeros(n)
     oc[:m] = oenv[: m * ratio].reshape(m, ratio).max(axis=1)
     return Features(sr=sr, hop_fine=hop_fine, n_fft_fine=n_fft_fine, oenv=oenv, oenv_low=oenv_low, oenv_body=oenv_body, hop=hop,
-                    chroma=chroma, mfcc=mfcc, rms_db=rms_db, centroid=centroid, onset_coarse=oc)
+                    chroma=chroma, mfcc=mfcc, rms_db=rms_db, centroid=centroid, onset_coarse=oc,
+                    onset_wide=wide)
