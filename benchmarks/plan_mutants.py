@@ -100,6 +100,8 @@ M = [
  ("moves ignore the run limit", "musync/planner/cuts.py", "if runs[i + 1] > RUN_MAX and runs[i + 1] >= runs[0]:", "if False:"),
  ("moves may not shorten a run already too long", "musync/planner/cuts.py", "if runs[i + 1] > RUN_MAX and runs[i + 1] >= runs[0]:", "if runs[i + 1] > RUN_MAX:"),
  ("a move's run counted through the shot after the cut only", "musync/planner/_kernels.py", "out[i] = max(_run_through(cut, k - 1, 0, m, bpos), _run_through(cut, k, 0, m, bpos))", "out[i] = _run_through(cut, k, 0, m, bpos)"),
+ ("moves ignore a hero's contrast", "musync/planner/cuts.py", "if near_hero and not self._heroes_hold(k, j2, near_hero):", "if False:"),
+ ("a hero's contrast checked on the hero's end only", "musync/planner/cuts.py", "near_hero = [q for q in range(k + 1, min(cut.size - 1, k + 1 + HERO_LEAD))", "near_hero = [q for q in range(k - 1, k)"),
  ("a build at its floor adds cuts between beats", "musync/planner/cuts.py", "on_beat = np.abs(cands.beat_pos - np.round(cands.beat_pos)) < 0.05", "on_beat = np.ones(len(cands), dtype=bool)"),
 ]
 only = sys.argv[1:]

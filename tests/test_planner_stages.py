@@ -15,8 +15,8 @@ from musync.planner import make_settings
 from musync.planner.assign import Assignment, assign, assign_units, choose_in_point
 from musync.planner.candidates import Candidates, cut_candidates
 from musync.planner.costs import COST_TERMS, Costs, make_costs
-from musync.planner.cuts import (Cuts, anticipate, bar_wants, choose_cuts, meet_counts, min_max_frames,
-                                 strengthen_cuts, vary_sections)
+from musync.planner.cuts import (STRONG_SHARE, Cuts, anticipate, bar_wants, choose_cuts, meet_counts,
+                                 min_max_frames, strengthen_cuts, vary_sections)
 from musync.planner.music import find_payoffs, find_phrases, music_grid
 from musync.planner.pace import section_factor, target_lengths
 from musync.planner.slots import make_slots, strongest_accent
@@ -533,6 +533,29 @@ def test_repairs_add_join_or_move_no_cut_into_a_run_of_more_than_run_max(monkeyp
     assert mover(joins).merge(5) is not None
     assert 5 in offered(right, 1) and mover(join_right).merge(2) is not None
     assert moved(move, 5) == {20, 22, 23}
+
+
+def test_moves_keep_a_hero_above_its_contrast(monkeypatch):
+    # a beat every 15 frames, bars of eight beats; the hero at beat 6 holds three beats after
+    # shots of 1 1 1 3 (median 1: it needs 2 x 15 + 1 frames). Moving the cut at beat 3 to 4
+    # makes the shots before it 1 1 2 2 (median 1.5: it would need 46 frames, it has 45), to 5
+    # (1 1 3 1) it does not. (The hero's own end moves only later: nothing is cut inside it.)
+    import musync.planner.cuts as cuts_mod
+    from musync.planner.cuts import _Mover
+
+    s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+    frames = 15 * np.arange(17)
+    c = _cands(frames, beat_pos=np.arange(17, dtype=float))
+    cut = np.array([0, 1, 2, 3, 6, 9, 16])
+
+    def moved(k):
+        mv = _Mover(c, cut, np.full(17, 45.0), s, frames[::8], None, None, (6,), 1.0)
+        return {int(j2) for j2, *_ in mv.moves(k)}
+
+    assert moved(3) == {5} and moved(5) == {10, 11, 12, 13, 14, 15}
+    assert moved(4) == set()                               # the hero's start never moves
+    monkeypatch.setattr(cuts_mod, "HERO_CONTRAST", 0.0)
+    assert moved(3) == {4, 5} and moved(5) == {10, 11, 12, 13, 14, 15}
 
 
 @pytest.mark.parametrize("at,added", [(42, True), (41, False)])
@@ -1301,7 +1324,7 @@ def test_strengthen_cuts_moves_cuts_off_weak_beats_until_enough_are_on_accents()
     share0 = np.mean(heard[start[1:-1]])
     assert share0 < 0.5
     got = strengthen_cuts(c, start, target, s, bars, None)
-    assert np.mean(heard[got[1:-1]]) >= 0.85 - 1e-9
+    assert np.mean(heard[got[1:-1]]) >= STRONG_SHARE - 1e-9 and STRONG_SHARE == 0.95
     assert _per_bar(c.frames[got], bars) == _per_bar(c.frames[start], bars)
     assert got.size == start.size and np.all(np.diff(got) > 0)
     # no share asked, or one already met: nothing moves
@@ -1333,4 +1356,7 @@ def test_strengthen_cuts_keeps_a_section_varied():
     got = strengthen_cuts(c, start, np.full(n, 30.0), s, bars, None, floor=0.45)
     assert got.tolist() == start.tolist()
     free = strengthen_cuts(c, start, np.full(n, 30.0), s, bars, None, floor=0.0)
-    assert np.mean(heard[free[1:-1]]) >= 0.85 - 1e-9
+    # ... six of the seven: the last move would make a long run of two-beat shots, which the
+    # DP's run cost prices above VARY_LOSS
+    assert np.sum(heard[free[1:-1]]) == 6 and _longest_equal_run(np.diff(c.beat_pos[free])) <= 4
+    assert STRONG_SHARE > 6 / 7
