@@ -122,7 +122,8 @@ class Analysis(_ArrayEq):
     duration : float
     tempo : float            beats per minute, from the median inter-beat interval
     beats : ndarray (n,)     beat times
-    beat_strength : ndarray (n,) in [0, 1]
+    beat_strength : ndarray (n,) in [0, 1]  onset strength at each beat: the mean of two onset
+                             measures (23 ms and 93 ms frames), each over its 95th percentile
     downbeats : ndarray (m,) times of the first beat of each bar (a subset of ``beats``)
     beats_per_bar : int      2, 3 or 4 (2 only in a compound metre: 6/8)
     sections : tuple of Section, tiling ``[0, duration]``

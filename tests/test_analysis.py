@@ -191,9 +191,19 @@ def test_silver_beats(shared_data):
     assert np.mean(scores) >= 0.9
 
 
+def _wide_features(wide, sr=22050, hop=512):
+    from musync.analysis.features import Features
+
+    z = np.zeros(wide.size)
+    return Features(sr=sr, hop_fine=64, n_fft_fine=512, oenv=z, oenv_low=z, oenv_body=z, hop=hop,
+                    chroma=np.zeros((12, wide.size)), mfcc=np.zeros((13, wide.size)), rms_db=z,
+                    centroid=z, onset_coarse=z, onset_wide=wide)
+
+
 def test_beat_strength_is_the_mean_of_the_fine_and_the_wide_onset_measures():
     # the wide frames' flux read within 50 ms of each beat (its largest value), over its own
-    # 95th percentile and clipped to 1, averaged with the fine grid's strength
+    # 95th percentile and clipped to 1, averaged with the fine grid's strength; a rise at
+    # coarse frame f reports an onset at (f * 512 + 1024 - 512) / sr
     from types import SimpleNamespace
 
     from musync.analysis import WIDE_REACH, heard_strength
@@ -201,7 +211,7 @@ def test_beat_strength_is_the_mean_of_the_fine_and_the_wide_onset_measures():
     sr, hop = 22050, 512
     beats = 1.0 + 0.5 * np.arange(20)
     wide = np.zeros(int(12.0 * sr / hop))
-    fr = lambda t: int(round(t * sr / hop))            # noqa: E731  (frame t starts at t * hop)
+    fr = lambda t: int(round((t * sr - 512) / hop))     # noqa: E731  (the frame reporting t)
     want = np.zeros(20)
     for i, b in enumerate(beats):
         v = 1.0 + i                                      # a different height at every beat
@@ -213,11 +223,50 @@ def test_beat_strength_is_the_mean_of_the_fine_and_the_wide_onset_measures():
     wide[fr(beats[5])] = 2.0                             # a smaller value nearer: the largest counts
     assert WIDE_REACH == 0.05
     fine = np.linspace(0.0, 1.2, 20)                     # (clipped to 1 too)
-    got = heard_strength(SimpleNamespace(onset_wide=wide, hop=hop, sr=sr), beats, fine)
+    got = heard_strength(_wide_features(wide), beats, fine)
     ref = np.percentile(want, 95)
     np.testing.assert_allclose(got, 0.5 * (np.minimum(fine, 1.0) + np.minimum(want / ref, 1.0)), atol=1e-12)
     assert got[3] == pytest.approx(0.5 * fine[3]) and got[19] == pytest.approx(1.0)
+    # beats on frame centres, a rise three frames (70 ms) before each: it reports an onset 46 ms
+    # before the beat, inside the reach (read at the frames' centres, it would be outside)
+    on = 40 + 20 * np.arange(20)
+    early = np.zeros_like(wide)
+    early[on - 3] = 1.0
+    got = heard_strength(_wide_features(early), on * hop / sr, np.zeros(20))
+    np.testing.assert_allclose(got, 0.5)
+    early[on - 3], early[on - 4] = 0.0, 1.0              # four frames (93 ms; 70 ms reported): outside
+    assert np.all(heard_strength(_wide_features(early), on * hop / sr, np.zeros(20)) == 0.0)
     # no wide measure, or strengths that do not match the beats: the fine strength as it is
     np.testing.assert_array_equal(heard_strength(SimpleNamespace(onset_wide=None), beats, fine), fine)
     short = fine[:5]
-    np.testing.assert_array_equal(heard_strength(SimpleNamespace(onset_wide=wide, hop=hop, sr=sr), beats, short), short)
+    np.testing.assert_array_equal(heard_strength(_wide_features(wide), beats, short), short)
+
+
+def test_the_wide_onset_flux_finds_bursts_where_they_are_and_does_not_see_its_blocks():
+    from musync.analysis.features import _wide_flux, compute_features
+
+    sr = 22050
+    rng = np.random.default_rng(1)
+    y = 0.001 * rng.standard_normal(10 * sr)
+    times = 0.5 + 0.61 * np.arange(14) + rng.uniform(0.0, 0.02, 14)
+    for t in times:
+        s, m = int(t * sr), int(0.05 * sr)
+        y[s:s + m] += 0.5 * rng.standard_normal(m) * np.exp(-np.arange(m) / (0.01 * sr))
+    f = compute_features(y.astype(np.float32), sr)
+    tw = f.wide_time(np.arange(f.onset_wide.size))
+    off = []
+    for t in times:
+        near = np.flatnonzero(np.abs(tw - t) < 0.1)
+        off.append(tw[near[np.argmax(f.onset_wide[near])]] - t)
+    # each burst's rise within a coarse hop (23 ms) of it, none early on average
+    assert np.max(np.abs(off)) < 0.0233 and abs(np.mean(off)) < 0.006, off
+    # one floor for the whole song (80 dB under its loudest value), whatever the blocks: a
+    # quiet stretch before a loud one makes no rise at the block's edge
+    lm = np.full((4, 40), -150.0)
+    lm[:, 10:20] = -100.0 + rng.uniform(-1.0, 1.0, (4, 10))   # more than 80 dB under the peak
+    lm[:, 20:] = -20.0 + rng.uniform(-1.0, 1.0, (4, 20))
+    lm[:, 30] += 12.0
+    full = np.r_[0.0, np.maximum(np.diff(np.maximum(lm, lm.max() - 80.0), axis=1), 0.0).mean(axis=0)]
+    for step in (1, 7, 19, 20, 40, 100):                 # (19: a block starts on the rise)
+        np.testing.assert_allclose(_wide_flux(lm, step), full, atol=1e-12)
+    assert np.argmax(full) == 20 and np.all(full[1:20] == 0.0) and full[30] > full[31]

@@ -55,7 +55,7 @@ MIN_PEAKINESS = 3.0
 FALLBACK_BPM = 120.0
 
 _SR = 22050
-_ALGO = 19  # bump when results change, to invalidate caches
+_ALGO = 20  # bump when results change, to invalidate caches
 
 
 def _active_range(feat, duration: float) -> tuple[float, float]:
@@ -235,7 +235,7 @@ def heard_strength(feat, beats: np.ndarray, strength: np.ndarray) -> np.ndarray:
     wide = getattr(feat, "onset_wide", None)
     if wide is None or wide.size == 0 or beats.size == 0 or strength.size != beats.size:
         return strength
-    t = np.arange(wide.size) * feat.hop / feat.sr
+    t = feat.wide_time(np.arange(wide.size))
     lo = np.searchsorted(t, beats - WIDE_REACH, side="left")
     hi = np.searchsorted(t, beats + WIDE_REACH, side="right")
     w = np.array([wide[a:b].max() if b > a else 0.0 for a, b in zip(lo, hi)])

@@ -30,6 +30,7 @@ class Features:
     centroid: np.ndarray      # (n,) spectral centroid, Hz
     onset_coarse: np.ndarray  # (n,) onset strength on the coarse grid
     onset_wide: np.ndarray | None = None  # (n,) log-mel flux of the 2048-sample (93 ms) frames
+                                          # (its onset times: :meth:`wide_time`)
 
     @property
     def fps_fine(self) -> float:
@@ -48,6 +49,13 @@ class Features:
         """
         f = np.asarray(frames, dtype=np.float64)
         return (f * self.hop_fine + self.n_fft_fine / 2 - self.hop_fine) / self.sr
+
+    def wide_time(self, frames) -> np.ndarray:
+        """Time (s) of the onset a rise of :attr:`onset_wide` at coarse frame ``frames`` reports,
+        as :meth:`fine_time` reads the fine grid: ``n_fft/2 - hop`` samples (of the 2048-sample
+        frames) after the frame's centre."""
+        f = np.asarray(frames, dtype=np.float64)
+        return (f * self.hop + 1024 - self.hop) / self.sr
 
     def fine_frame(self, times) -> np.ndarray:
         t = np.asarray(times, dtype=np.float64)
@@ -94,6 +102,24 @@ def _stft_blocks(y: np.ndarray, hop: int, n_fft: int, block_frames: int):
 _BLOCK_SAMPLES = 1 << 20
 
 
+def _wide_flux(log_mel: np.ndarray, step: int) -> np.ndarray:
+    """The log-mel flux of the wide (2048-sample) frames, the band mean of each frame's rise
+    over the one before (0 at frame 0), with every value floored 80 dB under the song's loudest
+    (as the fine grid's): an onset heard over 93 ms as well as over the fine grid's 23 ms. Reduced
+    ``step`` frames at a time."""
+    n = log_mel.shape[1]
+    out = np.zeros(n)
+    if n < 2:
+        return out
+    floor = float(log_mel.max()) - 80.0
+    step = max(1, int(step))
+    for f0 in range(1, n, step):
+        f1 = min(n, f0 + step)
+        part = np.maximum(log_mel[:, f0 - 1:f1], floor)
+        out[f0:f1] = np.maximum(np.diff(part, axis=1), 0.0).mean(axis=0)
+    return out
+
+
 def compute_features(y: np.ndarray, sr: int, *, hop_fine: int = 64, n_fft_fine: int = 512, hop: int = 512) -> Features:
     """Compute onset envelopes and frame features of mono ``y`` at ``sr`` Hz.
 
@@ -135,8 +161,7 @@ def compute_features(y: np.ndarray, sr: int, *, hop_fine: int = 64, n_fft_fine: 
     mfcc = np.empty((13, n))
     rms = np.empty(n)
     centroid = np.empty(n)
-    wide = np.zeros(n)
-    prev = None
+    wide_db = np.empty((96, n), dtype=np.float32)   # (60 MB for an hour; the fine mel is more)
     for f0, C in _stft_blocks(y, hop, 2048, max(1, _BLOCK_SAMPLES // hop)):
         sl = slice(f0, f0 + C.shape[1])
         P = C ** 2
@@ -144,16 +169,12 @@ def compute_features(y: np.ndarray, sr: int, *, hop_fine: int = 64, n_fft_fine: 
         mel2 = np.einsum("ft,mf->mt", P, sp.mel_filters(sr, 2048, 96), optimize=True)
         lm2 = sp.power_to_db(mel2, ref=1.0)
         mfcc[:, sl] = sp.mfcc(lm2, 13)
-        # the wide frames' flux: an onset heard over 93 ms (a bass note, a chord, a kick's body)
-        # as well as over the fine grid's 23 ms; the floor 80 dB under the block's loudest value
-        lm2 = np.maximum(lm2, float(lm2.max()) - 80.0) if lm2.size else lm2
-        ext = lm2 if prev is None else np.concatenate([prev, lm2], axis=1)
-        d = np.maximum(np.diff(ext, axis=1), 0.0).mean(axis=0)
-        wide[f0 + (1 if prev is None else 0):f0 + C.shape[1]] = d
-        prev = lm2[:, -1:]
+        wide_db[:, sl] = lm2
         rms[sl] = sp.rms(C, 2048)
         centroid[sl] = sp.spectral_centroid(C, sr)
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-6))
+    wide = _wide_flux(wide_db, _BLOCK_SAMPLES // hop)
+    del wide_db
     # onset strength resampled to the coarse grid (max over each coarse hop)
     ratio = hop // hop_fine
     m = min(oenv.size // ratio, n)

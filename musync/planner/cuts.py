@@ -44,6 +44,7 @@ pairing the bars (a reader of the plan may count from either).
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -443,8 +444,10 @@ class _Mover:
     one-beat pairs) less ``weight`` x the change of the squared count error per two bars
     (:func:`bar_wants`) where the pace's ``rate`` is given. Forced cuts, locks and hero shots
     (``keep``) never move; a move stays inside its bar, or goes to the bar before or after
-    where the rate prices it, and never makes a run of more than :data:`RUN_MAX` shots of one
-    length (as no cut the repairs add or take away does). Each cut's moves are priced once and again only when a move
+    where the rate prices it. No move makes a run of more than :data:`RUN_MAX` shots of one
+    length through the two shots it changes, unless the longest run through them was longer
+    before (as no cut the repairs add or take away makes such a run), and none brings a hero
+    under its contrast with the shots before it. Each cut's moves are priced once and again only when a move
     nearby changes what they touch."""
 
     def __init__(self, cands, idx, target, settings, bars, sections, rate, keep, weight):
@@ -638,17 +641,50 @@ class _Mover:
                         (float(pos[j2] - pos[a]), float(pos[c] - pos[j2]))))
         return out
 
-    def apply(self, k, j2, d_err):
+    def _run_span(self, k: int) -> tuple[int, int]:
+        """The first and last shot of the run of one length through shot ``k`` (as
+        :func:`~musync.planner._kernels._run_through` counts it)."""
+        bpos, cut = self._args[1], self.cut
+        L = bpos[cut[k + 1]] - bpos[cut[k]]
+        a = k
+        while a > 0 and abs(bpos[cut[a]] - bpos[cut[a - 1]] - L) < 0.1:
+            a -= 1
+        b = k
+        while b + 2 < cut.size and abs(bpos[cut[b + 2]] - bpos[cut[b + 1]] - L) < 0.1:
+            b += 1
+        return a, b
+
+    def apply(self, k, j2, d_err) -> tuple[int, int]:
+        """Move cut ``k`` to candidate ``j2``; returns the range ``[lo, hi)`` of the cuts whose
+        moves are priced again: those within the DP's reach of it, those in the runs of one
+        length through the two shots it changes (before and after), and, where it changes bars,
+        those in the bars within two of either (the windows of two bars whose count error their
+        moves price)."""
         j = int(self.cut[k])
-        if self.bar_of[j2] != self.bar_of[j]:
-            self.cnt[self.bar_of[j]] -= 1.0
-            self.cnt[self.bar_of[j2]] += 1.0
-            # the count errors of the moves around both bars change: price every move again
-            self._cache.clear()
-        else:
-            for q in range(max(0, k - self.R - 2), min(self.cut.size, k + self.R + 3)):
-                self._cache.pop(q, None)
+        b, b2 = self.bar_of[j], self.bar_of[j2]
+        lo, hi = max(0, k - self.R - 2), min(self.cut.size, k + self.R + 3)
+        spans = [self._run_span(k - 1), self._run_span(k)]
+        if b2 != b:
+            self.cnt[b] -= 1.0
+            self.cnt[b2] += 1.0
+            first, last = min(b, b2) - 2, max(b, b2) + 2
+            q = k
+            while q > 0 and self.bar_of[int(self.cut[q - 1])] >= first:
+                q -= 1
+            lo = min(lo, q)
+            q = k
+            while q + 1 < self.cut.size and self.bar_of[int(self.cut[q + 1])] <= last:
+                q += 1
+            hi = max(hi, q + 1)
         self.cut[k] = j2
+        spans += [self._run_span(k - 1), self._run_span(k)]
+        # a move's run check reads the runs through the shots on either side of its cut
+        lo = min([lo] + [a for a, _ in spans])
+        hi = max([hi] + [e + 3 for _, e in spans])
+        lo, hi = max(0, lo), min(self.cut.size, hi)
+        for q in range(lo, hi):
+            self._cache.pop(q, None)
+        return lo, hi
 
 
 def vary_sections(cands: Candidates, idx: np.ndarray, target: np.ndarray, settings: PlanSettings,
@@ -874,32 +910,55 @@ def strengthen_cuts(cands: Candidates, idx: np.ndarray, target: np.ndarray, sett
     strong = cands.heard.tolist()
     inner = mv.cut.size - 2                            # the song's start and end are no cuts
     on = sum(strong[j] for j in mv.cut[1:-1].tolist())
+    if inner <= 0:
+        return mv.cut
     sums: dict[int, tuple] = {}
-    for _ in range(inner):
-        if inner <= 0 or on / inner >= share:
-            break
+
+    def best_move(k):
+        """Cut k's best move onto an accent, ``(gain, j2, d_err, section)``, or None."""
+        j = int(mv.cut[k])
+        if strong[j]:
+            return None
+        q = mv.sec_of[int(mv.cut[k - 1])]              # (a section's first cut is forced: never k)
+        if q not in sums:
+            sums[q] = mv.lengths(mv.section(q))
+        cv0 = mv.cv(sums[q])
         best, move = -math.inf, None
-        for k in range(1, mv.cut.size - 1):
-            j = int(mv.cut[k])
-            if strong[j]:
+        for j2, gain, d_err, before, after in mv.moves(k):
+            if not strong[j2] or gain <= best:
                 continue
-            q = mv.sec_of[int(mv.cut[k - 1])]          # (a section's first cut is forced: never k)
-            if q not in sums:
-                sums[q] = mv.lengths(mv.section(q))
-            cv0 = mv.cv(sums[q])
-            for j2, gain, d_err, before, after in mv.moves(k):
-                if not strong[j2] or gain <= best:
-                    continue
-                cv1 = mv.cv(_replaced(sums[q], before, after))
-                if cv1 < floor and cv1 < cv0 - 1e-12:
-                    continue
-                best, move = gain, (k, j2, d_err, q)
-        if move is None or best < -VARY_LOSS:
+            cv1 = mv.cv(_replaced(sums[q], before, after))
+            if cv1 < floor and cv1 < cv0 - 1e-12:
+                continue
+            best, move = gain, (gain, j2, d_err, q)
+        return move
+
+    # every cut's best move in a heap (the best first, the earliest cut on a tie), priced again
+    # only where a move made changes what it reads: its section's lengths, its neighbours
+    heap: list = []
+    version = [0] * mv.cut.size
+
+    def push(k):
+        version[k] += 1
+        got = best_move(k)
+        if got is not None:
+            heapq.heappush(heap, (-got[0], k, version[k], got))
+
+    for k in range(1, mv.cut.size - 1):
+        push(k)
+    for _ in range(inner):
+        if on / inner >= share:
             break
-        k, j2, d_err, q = move
+        while heap and heap[0][2] != version[heap[0][1]]:
+            heapq.heappop(heap)
+        if not heap or heap[0][3][0] < -VARY_LOSS:
+            break
+        _, k, _, (_, j2, d_err, q) = heapq.heappop(heap)
+        lo, hi = mv.apply(k, j2, d_err)
         sums.pop(q, None)
-        mv.apply(k, j2, d_err)
         on += 1
+        for kk in sorted(set(range(max(1, lo), min(mv.cut.size - 1, hi))) | set(mv.section(q))):
+            push(kk)
     return mv.cut
 
 
