@@ -104,8 +104,11 @@ M = [
  ("a hero's contrast checked on the hero's end only", "musync/planner/cuts.py", "near_hero = [q for q in range(k + 1, min(cut.size - 1, k + 1 + HERO_LEAD))", "near_hero = [q for q in range(k - 1, k)"),
  ("a move into the next bar prices no move again in the bars before", "musync/planner/cuts.py", "            lo = min(lo, q)\n            q = k\n", "            q = k\n"),
  ("a move into the next bar prices no move again in the bars after", "musync/planner/cuts.py", "            hi = max(hi, q + 1)\n", "            pass\n"),
- ("the accent repair keeps the best moves of a section a move changed", "musync/planner/cuts.py", "hi))) | set(mv.section(q))):", "hi)))):"),
- ("the accent repair keeps the lengths of a section a move changed", "musync/planner/cuts.py", "        sums.pop(q, None)\n        on += 1\n", "        on += 1\n"),
+ ("the accent repair keeps the best moves of a section a move changed", "musync/planner/cuts.py", "| set(sec)\n                         | {x + 1 for x in sec}):", "):"),
+ ("the accent repair prices again the cuts of a section, not those after its shots", "musync/planner/cuts.py", "| set(sec)\n                         | {x + 1 for x in sec}):", "| set(sec)):"),
+ ("a cut moved across a section start leaves the sections' shots as they were", "musync/planner/cuts.py", "            self._sections = None          # a section's", "            pass                           # a section's"),
+ ("a run's first shot not priced again from the cut before it", "musync/planner/cuts.py", "lo = min([lo] + [a - 1 for a, _ in spans])", "lo = min([lo] + [a for a, _ in spans])"),
+ ("the accent repair keeps the lengths of a section a move changed", "musync/planner/cuts.py", "            sums.pop(qq, None)\n", "            pass\n"),
  ("a build at its floor adds cuts between beats", "musync/planner/cuts.py", "on_beat = np.abs(cands.beat_pos - np.round(cands.beat_pos)) < 0.05", "on_beat = np.ones(len(cands), dtype=bool)"),
 ]
 only = sys.argv[1:]

@@ -1349,6 +1349,39 @@ def test_strengthen_cuts_moves_cuts_off_weak_beats_until_enough_are_on_accents()
     assert strengthen_cuts(dataclasses.replace(c, forced=fz), start, target, s, bars, None).tolist() == start.tolist()
 
 
+def _strengthen_oracle(c, idx, target, s, bars, sections, rate, share, floor):
+    """:func:`strengthen_cuts` priced from scratch: a new mover before every move, the best
+    move onto an accent (the earliest cut on a tie), none under the variety ``floor`` of the
+    section of the shot before the cut where it was above it, none costing more than
+    VARY_LOSS."""
+    from musync.planner.cuts import REPAIR_COUNT_WEIGHT, VARY_LOSS, _Mover, _replaced
+
+    heard = c.heard
+    cut = np.array(idx)
+    inner = cut.size - 2
+    for _ in range(inner):
+        if np.mean(heard[cut[1:-1]]) >= share:
+            break
+        mv = _Mover(c, cut, target, s, bars, sections, rate, (), REPAIR_COUNT_WEIGHT)
+        best, move = -np.inf, None
+        for k in range(1, cut.size - 1):
+            if heard[cut[k]]:
+                continue
+            sums = mv.lengths(mv.section(mv.sec_of[int(cut[k - 1])]))
+            cv0 = mv.cv(sums)
+            for j2, gain, _, before, after in mv.moves(k):
+                if not heard[j2] or gain <= best:
+                    continue
+                cv1 = mv.cv(_replaced(sums, before, after))
+                if cv1 < floor and cv1 < cv0 - 1e-12:
+                    continue
+                best, move = gain, (k, j2)
+        if move is None or best < -VARY_LOSS:
+            break
+        cut[move[0]] = move[1]
+    return cut
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_strengthen_cuts_makes_the_moves_a_repair_priced_from_scratch_would(seed):
     # the repair keeps each cut's best move and prices again only what a move changes; the
@@ -1356,8 +1389,6 @@ def test_strengthen_cuts_makes_the_moves_a_repair_priced_from_scratch_would(seed
     # best move onto an accent, the earliest cut on a tie, none under the section's variety
     # floor (0.5 here, where it decides often) where it was above it, none costing more than
     # VARY_LOSS
-    from musync.planner.cuts import REPAIR_COUNT_WEIGHT, VARY_LOSS, _Mover, _replaced
-
     rng = np.random.default_rng(seed)
     n_bars = 32
     frames = 15 * np.arange(4 * n_bars + 1)
@@ -1370,41 +1401,44 @@ def test_strengthen_cuts_makes_the_moves_a_repair_priced_from_scratch_would(seed
     sections = [0, 8 * 60, 16 * 60, 24 * 60]
     target = rng.uniform(20.0, 60.0, n)
     rate = rng.uniform(1.0, 3.0, n) / 60.0
-    first = [f // 15 for f in sections]                   # the sections' first beats (forced)
+    first = [f // 15 for f in sections]                   # the sections' first beats
     start = np.unique(np.r_[0, rng.choice(np.arange(1, n - 1), 70, replace=False), n - 1, first])
-    forced = np.isin(np.arange(n), [0, n - 1] + first)
+    # forced but the last (as where a forced section cut near another forced cut is dropped)
+    forced = np.isin(np.arange(n), [0, n - 1] + first[:-1])
     c = dataclasses.replace(c, forced=forced)
-
-    def oracle(idx, share):
-        cut = np.array(idx)
-        inner = cut.size - 2
-        for _ in range(inner):
-            if np.mean(heard[cut[1:-1]]) >= share:
-                break
-            mv = _Mover(c, cut, target, s, bars, sections, rate, (), REPAIR_COUNT_WEIGHT)
-            best, move = -np.inf, None
-            for k in range(1, cut.size - 1):
-                if heard[cut[k]]:
-                    continue
-                sums = mv.lengths(mv.section(mv.sec_of[int(cut[k - 1])]))
-                cv0 = mv.cv(sums)
-                for j2, gain, _, before, after in mv.moves(k):
-                    if not heard[j2] or gain <= best:
-                        continue
-                    cv1 = mv.cv(_replaced(sums, before, after))
-                    if cv1 < 0.5 and cv1 < cv0 - 1e-12:
-                        continue
-                    best, move = gain, (k, j2)
-            if move is None or best < -VARY_LOSS:
-                break
-            cut[move[0]] = move[1]
-        return cut
 
     for share in (0.7, 0.95, 1.0):
         got = strengthen_cuts(c, start, target, s, bars, sections, rate=rate, share=share, floor=0.5)
-        want = oracle(start, share)
+        want = _strengthen_oracle(c, start, target, s, bars, sections, rate, share, 0.5)
         assert got.tolist() == want.tolist(), share
     assert np.mean(heard[got[1:-1]]) > np.mean(heard[start[1:-1]])
+
+
+def test_strengthen_cuts_prices_again_the_cuts_after_a_section_s_shots():
+    # a section that starts between two beats (its first cut is no forced cut): a move changes
+    # the variety of the section of the shot before each cut, which is not always the section
+    # of the cut itself; the floor at the section's own variation, where it decides
+    from musync.planner.cuts import REPAIR_COUNT_WEIGHT, _Mover
+
+    for seed in (0, 1):
+        rng = np.random.default_rng(seed)
+        n = 193
+        frames = 15 * np.arange(n)
+        heard = (np.arange(n) % 4 == 0) | (rng.random(n) < 0.3)
+        c = dataclasses.replace(_cands(frames, score=rng.normal(0.0, 0.4, n), beat_pos=np.arange(n, dtype=float)),
+                                accented=heard, strong=np.ones(n, bool))
+        s = make_settings("energy", fps=FPS, min_shot=0.3, max_shot=8.0)
+        bars = frames[::4]
+        sections = [0, 15 * 150 + 7]
+        target = rng.uniform(20.0, 60.0, n)
+        rate = rng.uniform(1.0, 3.0, n) / 60.0
+        start = np.unique(np.r_[0, rng.choice(np.arange(1, n - 1), 100, replace=False), n - 1])
+        cv0 = _Mover(c, start, target, s, bars, sections, rate, (), REPAIR_COUNT_WEIGHT)
+        cv0 = cv0.cv(cv0.lengths(cv0.section(0)))
+        for d in (-0.02, -0.005, 0.0, 0.005, 0.02):
+            got = strengthen_cuts(c, start, target, s, bars, sections, rate=rate, share=1.0, floor=cv0 + d)
+            want = _strengthen_oracle(c, start, target, s, bars, sections, rate, 1.0, cv0 + d)
+            assert got.tolist() == want.tolist(), (seed, d)
 
 
 def test_a_mover_prices_again_every_move_a_move_changes():
@@ -1445,6 +1479,18 @@ def test_a_mover_prices_again_every_move_a_move_changes():
             b = [(j, round(g, 9)) for j, g, *_ in fresh.moves(q)]
             assert a == b, (step, q)
     assert crossed >= 5
+    # a run of seven three-beat shots that ends where a cut beyond the DP's reach moves: the
+    # cut before the run's first shot reads that run (its move's run check scans into it)
+    c1 = _cands(15 * np.arange(57))
+    cut1 = np.array([0, 5, 7, 9, 11, 13, 15, 17, 19, 21, 24, 27, 30, 33, 36, 39, 42, 46, 51, 56])
+    args1 = (c1, cut1, np.full(57, 40.0), s, np.array([0, 10 ** 6, 2 * 10 ** 6]), None, None, (), 1.0)
+    mv1 = _Mover(*args1)
+    for k in range(1, cut1.size - 1):
+        mv1.moves(k)
+    mv1.apply(16, 41, 0.0)
+    fresh1 = _Mover(c1, mv1.cut.copy(), *args1[2:])
+    for q in range(1, cut1.size - 1):
+        assert [j for j, *_ in mv1.moves(q)] == [j for j, *_ in fresh1.moves(q)], q
 
 
 def test_strengthen_cuts_keeps_a_section_varied():

@@ -503,8 +503,9 @@ class _Mover:
         return (e + by) ** 2 - e * e
 
     def section(self, q):
-        """The cut indices (into ``cut``) starting a shot in section q (a move never takes a
-        shot out of its section: section starts are forced cuts)."""
+        """The cut indices (into ``cut``) starting a shot in section q (a move takes a shot
+        out of its section only where a section's first cut is no forced cut: then this is
+        counted again)."""
         if self._sections is None:
             self._sections = {}
             for k, j in enumerate(self.cut[:-1].tolist()):
@@ -642,15 +643,16 @@ class _Mover:
         return out
 
     def _run_span(self, k: int) -> tuple[int, int]:
-        """The first and last shot of the run of one length through shot ``k`` (as
-        :func:`~musync.planner._kernels._run_through` counts it)."""
+        """The first and last shot of the run of one length through shot ``k``, wide: shots
+        within two tenths of a beat of its length (:func:`~musync.planner._kernels._run_through`
+        counts a run within a tenth of each shot's own, which this covers)."""
         bpos, cut = self._args[1], self.cut
         L = bpos[cut[k + 1]] - bpos[cut[k]]
         a = k
-        while a > 0 and abs(bpos[cut[a]] - bpos[cut[a - 1]] - L) < 0.1:
+        while a > 0 and abs(bpos[cut[a]] - bpos[cut[a - 1]] - L) < 0.2:
             a -= 1
         b = k
-        while b + 2 < cut.size and abs(bpos[cut[b + 2]] - bpos[cut[b + 1]] - L) < 0.1:
+        while b + 2 < cut.size and abs(bpos[cut[b + 2]] - bpos[cut[b + 1]] - L) < 0.2:
             b += 1
         return a, b
 
@@ -676,10 +678,12 @@ class _Mover:
             while q + 1 < self.cut.size and self.bar_of[int(self.cut[q + 1])] <= last:
                 q += 1
             hi = max(hi, q + 1)
+        if self.sec_of[j2] != self.sec_of[j]:
+            self._sections = None          # a section's first cut that is no forced cut crossed it
         self.cut[k] = j2
         spans += [self._run_span(k - 1), self._run_span(k)]
         # a move's run check reads the runs through the shots on either side of its cut
-        lo = min([lo] + [a for a, _ in spans])
+        lo = min([lo] + [a - 1 for a, _ in spans])
         hi = max([hi] + [e + 3 for _, e in spans])
         lo, hi = max(0, lo), min(self.cut.size, hi)
         for q in range(lo, hi):
@@ -919,7 +923,7 @@ def strengthen_cuts(cands: Candidates, idx: np.ndarray, target: np.ndarray, sett
         j = int(mv.cut[k])
         if strong[j]:
             return None
-        q = mv.sec_of[int(mv.cut[k - 1])]              # (a section's first cut is forced: never k)
+        q = mv.sec_of[int(mv.cut[k - 1])]              # the section of the shot before the cut
         if q not in sums:
             sums[q] = mv.lengths(mv.section(q))
         cv0 = mv.cv(sums[q])
@@ -954,11 +958,21 @@ def strengthen_cuts(cands: Candidates, idx: np.ndarray, target: np.ndarray, sett
         if not heap or heap[0][3][0] < -VARY_LOSS:
             break
         _, k, _, (_, j2, d_err, q) = heapq.heappop(heap)
+        was = mv.sec_of[int(mv.cut[k])]
         lo, hi = mv.apply(k, j2, d_err)
-        sums.pop(q, None)
+        # the move changed the shots before and after the cut: their sections' lengths (two
+        # sections where the cut is a section's first and no forced cut, as where a forced cut
+        # near another was dropped); a cut's move is checked against the section of the shot
+        # before it, so the cuts after those sections' shots are priced again
+        sec = []
+        for qq in {q, was, mv.sec_of[int(mv.cut[k])]}:
+            sums.pop(qq, None)
+            sec += mv.section(qq)
         on += 1
-        for kk in sorted(set(range(max(1, lo), min(mv.cut.size - 1, hi))) | set(mv.section(q))):
-            push(kk)
+        for kk in sorted(set(range(max(1, lo), min(mv.cut.size - 1, hi))) | set(sec)
+                         | {x + 1 for x in sec}):
+            if 1 <= kk < mv.cut.size - 1:
+                push(kk)
     return mv.cut
 
 
