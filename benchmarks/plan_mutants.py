@@ -101,7 +101,7 @@ M = [
  ("moves may not shorten a run already too long", "musync/planner/cuts.py", "if runs[i + 1] > RUN_MAX and runs[i + 1] >= runs[0]:", "if runs[i + 1] > RUN_MAX:"),
  ("a move's run counted through the shot after the cut only", "musync/planner/_kernels.py", "out[i] = max(_run_through(cut, k - 1, 0, m, bpos), _run_through(cut, k, 0, m, bpos))", "out[i] = _run_through(cut, k, 0, m, bpos)"),
  ("moves ignore a hero's contrast", "musync/planner/cuts.py", "if near_hero and not self._heroes_hold(k, j2, near_hero):", "if False:"),
- ("a hero's contrast checked on the hero's end only", "musync/planner/cuts.py", "near_hero = [q for q in range(k + 1, min(cut.size - 1, k + 1 + HERO_LEAD))", "near_hero = [q for q in range(k - 1, k)"),
+ ("a hero's contrast checked on the hero's end only", "musync/planner/cuts.py", "heroes = [q for q in range(k + 1, min(cut.size - 1, k + 1 + HERO_LEAD))", "heroes = [q for q in range(k - 1, k)"),
  ("a move into the next bar prices no move again in the bars before", "musync/planner/cuts.py", "            lo = min(lo, q)\n            q = k\n", "            q = k\n"),
  ("a move into the next bar prices no move again in the bars after", "musync/planner/cuts.py", "            hi = max(hi, q + 1)\n", "            pass\n"),
  ("the accent repair keeps the best moves of a section a move changed", "musync/planner/cuts.py", "| set(sec)\n                         | {x + 1 for x in sec}):", "):"),

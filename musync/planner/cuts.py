@@ -551,8 +551,9 @@ class _Mover:
                 ja = np.array(js, dtype=np.int64)
                 v = self.values(cut, k, lo, hi, ja)
                 runs = _move_runs(cut, k, ja, self._args[1])
-                near_hero = [q for q in range(k + 1, min(cut.size - 1, k + 1 + HERO_LEAD))
-                             if int(cut[q]) in self.heroes]
+                heroes = [q for q in range(k + 1, min(cut.size - 1, k + 1 + HERO_LEAD))
+                          if int(cut[q]) in self.heroes]
+                near_hero = self._hero_margins(heroes)   # (computed once for all the moves)
                 for i, j2 in enumerate(js):
                     if runs[i + 1] > RUN_MAX and runs[i + 1] >= runs[0]:
                         continue                 # a run of one length too long, or longer
@@ -564,20 +565,25 @@ class _Mover:
         self._cache[k] = out
         return out
 
+    def _hero_margins(self, heroes) -> list[tuple[int, int]]:
+        """``(q, margin)`` for the hero shots starting at cuts ``heroes`` (indices into
+        ``cut``): the frames by which each outlasts :func:`hero_need` (negative: short of it)."""
+        frames, cut = self._args[0], self.cut
+        return [(q, int(frames[cut[q + 1]] - frames[cut[q]]) - hero_need(frames, cut, q)) for q in heroes]
+
     def _heroes_hold(self, k: int, j2: int, heroes) -> bool:
-        """Whether the hero shots starting at cuts ``heroes`` (indices into ``cut``, each with
-        cut ``k`` among the :data:`HERO_LEAD` cuts before it) still last :func:`hero_need` with
-        cut ``k`` moved to candidate ``j2`` (the lengths it is held against change), or miss it
-        by no more than they did. (Nothing moves inside a hero shot: :func:`_movable`.)"""
-        frames = self._args[0]
-        new = self.cut.copy()
-        new[k] = j2
-        for q in heroes:
-            before = frames[self.cut[q + 1]] - frames[self.cut[q]] - hero_need(frames, self.cut, q)
-            after = frames[new[q + 1]] - frames[new[q]] - hero_need(frames, new, q)
-            if after < 0 and after < before:
-                return False
-        return True
+        """Whether the hero shots of ``heroes`` (``(q, margin)`` from :meth:`_hero_margins`,
+        each with cut ``k`` among the :data:`HERO_LEAD` cuts before it) still last
+        :func:`hero_need` with cut ``k`` moved to candidate ``j2`` (the lengths it is held
+        against change), or miss it by no more than they did. (Nothing moves inside a hero
+        shot: :func:`_movable`.)"""
+        j0 = self.cut[k]
+        self.cut[k] = j2
+        try:
+            after = self._hero_margins([q for q, _ in heroes])
+        finally:
+            self.cut[k] = j0
+        return all(m >= 0 or m >= m0 for (_, m0), (_, m) in zip(heroes, after))
 
     def _d_add(self, b: int, by: float = 1.0) -> float:
         """The change of the count error when a cut is added in bar b (``by=-1``: taken away)."""
