@@ -494,17 +494,33 @@ def test_review_command_serves_and_stops_cleanly(media, tmp_path, sig):
             proc.wait()
 
 
-def test_review_refuses_a_busy_port(media, tmp_path, capsys):
+def test_review_refuses_a_busy_port(media, tmp_path, capsys, monkeypatch):
     import socket
+    import tempfile
 
+    from musync.review import serve
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.listen()
     try:
         code, _, err = run(["review", fresh_plan(media, tmp_path), "--no-browser", "--port", s.getsockname()[1]], capsys)
+        assert code == 2 and "not free" in err
+        assert list(tmp.iterdir()) == []             # nothing left behind by the refused review
+        # the library's serve() closes the session it was given even when it cannot start:
+        # renders stop, their folder goes, unsaved changes reach the recovery file
+        path = fresh_plan(media, tmp_path)
+        session = ReviewSession(path, load_plan(path), analysis=media["analysis"], clips=media["clips"])
+        session.lock([1])
+        rendered = session._render_dir()
+        with pytest.raises(ParameterError, match="not free"):
+            serve(session, port=s.getsockname()[1], open_browser=False, echo=lambda m: None)
     finally:
         s.close()
-    assert code == 2 and "not free" in err
+    assert load_plan(store.recovery_path(path)).shots[1].locked and not rendered.exists()
 
 
 # -- pictures ---------------------------------------------------------------------------------------

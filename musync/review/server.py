@@ -418,7 +418,11 @@ def serve(session: ReviewSession, *, port: int = 0, open_browser: bool = True, e
     end (unsaved changes go to the recovery file, which is named)."""
     import uvicorn
 
-    sock = _bind(port)
+    try:
+        sock = _bind(port)
+    except BaseException:
+        session.close()                           # the session is closed whatever ends serve()
+        raise
     port = sock.getsockname()[1]
     app = make_app(session, token, port=port)
     url = f"http://127.0.0.1:{port}/?token={app.state.token}"

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from ..errors import MusyncError, ParameterError, PlanError
@@ -121,7 +122,7 @@ class ReviewSession:
         # (name, plan, generated here): given plans stay when new variants are made
         self.variants: list[tuple[str, Plan, bool]] = [(str(n), p, False) for n, p in compare]
         self._library = self._make_library(plan)
-        self._tmp = Path(tempfile.mkdtemp(prefix="musync-review-"))
+        self._tmp_dir: Path | None = None          # made by the first render, removed by close()
         self._jobs: dict[str, _Job] = {}
         self._video = Path(video).resolve() if video else None
         self._video_digest = _digest(plan) if video else None
@@ -388,8 +389,16 @@ class ReviewSession:
                 return self.state()
             if old is not None:
                 old.stop()
-            self._jobs[kind] = _Job(kind, self.plan, self._tmp, self.allow_changed_media)
+            self._jobs[kind] = _Job(kind, self.plan, self._render_dir(), self.allow_changed_media)
             return self.state()
+
+    def _render_dir(self) -> Path:
+        """The session's folder for renders, made on first use; removed by :meth:`close`, or
+        when the session is garbage-collected or the interpreter exits without a close."""
+        if self._tmp_dir is None:
+            self._tmp_dir = Path(tempfile.mkdtemp(prefix="musync-review-"))
+            self._tmp_finalizer = weakref.finalize(self, shutil.rmtree, str(self._tmp_dir), ignore_errors=True)
+        return self._tmp_dir
 
     def media_file(self, kind: str) -> Path | None:
         """The newest finished render of ``kind`` (a draft given at start counts), or None."""
@@ -409,7 +418,9 @@ class ReviewSession:
             for job in self._jobs.values():
                 job.stop()
             self._jobs.clear()
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            if self._tmp_dir is not None:
+                self._tmp_finalizer()
+                self._tmp_dir = None
             if self.dirty:
                 rec = recovery_path(self.path)
                 save_plan(self.plan, rec, overwrite=True)
