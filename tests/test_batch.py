@@ -47,8 +47,10 @@ def client(media, tmp_path_factory):
         # compile (or load) the kernels once here, so the workers find them in the cache
         a = musync.analyze(media / "slow.wav")
         musync.plan(a, musync.scan_clips([media / "clips"], workers=1))
+        scratch = str(tmp_path_factory.mktemp("dask"))       # not Dask's shared folder in /tmp
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, host="127.0.0.1")
+                                           dashboard_address=None, host="127.0.0.1", local_directory=scratch,
+                                           scheduler_kwargs={"local_directory": scratch})
         c = distributed.Client(cluster)
         yield c
         c.close()
@@ -249,9 +251,11 @@ def test_worker_killed_mid_job_is_retried_elsewhere(media, client, tmp_path):
 # as a user runs it: separate processes
 
 
-def _env():
+def _env(tmp=None):
     env = dict(os.environ)
     env.pop("COLUMNS", None)
+    if tmp is not None:
+        env["TMPDIR"] = str(tmp)
     return env
 
 
@@ -282,10 +286,12 @@ def test_batch_on_a_cluster_started_with_dask_commands(media, tmp_path):
     bindir = Path(sys.executable).parent
     dask_cmd = str(bindir / "dask") if (bindir / "dask").exists() else "dask"
     sched_file = tmp_path / "scheduler.json"
+    scratch = tmp_path / "dask"                     # the user's cluster keeps its scratch here
+    scratch.mkdir()
     procs = [subprocess.Popen([dask_cmd, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                "--scheduler-file", str(sched_file)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                              env=_env())]
+                              env=_env(scratch))]
     everything = []
     try:
         deadline = time.monotonic() + 60
@@ -296,7 +302,7 @@ def test_batch_on_a_cluster_started_with_dask_commands(media, tmp_path):
             procs.append(subprocess.Popen([dask_cmd, "worker", address, "--nworkers", "1", "--nthreads", "1",
                                            "--no-dashboard", "--host", "127.0.0.1"],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          start_new_session=True, env=_env()))
+                                          start_new_session=True, env=_env(scratch)))
         with distributed.Client(address, timeout="30s") as c:
             c.wait_for_workers(2, timeout=90)
         jobs = _jsonl(tmp_path / "jobs.jsonl", [
@@ -304,7 +310,7 @@ def test_batch_on_a_cluster_started_with_dask_commands(media, tmp_path):
             {"song": str(media / "fast.wav"), "clips": [str(media / "clips")], "outputs": ["analysis", "plan"]}])
         out = tmp_path / "out"
         run = subprocess.run([sys.executable, "-m", "musync", "batch", str(jobs), "-o", str(out),
-                              "--scheduler", address], capture_output=True, text=True, timeout=240, env=_env())
+                              "--scheduler", address], capture_output=True, text=True, timeout=240, env=_env(scratch))
         assert run.returncode == 0, run.stderr
         summary = json.loads((out / "summary.json").read_text())
         assert summary["cluster"]["scheduler"] == address and summary["cluster"]["workers"] == 2
@@ -316,7 +322,7 @@ def test_batch_on_a_cluster_started_with_dask_commands(media, tmp_path):
         # a scheduler file works as the address too
         run2 = subprocess.run([sys.executable, "-m", "musync", "batch", str(jobs), "-o", str(out),
                                "--scheduler", str(sched_file), "--force"], capture_output=True, text=True,
-                              timeout=240, env=_env())
+                              timeout=240, env=_env(scratch))
         assert run2.returncode == 0, run2.stderr
         for p in procs:
             everything += _descendants(p)
@@ -334,9 +340,11 @@ def test_ctrl_c_stops_the_batch_and_leaves_only_finished_outputs(media, tmp_path
             for i in range(5)]
     jobs = _jsonl(tmp_path / "jobs.jsonl", rows)
     out = tmp_path / "out"
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "musync", "batch", str(jobs), "-o", str(out), "--workers", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env=_env(),   # SIG_DFL: heard even from a background job's tests
+                            env=_env(tmp),   # SIG_DFL: heard even from a background job's tests
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     seen_running = threading.Event()
@@ -362,6 +370,7 @@ def test_ctrl_c_stops_the_batch_and_leaves_only_finished_outputs(media, tmp_path
     assert rc == 130, "".join(lines)
     assert any("dashboard http://127.0.0.1:" in ln for ln in lines)    # bokeh is in the test extras
     assert _all_gone(family) == []
+    assert list(tmp.iterdir()) == []          # the cluster's scratch folder went with it
     summary = json.loads((out / "summary.json").read_text())
     states = {j["name"]: j["state"] for j in summary["jobs"]}
     assert summary["interrupted"] is True

@@ -136,6 +136,7 @@ class _Cluster:
             raise ParameterError("--workers is for the local cluster; an existing cluster keeps its own workers")
         self.own = None
         self.client = None
+        self._scratch = None             # our local cluster's worker folder (removed by close)
         self.external_client = isinstance(scheduler, distributed.Client)
         self._before = _child_pids()
         try:
@@ -153,18 +154,22 @@ class _Cluster:
             self.close()
             raise
 
-    @staticmethod
-    def _local(distributed, workers):
+    def _local(self, distributed, workers):
         import importlib.util
+        import tempfile
 
         n = int(workers) if workers else _cpu_count()
         if n < 1:
             raise ParameterError(f"workers must be at least 1; got {workers}")
         has_dashboard = importlib.util.find_spec("bokeh") is not None
+        # the workers' scratch space in a folder of our own, not Dask's shared one in the temp
+        # dir (which Dask leaves there, with a lock of every worker that did not end cleanly)
+        self._scratch = tempfile.mkdtemp(prefix="musync-dask-")
         return distributed.LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address="127.0.0.1:0" if has_dashboard else None,
-            silence_logs=logging.ERROR)
+            silence_logs=logging.ERROR, local_directory=self._scratch,
+            scheduler_kwargs={"local_directory": self._scratch})
 
     @staticmethod
     def _connect(distributed, where: str):
@@ -232,6 +237,9 @@ class _Cluster:
             with contextlib.suppress(psutil.Error):
                 p.kill()
         psutil.wait_procs(alive, timeout=5)
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
 
 def _child_pids() -> set[int]:
