@@ -55,7 +55,7 @@ class Features:
         as :meth:`fine_time` reads the fine grid: ``n_fft/2 - hop`` samples (of the 2048-sample
         frames) after the frame's centre."""
         f = np.asarray(frames, dtype=np.float64)
-        return (f * self.hop + 1024 - self.hop) / self.sr
+        return (f * self.hop + N_FFT_COARSE / 2 - self.hop) / self.sr
 
     def fine_frame(self, times) -> np.ndarray:
         t = np.asarray(times, dtype=np.float64)
@@ -97,6 +97,10 @@ def _stft_blocks(y: np.ndarray, hop: int, n_fft: int, block_frames: int):
         seg = _frames(y, f0, f1, hop, n_fft)
         yield f0, stft_magnitude(seg, n_fft, hop)
 
+
+#: Frame length (samples) of the coarse grid's spectrogram (chroma, MFCC, loudness and the wide
+#: onset flux): 93 ms at 22,050 Hz.
+N_FFT_COARSE = 2048
 
 #: Frames per block of the chunked spectrograms (about 47 s of audio for either grid).
 _BLOCK_SAMPLES = 1 << 20
@@ -162,15 +166,15 @@ def compute_features(y: np.ndarray, sr: int, *, hop_fine: int = 64, n_fft_fine: 
     rms = np.empty(n)
     centroid = np.empty(n)
     wide_db = np.empty((96, n), dtype=np.float32)   # (60 MB for an hour; the fine mel is more)
-    for f0, C in _stft_blocks(y, hop, 2048, max(1, _BLOCK_SAMPLES // hop)):
+    for f0, C in _stft_blocks(y, hop, N_FFT_COARSE, max(1, _BLOCK_SAMPLES // hop)):
         sl = slice(f0, f0 + C.shape[1])
         P = C ** 2
         chroma[:, sl] = sp.chroma(P, sr)
-        mel2 = np.einsum("ft,mf->mt", P, sp.mel_filters(sr, 2048, 96), optimize=True)
+        mel2 = np.einsum("ft,mf->mt", P, sp.mel_filters(sr, N_FFT_COARSE, 96), optimize=True)
         lm2 = sp.power_to_db(mel2, ref=1.0)
         mfcc[:, sl] = sp.mfcc(lm2, 13)
         wide_db[:, sl] = lm2
-        rms[sl] = sp.rms(C, 2048)
+        rms[sl] = sp.rms(C, N_FFT_COARSE)
         centroid[sl] = sp.spectral_centroid(C, sr)
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-6))
     wide = _wide_flux(wide_db, _BLOCK_SAMPLES // hop)
