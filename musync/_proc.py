@@ -29,7 +29,7 @@ import sys
 import time
 
 __all__ = ["spawn", "stop", "write_all", "die_with_parent", "signals_deferred", "sigterm_as_interrupt",
-           "PipeTimeout"]
+           "PipeTimeout", "ONLY_IF_DEFAULT"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -50,12 +50,18 @@ def _libc():
 _LIBC = _libc()
 
 
-_DEFERRED = (signal.SIGINT, signal.SIGTERM)
+#: Signals that are interrupts only where they would end the process (their handler is the
+#: default one): a closed terminal's SIGHUP and the SIGQUIT of Ctrl-backslash, where POSIX has
+#: them; ``nohup`` ignores SIGHUP, and a host may have its own use for either.
+ONLY_IF_DEFAULT = tuple(getattr(signal, n) for n in ("SIGHUP", "SIGQUIT") if hasattr(signal, n))
+#: What :func:`signals_deferred` holds back: every signal musync turns into a cleanup.
+_DEFERRED = (signal.SIGINT, signal.SIGTERM) + ONLY_IF_DEFAULT
 
 
 @contextlib.contextmanager
 def signals_deferred():
-    """Hold SIGINT and SIGTERM back for the duration of the block (main thread, POSIX).
+    """Hold SIGINT, SIGTERM, SIGHUP and SIGQUIT back for the duration of the block (main
+    thread, POSIX).
 
     Use it around "start a child and keep its handle" (``enc = Encoder(...)``), so that an
     interrupt cannot arrive after the child started but before the caller can end it; a signal
@@ -90,9 +96,11 @@ def signals_deferred():
 @contextlib.contextmanager
 def sigterm_as_interrupt(*, only_if_unhandled: bool = False):
     """Within the block, the first SIGTERM raises :class:`~musync.errors.Interrupted` (a
-    ``KeyboardInterrupt``) so that cleanup runs as for Ctrl-C; main thread only. With
-    ``only_if_unhandled`` nothing changes where the host already handles SIGTERM (the command
-    line installs its own handler)."""
+    ``KeyboardInterrupt``) so that cleanup runs as for Ctrl-C; so do SIGHUP (the terminal was
+    closed) and SIGQUIT where they would end the process (:data:`ONLY_IF_DEFAULT`: not under
+    ``nohup``, not where the host handles them). Main thread only. With ``only_if_unhandled``
+    nothing changes where the host already handles SIGTERM (the command line installs its own
+    handlers)."""
     import threading
 
     from .errors import Interrupted
@@ -110,15 +118,19 @@ def sigterm_as_interrupt(*, only_if_unhandled: bool = False):
             fired.append(signum)
             raise Interrupted(signum)
 
-    try:
-        old = signal.signal(signal.SIGTERM, handler)
-    except (ValueError, OSError):      # not allowed here (embedded interpreter, ...)
-        yield
-        return
+    old = {}
+    for sig in (signal.SIGTERM,) + ONLY_IF_DEFAULT:
+        if sig in ONLY_IF_DEFAULT and signal.getsignal(sig) is not signal.SIG_DFL:
+            continue
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):      # not allowed here (embedded interpreter, ...)
+            pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 def _child_setup(parent_pid: int):

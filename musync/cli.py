@@ -834,7 +834,8 @@ class _CompileNotice:
 
 def _signal_handlers():
     """SIGINT and SIGTERM raise :class:`~musync.errors.Interrupted` in the main thread, even when
-    the parent started musync with them ignored, so every cleanup runs. A second signal during
+    the parent started musync with them ignored, so every cleanup runs; so do SIGHUP and SIGQUIT
+    where they would end musync (not under ``nohup``). A second signal during
     cleanup is ignored (cleanup is bounded by timeouts). Returns a function restoring the old ones."""
     import signal
     import threading
@@ -851,8 +852,14 @@ def _signal_handlers():
         fired.append(signum)
         raise Interrupted(signum)
 
+    from ._proc import ONLY_IF_DEFAULT
+
     old = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM) + ONLY_IF_DEFAULT:
+        # a closed terminal (SIGHUP) or Ctrl-backslash (SIGQUIT) ends musync as SIGTERM does,
+        # with every cleanup; not under nohup (SIGHUP ignored) or a host's own handler
+        if sig in ONLY_IF_DEFAULT and signal.getsignal(sig) is not signal.SIG_DFL:
+            continue
         try:
             old[sig] = signal.signal(sig, handler)
         except (ValueError, OSError):
@@ -864,6 +871,17 @@ def _signal_handlers():
                 signal.signal(sig, h)
 
     return restore
+
+
+def _stopped(signum: int) -> str:
+    """The line musync ends with when a signal stopped it."""
+    import signal
+
+    if signum == signal.SIGINT:
+        return "interrupted"
+    if signum == signal.SIGTERM:
+        return "terminated"
+    return f"terminated by {signal.Signals(signum).name}"
 
 
 def _wants_json(argv: list[str]) -> bool:
@@ -897,7 +915,7 @@ def main(argv=None) -> int:
     except click.exceptions.Abort as exc:
         cause = exc.__context__
         if isinstance(cause, Interrupted):          # click turns a KeyboardInterrupt into Abort
-            echo_err("interrupted" if cause.signum == 2 else "terminated")
+            echo_err(_stopped(cause.signum))
             return cause.exit_code
         echo_err("aborted")
         return 130
@@ -918,7 +936,7 @@ def main(argv=None) -> int:
         echo_err(f"error: {exc}")
         return exc.exit_code
     except Interrupted as exc:
-        echo_err("interrupted" if exc.signum == 2 else "terminated")
+        echo_err(_stopped(exc.signum))
         return exc.exit_code
     except KeyboardInterrupt:
         echo_err("interrupted")

@@ -12,8 +12,9 @@ Library code raises these; only :mod:`musync.cli` turns them into exit codes.
 - :class:`RenderError` -- the encoder or a decoder failed while rendering (exit code 1).
 - :class:`OutputExistsError` -- an output file exists and overwriting was not asked for
   (exit code 4; pass ``-y/--overwrite`` or ``overwrite=True``).
-- :class:`Interrupted` -- SIGINT or SIGTERM arrived; raised by the CLI's signal handlers so every
-  ``finally`` runs (exit code 130 for SIGINT, 143 for SIGTERM). A ``KeyboardInterrupt``.
+- :class:`Interrupted` -- SIGINT or SIGTERM (or SIGHUP, SIGQUIT) arrived; raised by the CLI's signal
+  handlers so every ``finally`` runs (exit code 128 + the signal: 130 for SIGINT, 143 for SIGTERM,
+  129 for SIGHUP). A ``KeyboardInterrupt``.
 
 Exit codes of the ``musync`` command: 0 ok, 1 runtime error, 2 usage error, 3 bad input,
 4 output exists, 130/143 interrupted.
@@ -84,7 +85,7 @@ class OutputExistsError(MusyncError, FileExistsError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """A signal (SIGINT or SIGTERM) asked musync to stop; cleanup runs as for Ctrl-C."""
+    """A signal (SIGINT, SIGTERM, SIGHUP or SIGQUIT) asked musync to stop; cleanup runs as for Ctrl-C."""
 
     def __init__(self, signum: int):
         import signal

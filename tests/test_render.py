@@ -496,12 +496,20 @@ render(sys.argv[1], sys.argv[2], progress="json")
 """
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_killed_render_leaves_no_file_no_temp_no_child(media, tmp_path, sig):
+_RENDER_CLI = """
+import signal, sys
+from musync.cli import main
+if sys.argv[3] == "nohup":
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)        # what nohup does before it starts musync
+sys.exit(main(["render", sys.argv[1], "-o", sys.argv[2], "--progress", "json"]))
+"""
+
+
+def _start_long_render(media, tmp_path, script, *extra, seconds: int = 240):
+    """A render of ``seconds`` of stills in a child process, returned once frames flow:
+    ``(proc, out_dir, cwd)``."""
     fps = Fraction(30)
-    # a long plan of stills so the render is still running when the signal arrives
     black, white = media["black"], media["white"]
-    seconds = 240
     cuts = [(black if k % 2 else white, 0, 30) for k in range(seconds)]
     song = write_song(tmp_path / "song.wav", seconds)
     plan = make_plan(song, [black, white], cuts, fps=fps, size=(1280, 720))
@@ -510,25 +518,35 @@ def test_killed_render_leaves_no_file_no_temp_no_child(media, tmp_path, sig):
     out_dir.mkdir()
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    # the child hears SIGINT even when the tests run in the background (a shell starts
-    # background jobs with SIGINT ignored, and Python then keeps it ignored)
-    proc = subprocess.Popen([sys.executable, "-c", _RENDER_SCRIPT, str(tmp_path / "plan.json"),
-                             str(out_dir / "out.mp4")], cwd=cwd, env=env,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    # wait until frames are flowing
-    seen = 0
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), TMPDIR=str(cwd))
+
+    def child_signals():
+        # the child hears SIGINT even when the tests run in the background (a shell starts
+        # background jobs with SIGINT ignored, and Python then keeps it ignored); SIGHUP as
+        # a terminal would deliver it
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "plan.json"),
+                             str(out_dir / "out.mp4"), *extra], cwd=cwd, env=env,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, preexec_fn=child_signals)
     t0 = time.time()
     while time.time() - t0 < 60:
         line = proc.stderr.readline()
         if not line:
             break
-        if line.startswith(b"{") and json.loads(line)["done"] > 60:
-            seen = 1
+        if line.startswith(b"{") and json.loads(line).get("done", 0) > 60:
             break
-    assert seen, "the render never started"
+    else:
+        line = b""
+    assert line, "the render never started"
     assert any(p.name.endswith(".part.mp4") for p in out_dir.iterdir())
+    return proc, out_dir, cwd
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=["SIGTERM", "SIGINT", "SIGHUP"])
+def test_killed_render_leaves_no_file_no_temp_no_child(media, tmp_path, sig):
+    proc, out_dir, cwd = _start_long_render(media, tmp_path, _RENDER_SCRIPT)
     proc.send_signal(sig)
     proc.stderr.read()
     rc = proc.wait(timeout=30)
@@ -537,6 +555,32 @@ def test_killed_render_leaves_no_file_no_temp_no_child(media, tmp_path, sig):
     assert list(out_dir.iterdir()) == []
     assert list(cwd.iterdir()) == []
     assert _ffmpeg_writing(out_dir) == []
+
+
+def test_render_command_hung_up_cleans_up_unless_under_nohup(media, tmp_path):
+    """A closed terminal (SIGHUP) stops `musync render` as SIGTERM does: exit 129, one line, no
+    output, no temporary file, no encoder left. Under nohup (SIGHUP ignored) it goes on."""
+    (tmp_path / "a").mkdir()
+    proc, out_dir, cwd = _start_long_render(media, tmp_path / "a", _RENDER_CLI, "terminal")
+    proc.send_signal(signal.SIGHUP)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 129
+    assert json.loads(err.strip().splitlines()[-1])["message"] == "terminated by SIGHUP"
+    time.sleep(0.2)
+    assert list(out_dir.iterdir()) == [] and list(cwd.iterdir()) == []
+    assert _ffmpeg_writing(out_dir) == []
+
+    (tmp_path / "b").mkdir()
+    proc, out_dir, cwd = _start_long_render(media, tmp_path / "b", _RENDER_CLI, "nohup", seconds=20)
+    proc.send_signal(signal.SIGHUP)
+    try:
+        proc.stderr.read()
+        assert proc.wait(timeout=240) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert [p.name for p in out_dir.iterdir()] == ["out.mp4"]
 
 
 # -- progress ----------------------------------------------------------------------------------

@@ -457,7 +457,7 @@ def test_cli_plan_variants_write_one_export_each(media, tmp_path, capsys):
     assert code == 4 and "edit-1.otio" in err and not (tmp_path / "w-1.json").exists()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "sigterm", "hang-up"])
 def test_review_command_serves_and_stops_cleanly(media, tmp_path, sig):
     import httpx2 as httpx
 
