@@ -29,7 +29,7 @@ import sys
 import time
 
 __all__ = ["spawn", "stop", "write_all", "die_with_parent", "signals_deferred", "sigterm_as_interrupt",
-           "PipeTimeout", "ONLY_IF_DEFAULT"]
+           "PipeTimeout", "ONLY_IF_DEFAULT", "CLI_ONLY_IF_DEFAULT"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -51,21 +51,45 @@ _LIBC = _libc()
 
 
 #: Signals that are interrupts only where they would end the process (their handler is the
-#: default one): a closed terminal's SIGHUP and the SIGQUIT of Ctrl-backslash, where POSIX has
-#: them; ``nohup`` ignores SIGHUP, and a host may have its own use for either.
-ONLY_IF_DEFAULT = tuple(getattr(signal, n) for n in ("SIGHUP", "SIGQUIT") if hasattr(signal, n))
-#: What :func:`signals_deferred` holds back: every signal musync turns into a cleanup.
-_DEFERRED = (signal.SIGINT, signal.SIGTERM) + ONLY_IF_DEFAULT
+#: default one): a closed terminal's SIGHUP, where POSIX has it (``nohup`` ignores it, and a
+#: host may have its own use for it). The command line takes SIGQUIT (Ctrl-backslash) too
+#: (:data:`CLI_ONLY_IF_DEFAULT`); a library call leaves it alone, since a handler installed
+#: from C (``faulthandler.register``) looks like the default one from Python and would be lost.
+ONLY_IF_DEFAULT = tuple(getattr(signal, n) for n in ("SIGHUP",) if hasattr(signal, n))
+CLI_ONLY_IF_DEFAULT = ONLY_IF_DEFAULT + tuple(getattr(signal, n) for n in ("SIGQUIT",) if hasattr(signal, n))
+#: What :func:`signals_deferred` may hold back, in the order it replays them: end now (SIGTERM,
+#: a hang-up, a quit) outranks Ctrl-C.
+_DEFERRED = (signal.SIGTERM,) + CLI_ONLY_IF_DEFAULT + (signal.SIGINT,)
+
+
+def _restore_handlers(saved: dict) -> None:
+    """Put every handler of ``saved`` (signal -> handler) back, even if a handler already put
+    back fires on the way (its exception is raised once all are back: no signal is left with a
+    temporary handler)."""
+    todo = list(saved.items())
+    pending = None
+    while todo:
+        try:
+            while todo:
+                sig, h = todo[0]
+                signal.signal(sig, h)
+                todo.pop(0)            # (setting one twice after an interruption is harmless)
+        except (KeyboardInterrupt, SystemExit) as exc:   # a handler put back fired (Interrupted)
+            pending = pending or exc
+    if pending is not None:
+        raise pending
 
 
 @contextlib.contextmanager
 def signals_deferred():
-    """Hold SIGINT, SIGTERM, SIGHUP and SIGQUIT back for the duration of the block (main
-    thread, POSIX).
+    """Hold SIGINT and SIGTERM (and SIGHUP and SIGQUIT where musync handles them) back for the
+    duration of the block (main thread, POSIX).
 
     Use it around "start a child and keep its handle" (``enc = Encoder(...)``), so that an
     interrupt cannot arrive after the child started but before the caller can end it; a signal
-    that came meanwhile is delivered as soon as the block ends.
+    that came meanwhile is delivered as soon as the block ends (one: the one that ends the
+    process soonest). An ignored signal stays ignored; SIGHUP and SIGQUIT are held only where a
+    handler from Python is installed (:func:`sigterm_as_interrupt`, the command line).
     """
     import threading
 
@@ -79,28 +103,29 @@ def signals_deferred():
     saved = {}
     for sig in _DEFERRED:
         h = signal.getsignal(sig)
-        if h is not None:                       # None: a handler not installed from Python
-            saved[sig] = h
-            signal.signal(sig, lambda s, f: held.append(s))
+        if h is None or h is signal.SIG_IGN:    # None: a handler not installed from Python
+            continue
+        if sig in CLI_ONLY_IF_DEFAULT and not callable(h):
+            continue
+        saved[sig] = h
+        signal.signal(sig, lambda s, f: held.append(s))
     try:
         yield
     finally:
-        for sig, h in saved.items():
-            signal.signal(sig, h)
+        _restore_handlers(saved)
         if held:
             # one replay: the first handler may raise and end the block's caller, so a second
-            # would be lost; SIGTERM (end now) outranks SIGINT
-            signal.raise_signal(signal.SIGTERM if signal.SIGTERM in held else held[0])
+            # would be lost
+            signal.raise_signal(min(held, key=_DEFERRED.index))
 
 
 @contextlib.contextmanager
 def sigterm_as_interrupt(*, only_if_unhandled: bool = False):
     """Within the block, the first SIGTERM raises :class:`~musync.errors.Interrupted` (a
-    ``KeyboardInterrupt``) so that cleanup runs as for Ctrl-C; so do SIGHUP (the terminal was
-    closed) and SIGQUIT where they would end the process (:data:`ONLY_IF_DEFAULT`: not under
-    ``nohup``, not where the host handles them). Main thread only. With ``only_if_unhandled``
-    nothing changes where the host already handles SIGTERM (the command line installs its own
-    handlers)."""
+    ``KeyboardInterrupt``) so that cleanup runs as for Ctrl-C; so does SIGHUP (the terminal was
+    closed) where it would end the process (:data:`ONLY_IF_DEFAULT`: not under ``nohup``, not
+    where the host handles it). Main thread only. With ``only_if_unhandled`` nothing changes
+    where the host already handles SIGTERM (the command line installs its own handlers)."""
     import threading
 
     from .errors import Interrupted
@@ -129,8 +154,7 @@ def sigterm_as_interrupt(*, only_if_unhandled: bool = False):
     try:
         yield
     finally:
-        for sig, h in old.items():
-            signal.signal(sig, h)
+        _restore_handlers(old)
 
 
 def _child_setup(parent_pid: int):

@@ -850,15 +850,17 @@ def _signal_handlers():
         if fired:
             return
         fired.append(signum)
+        if signum == getattr(signal, "SIGHUP", None):
+            _detach_from_terminal()
         raise Interrupted(signum)
 
-    from ._proc import ONLY_IF_DEFAULT
+    from ._proc import CLI_ONLY_IF_DEFAULT
 
     old = {}
-    for sig in (signal.SIGINT, signal.SIGTERM) + ONLY_IF_DEFAULT:
+    for sig in (signal.SIGINT, signal.SIGTERM) + CLI_ONLY_IF_DEFAULT:
         # a closed terminal (SIGHUP) or Ctrl-backslash (SIGQUIT) ends musync as SIGTERM does,
         # with every cleanup; not under nohup (SIGHUP ignored) or a host's own handler
-        if sig in ONLY_IF_DEFAULT and signal.getsignal(sig) is not signal.SIG_DFL:
+        if sig in CLI_ONLY_IF_DEFAULT and signal.getsignal(sig) is not signal.SIG_DFL:
             continue
         try:
             old[sig] = signal.signal(sig, handler)
@@ -871,6 +873,30 @@ def _signal_handlers():
                 signal.signal(sig, h)
 
     return restore
+
+
+def _detach_from_terminal() -> None:
+    """After a hang-up the terminal is gone and every write to it fails (EIO): point standard
+    output and error that were on it at /dev/null, so the cleanup and the exit code are not
+    lost to an error while saying goodbye. Output going to a file or a pipe stays."""
+    import os
+    import stat
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        null_dev = os.fstat(null).st_rdev
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                st = os.fstat(fd)
+                # a terminal (isatty() is already False on one that hung up): a character
+                # device other than /dev/null
+                if stat.S_ISCHR(st.st_mode) and st.st_rdev != null_dev:
+                    os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 def _stopped(signum: int) -> str:

@@ -17,7 +17,7 @@ Library code raises these; only :mod:`musync.cli` turns them into exit codes.
   129 for SIGHUP). A ``KeyboardInterrupt``.
 
 Exit codes of the ``musync`` command: 0 ok, 1 runtime error, 2 usage error, 3 bad input,
-4 output exists, 130/143 interrupted.
+4 output exists, 128 + the signal when one stopped it (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
 """
 
 from __future__ import annotations

@@ -288,6 +288,95 @@ def test_signals_deferred_replays_sigterm_when_both_arrived():
             signal.signal(s, h)
 
 
+def test_signals_deferred_keeps_an_ignored_signal_ignored_and_replays_the_one_handled():
+    """Under nohup (SIGHUP ignored) a hang-up then a Ctrl-C inside the block: the Ctrl-C is
+    delivered after it (the ignored hang-up is not what gets replayed), SIGHUP stays ignored.
+    A hang-up handled from Python outranks a Ctrl-C."""
+    from musync._proc import signals_deferred
+
+    got = []
+    old_int = signal.signal(signal.SIGINT, lambda n, f: got.append(n))
+    old_hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with signals_deferred():
+            os.kill(os.getpid(), signal.SIGHUP)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            assert got == []
+        time.sleep(0.05)
+        assert got == [signal.SIGINT]
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        signal.signal(signal.SIGHUP, lambda n, f: got.append(n))
+        with signals_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.05)
+        time.sleep(0.05)
+        assert got == [signal.SIGINT, signal.SIGHUP]
+        old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)      # a host that ignores SIGTERM
+        try:
+            with signals_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)
+            time.sleep(0.05)
+            assert got == [signal.SIGINT, signal.SIGHUP, signal.SIGINT]
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+        finally:
+            signal.signal(signal.SIGTERM, old_term)
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGHUP, old_hup)
+
+
+def test_handlers_are_all_put_back_when_one_fires_on_the_way(monkeypatch):
+    """A signal whose handler is already back may fire while the others are still being put
+    back: its exception waits until every handler is back."""
+    from musync import _proc
+
+    real = signal.signal
+    calls = []
+
+    def put_back(sig, h):
+        real(sig, h)
+        calls.append(sig)
+        if len(calls) == 1:
+            raise KeyboardInterrupt          # the handler just put back fired
+    a, b = (lambda n, f: None), (lambda n, f: None)
+    old = {signal.SIGINT: real(signal.SIGINT, signal.default_int_handler),
+           signal.SIGHUP: real(signal.SIGHUP, signal.SIG_DFL)}
+    try:
+        monkeypatch.setattr(_proc.signal, "signal", put_back)
+        with pytest.raises(KeyboardInterrupt):
+            _proc._restore_handlers({signal.SIGINT: a, signal.SIGHUP: b})
+        monkeypatch.undo()
+        assert signal.getsignal(signal.SIGINT) is a and signal.getsignal(signal.SIGHUP) is b
+    finally:
+        monkeypatch.undo()
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def test_library_calls_leave_sigquit_and_a_handled_sighup_alone():
+    """faulthandler's SIGQUIT handler (installed from C, invisible to Python) survives a render's
+    signal handling; a host's own SIGHUP handler is neither replaced nor lost."""
+    import faulthandler
+
+    from musync._proc import sigterm_as_interrupt
+
+    mine = lambda n, f: None  # noqa: E731
+    old = signal.signal(signal.SIGHUP, mine)
+    faulthandler.register(signal.SIGQUIT)
+    try:
+        with sigterm_as_interrupt():
+            assert signal.getsignal(signal.SIGHUP) is mine
+            assert signal.getsignal(signal.SIGQUIT) is signal.SIG_DFL     # not taken over
+        assert signal.getsignal(signal.SIGHUP) is mine
+    finally:
+        faulthandler.unregister(signal.SIGQUIT)
+        signal.signal(signal.SIGHUP, old)
+
+
 # -- plan validation -------------------------------------------------------------------------------
 
 FPS = Fraction(30)

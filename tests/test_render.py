@@ -583,6 +583,55 @@ def test_render_command_hung_up_cleans_up_unless_under_nohup(media, tmp_path):
     assert [p.name for p in out_dir.iterdir()] == ["out.mp4"]
 
 
+def test_render_command_on_a_terminal_that_closes_cleans_up(media, tmp_path):
+    """The real hang-up: `musync render` on a terminal (a pty as its controlling terminal) that
+    goes away mid-render. The kernel sends SIGHUP, and every write to the terminal fails from
+    then on; musync still cleans up and exits 129."""
+    import fcntl
+    import termios
+
+    fps = Fraction(30)
+    black, white = media["black"], media["white"]
+    cuts = [(black if k % 2 else white, 0, 30) for k in range(240)]
+    song = write_song(tmp_path / "song.wav", 240)
+    save_plan(make_plan(song, [black, white], cuts, fps=fps, size=(1280, 720)), tmp_path / "plan.json")
+    out_dir, cwd = tmp_path / "out", tmp_path / "cwd"
+    out_dir.mkdir()
+    cwd.mkdir()
+    master, slave = os.openpty()
+
+    def on_the_terminal():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)        # the pty becomes the controlling terminal
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), TMPDIR=str(cwd))
+    proc = subprocess.Popen([sys.executable, "-m", "musync", "render", str(tmp_path / "plan.json"),
+                             "-o", str(out_dir / "out.mp4"), "--progress", "json"],
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            preexec_fn=on_the_terminal, cwd=cwd, env=env)
+    os.close(slave)
+    try:
+        seen, t0 = b"", time.time()
+        while time.time() - t0 < 60 and not any(p.name.endswith(".part.mp4") for p in out_dir.iterdir()):
+            try:
+                seen += os.read(master, 65536)
+            except OSError:
+                break
+        assert any(p.name.endswith(".part.mp4") for p in out_dir.iterdir()), seen[-500:]
+        time.sleep(0.5)
+        os.close(master)                                 # the terminal goes away
+        rc = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rc == 129
+    time.sleep(0.2)
+    assert list(out_dir.iterdir()) == [] and list(cwd.iterdir()) == []
+    assert _ffmpeg_writing(out_dir) == []
+
+
 # -- progress ----------------------------------------------------------------------------------
 
 def test_progress_callback_and_json(media, tmp_path, capsys):

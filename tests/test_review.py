@@ -466,7 +466,9 @@ def test_review_command_serves_and_stops_cleanly(media, tmp_path, sig):
     tmp.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "musync", "review", str(path), "--no-browser"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, TMPDIR=str(tmp)))
+                            env=dict(os.environ, TMPDIR=str(tmp)),
+                            # SIGHUP as a terminal delivers it, even when the tests run under nohup
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     try:
         url = None
         t0 = time.monotonic()
@@ -492,6 +494,20 @@ def test_review_command_serves_and_stops_cleanly(media, tmp_path, sig):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_session_dropped_without_close_stops_its_renders_and_removes_their_folder(media, tmp_path):
+    import gc
+
+    path = fresh_plan(media, tmp_path)
+    s = ReviewSession(path, load_plan(path), analysis=media["analysis"], clips=media["clips"])
+    s.render("preview")
+    folder, proc = s._render_dir(), s._jobs["preview"].proc
+    assert folder.is_dir() and proc is not None
+    del s
+    gc.collect()
+    assert not folder.exists()
+    assert proc.poll() is not None                # stopped, not left writing into a removed folder
 
 
 def test_review_refuses_a_busy_port(media, tmp_path, capsys, monkeypatch):

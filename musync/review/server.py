@@ -423,41 +423,44 @@ def serve(session: ReviewSession, *, port: int = 0, open_browser: bool = True, e
     except BaseException:
         session.close()                           # the session is closed whatever ends serve()
         raise
-    port = sock.getsockname()[1]
-    app = make_app(session, token, port=port)
-    url = f"http://127.0.0.1:{port}/?token={app.state.token}"
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-
-    def announce():
-        while not server.started and not server.should_exit:
-            threading.Event().wait(0.05)
-        if server.started:
-            echo(f"review: {url}")
-            echo("press Ctrl-C to stop (unsaved changes are kept, never dropped)")
-            if open_browser:
-                try:
-                    webbrowser.open(url)
-                except Exception:
-                    pass
-
-    threading.Thread(target=announce, daemon=True).start()
-    threading.Thread(target=warm_up, args=(session, server, app), daemon=True).start()
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again: let that
-    # end up here (not in the default SIGTERM handler, which would skip the session's cleanup)
     main = threading.current_thread() is threading.main_thread()
-    old = signal.signal(signal.SIGTERM, stop) if main else None
+    old = None
     try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass
+        port = sock.getsockname()[1]
+        app = make_app(session, token, port=port)
+        url = f"http://127.0.0.1:{port}/?token={app.state.token}"
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+
+        def announce():
+            while not server.started and not server.should_exit:
+                threading.Event().wait(0.05)
+            if server.started:
+                echo(f"review: {url}")
+                echo("press Ctrl-C to stop (unsaved changes are kept, never dropped)")
+                if open_browser:
+                    try:
+                        webbrowser.open(url)
+                    except Exception:
+                        pass
+
+        threading.Thread(target=announce, daemon=True).start()
+        threading.Thread(target=warm_up, args=(session, server, app), daemon=True).start()
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again: let that
+        # end up here (not in the default SIGTERM handler, which would skip the session's cleanup)
+        if main:
+            old = signal.signal(signal.SIGTERM, stop)
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass
     finally:
         sock.close()
-        if main:
+        if main and old is not None:
             signal.signal(signal.SIGTERM, old)
         rec = session.close()
         if rec is not None:

@@ -8,6 +8,7 @@ song and scans its clips, both from musync's cache when they were seen before).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import shutil
@@ -86,6 +87,15 @@ class _Job:
                 self.proc.wait()
         if self.proc is not None and self.proc.stderr:
             self.proc.stderr.close()
+
+
+def _drop_renders(jobs: dict, folder: str) -> None:
+    """Stop the renders still running (their children write into ``folder``), then remove it."""
+    for job in list(jobs.values()):
+        with contextlib.suppress(Exception):
+            job.stop()
+    jobs.clear()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 class ReviewSession:
@@ -397,7 +407,7 @@ class ReviewSession:
         when the session is garbage-collected or the interpreter exits without a close."""
         if self._tmp_dir is None:
             self._tmp_dir = Path(tempfile.mkdtemp(prefix="musync-review-"))
-            self._tmp_finalizer = weakref.finalize(self, shutil.rmtree, str(self._tmp_dir), ignore_errors=True)
+            self._tmp_finalizer = weakref.finalize(self, _drop_renders, self._jobs, str(self._tmp_dir))
         return self._tmp_dir
 
     def media_file(self, kind: str) -> Path | None:
