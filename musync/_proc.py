@@ -14,7 +14,8 @@ Every child musync starts goes through :func:`spawn`:
 never hang musync.
 
 Public: :func:`spawn`, :func:`stop`, :func:`write_all`, :func:`die_with_parent`,
-:func:`signals_deferred`, :func:`sigterm_as_interrupt`.
+:func:`signals_deferred`, :func:`sigterm_as_interrupt`, :func:`take_signals` /
+:func:`restore_handlers`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import sys
 import time
 
 __all__ = ["spawn", "stop", "write_all", "die_with_parent", "signals_deferred", "sigterm_as_interrupt",
-           "PipeTimeout", "ONLY_IF_DEFAULT", "CLI_ONLY_IF_DEFAULT"]
+           "take_signals", "restore_handlers", "PipeTimeout", "ONLY_IF_DEFAULT", "CLI_ONLY_IF_DEFAULT"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -62,17 +63,35 @@ CLI_ONLY_IF_DEFAULT = ONLY_IF_DEFAULT + tuple(getattr(signal, n) for n in ("SIGQ
 _DEFERRED = (signal.SIGTERM,) + CLI_ONLY_IF_DEFAULT + (signal.SIGINT,)
 
 
-def _restore_handlers(saved: dict) -> None:
+def take_signals(handler, always, if_default=()) -> dict:
+    """Install ``handler`` for the signals ``always`` and for those of ``if_default`` whose
+    handler is the default one (not ignored, not the host's); returns the handlers it replaced
+    (signal -> handler) for :func:`restore_handlers`. A signal that cannot be taken here (an
+    embedded interpreter, ...) is left as it is."""
+    old = {}
+    for sig in tuple(always) + tuple(if_default):
+        if sig in if_default and signal.getsignal(sig) is not signal.SIG_DFL:
+            continue
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):
+            pass
+    return old
+
+
+def restore_handlers(saved: dict) -> None:
     """Put every handler of ``saved`` (signal -> handler) back, even if a handler already put
     back fires on the way (its exception is raised once all are back: no signal is left with a
-    temporary handler)."""
-    todo = list(saved.items())
+    temporary handler). A handler that was not installed from Python (None) cannot be put back
+    from Python and is skipped."""
+    todo = [(sig, h) for sig, h in saved.items() if h is not None]
     pending = None
     while todo:
         try:
             while todo:
                 sig, h = todo[0]
-                signal.signal(sig, h)
+                with contextlib.suppress(ValueError, OSError):
+                    signal.signal(sig, h)
                 todo.pop(0)            # (setting one twice after an interruption is harmless)
         except (KeyboardInterrupt, SystemExit) as exc:   # a handler put back fired (Interrupted)
             pending = pending or exc
@@ -112,7 +131,7 @@ def signals_deferred():
     try:
         yield
     finally:
-        _restore_handlers(saved)
+        restore_handlers(saved)
         if held:
             # one replay: the first handler may raise and end the block's caller, so a second
             # would be lost
@@ -143,18 +162,11 @@ def sigterm_as_interrupt(*, only_if_unhandled: bool = False):
             fired.append(signum)
             raise Interrupted(signum)
 
-    old = {}
-    for sig in (signal.SIGTERM,) + ONLY_IF_DEFAULT:
-        if sig in ONLY_IF_DEFAULT and signal.getsignal(sig) is not signal.SIG_DFL:
-            continue
-        try:
-            old[sig] = signal.signal(sig, handler)
-        except (ValueError, OSError):      # not allowed here (embedded interpreter, ...)
-            pass
+    old = take_signals(handler, (signal.SIGTERM,), ONLY_IF_DEFAULT)
     try:
         yield
     finally:
-        _restore_handlers(old)
+        restore_handlers(old)
 
 
 def _child_setup(parent_pid: int):

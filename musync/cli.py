@@ -854,25 +854,12 @@ def _signal_handlers():
             _detach_from_terminal()
         raise Interrupted(signum)
 
-    from ._proc import CLI_ONLY_IF_DEFAULT
+    from ._proc import CLI_ONLY_IF_DEFAULT, restore_handlers, take_signals
 
-    old = {}
-    for sig in (signal.SIGINT, signal.SIGTERM) + CLI_ONLY_IF_DEFAULT:
-        # a closed terminal (SIGHUP) or Ctrl-backslash (SIGQUIT) ends musync as SIGTERM does,
-        # with every cleanup; not under nohup (SIGHUP ignored) or a host's own handler
-        if sig in CLI_ONLY_IF_DEFAULT and signal.getsignal(sig) is not signal.SIG_DFL:
-            continue
-        try:
-            old[sig] = signal.signal(sig, handler)
-        except (ValueError, OSError):
-            pass
-
-    def restore():
-        for sig, h in old.items():
-            with contextlib.suppress(ValueError, OSError, TypeError):
-                signal.signal(sig, h)
-
-    return restore
+    # a closed terminal (SIGHUP) or Ctrl-backslash (SIGQUIT) ends musync as SIGTERM does, with
+    # every cleanup; not under nohup (SIGHUP ignored) or a host's own handler
+    old = take_signals(handler, (signal.SIGINT, signal.SIGTERM), CLI_ONLY_IF_DEFAULT)
+    return lambda: restore_handlers(old)
 
 
 def _detach_from_terminal() -> None:

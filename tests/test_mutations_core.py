@@ -348,7 +348,7 @@ def test_handlers_are_all_put_back_when_one_fires_on_the_way(monkeypatch):
     try:
         monkeypatch.setattr(_proc.signal, "signal", put_back)
         with pytest.raises(KeyboardInterrupt):
-            _proc._restore_handlers({signal.SIGINT: a, signal.SIGHUP: b})
+            _proc.restore_handlers({signal.SIGINT: a, signal.SIGHUP: b})
         monkeypatch.undo()
         assert signal.getsignal(signal.SIGINT) is a and signal.getsignal(signal.SIGHUP) is b
     finally:

@@ -505,19 +505,23 @@ sys.exit(main(["render", sys.argv[1], "-o", sys.argv[2], "--progress", "json"]))
 """
 
 
-def _start_long_render(media, tmp_path, script, *extra, seconds: int = 240):
-    """A render of ``seconds`` of stills in a child process, returned once frames flow:
-    ``(proc, out_dir, cwd)``."""
-    fps = Fraction(30)
+def _long_render_plan(media, tmp_path, seconds: int = 240):
+    """A plan of ``seconds`` of stills (long enough to still be rendering when a signal comes),
+    an empty output folder and an empty working folder: ``(plan path, out_dir, cwd)``."""
     black, white = media["black"], media["white"]
     cuts = [(black if k % 2 else white, 0, 30) for k in range(seconds)]
     song = write_song(tmp_path / "song.wav", seconds)
-    plan = make_plan(song, [black, white], cuts, fps=fps, size=(1280, 720))
-    save_plan(plan, tmp_path / "plan.json")
-    out_dir = tmp_path / "out"
+    save_plan(make_plan(song, [black, white], cuts, fps=Fraction(30), size=(1280, 720)), tmp_path / "plan.json")
+    out_dir, cwd = tmp_path / "out", tmp_path / "cwd"
     out_dir.mkdir()
-    cwd = tmp_path / "cwd"
     cwd.mkdir()
+    return tmp_path / "plan.json", out_dir, cwd
+
+
+def _start_long_render(media, tmp_path, script, *extra, seconds: int = 240):
+    """A render of ``seconds`` of stills in a child process, returned once frames flow:
+    ``(proc, out_dir, cwd)``."""
+    plan_path, out_dir, cwd = _long_render_plan(media, tmp_path, seconds)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), TMPDIR=str(cwd))
 
     def child_signals():
@@ -527,7 +531,7 @@ def _start_long_render(media, tmp_path, script, *extra, seconds: int = 240):
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "plan.json"),
+    proc = subprocess.Popen([sys.executable, "-c", script, str(plan_path),
                              str(out_dir / "out.mp4"), *extra], cwd=cwd, env=env,
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, preexec_fn=child_signals)
     t0 = time.time()
@@ -590,14 +594,7 @@ def test_render_command_on_a_terminal_that_closes_cleans_up(media, tmp_path):
     import fcntl
     import termios
 
-    fps = Fraction(30)
-    black, white = media["black"], media["white"]
-    cuts = [(black if k % 2 else white, 0, 30) for k in range(240)]
-    song = write_song(tmp_path / "song.wav", 240)
-    save_plan(make_plan(song, [black, white], cuts, fps=fps, size=(1280, 720)), tmp_path / "plan.json")
-    out_dir, cwd = tmp_path / "out", tmp_path / "cwd"
-    out_dir.mkdir()
-    cwd.mkdir()
+    plan_path, out_dir, cwd = _long_render_plan(media, tmp_path)
     master, slave = os.openpty()
 
     def on_the_terminal():
@@ -606,7 +603,7 @@ def test_render_command_on_a_terminal_that_closes_cleans_up(media, tmp_path):
         signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), TMPDIR=str(cwd))
-    proc = subprocess.Popen([sys.executable, "-m", "musync", "render", str(tmp_path / "plan.json"),
+    proc = subprocess.Popen([sys.executable, "-m", "musync", "render", str(plan_path),
                              "-o", str(out_dir / "out.mp4"), "--progress", "json"],
                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
                             preexec_fn=on_the_terminal, cwd=cwd, env=env)

@@ -423,7 +423,6 @@ def serve(session: ReviewSession, *, port: int = 0, open_browser: bool = True, e
     except BaseException:
         session.close()                           # the session is closed whatever ends serve()
         raise
-    main = threading.current_thread() is threading.main_thread()
     old = None
     try:
         port = sock.getsockname()[1]
@@ -452,7 +451,7 @@ def serve(session: ReviewSession, *, port: int = 0, open_browser: bool = True, e
 
         # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again: let that
         # end up here (not in the default SIGTERM handler, which would skip the session's cleanup)
-        if main:
+        if threading.current_thread() is threading.main_thread():
             old = signal.signal(signal.SIGTERM, stop)
         try:
             server.run(sockets=[sock])
@@ -460,7 +459,7 @@ def serve(session: ReviewSession, *, port: int = 0, open_browser: bool = True, e
             pass
     finally:
         sock.close()
-        if main and old is not None:
+        if old is not None:
             signal.signal(signal.SIGTERM, old)
         rec = session.close()
         if rec is not None:

@@ -425,11 +425,8 @@ class ReviewSession:
         """Stop renders, remove temporary files; unsaved changes are written to
         :func:`~musync.review.store.recovery_path` (returned), never dropped."""
         with self._lock:
-            for job in self._jobs.values():
-                job.stop()
-            self._jobs.clear()
-            if self._tmp_dir is not None:
-                self._tmp_finalizer()
+            if self._tmp_dir is not None:     # (no render without it: nothing else to stop)
+                self._tmp_finalizer()         # _drop_renders: the renders stopped, their folder gone
                 self._tmp_dir = None
             if self.dirty:
                 rec = recovery_path(self.path)
